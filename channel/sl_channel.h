@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The channel interface: what sources put into and sinks take from.
+ *
+ * Producers (one per source thread) and consumers (one per sink runner) are
+ * opened on the control thread before the agent starts; after that, put and
+ * take run without locks. Put side: begin, put one or more events (copied
+ * once, into channel memory), commit or rollback. Take side: a take returns
+ * a transaction of up to n events whose pointers stay valid until that
+ * transaction is committed or rolled back; a consumer may hold several take
+ * transactions at once (the Kafka sink keeps many in flight), and commits
+ * them in the order they were taken. Rolling one back returns its events,
+ * and those of every later transaction of that consumer, to the head of the
+ * channel in order.
+ *
+ * Durability: sl_channel_put_commit() returns a ticket. A put is
+ * acknowledged (safe to tell the sender) once sl_channel_producer_acked()
+ * reaches its ticket; the memory channel acknowledges at once, the file
+ * channel after its group fdatasync, and then signals the producer's
+ * eventfd.
+ */
+#ifndef SL_CHANNEL_H
+#define SL_CHANNEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sl_err.h"
+#include "sl_event.h"
+#include "sl_props.h"
+#include "sl_stats.h"
+
+struct sl_channel;
+struct sl_chan_producer;
+struct sl_chan_consumer;
+
+/* One take transaction: events are valid until commit or rollback. */
+struct sl_take {
+	struct sl_event *evs;
+	unsigned nb_evs;
+	uint64_t nb_bytes;	/* sum of body lengths */
+	void *priv;		/* channel-private */
+};
+
+/*
+ * Flume's channel counters, plus sluice's. Put-side fields are written by
+ * the channel on behalf of producers with relaxed atomic adds (one per
+ * transaction, never per event); take-side fields by consumers.
+ */
+struct sl_channel_stats {
+	uint64_t event_put_attempt_count;
+	uint64_t event_put_success_count;
+	uint64_t event_take_attempt_count;
+	uint64_t event_take_success_count;
+	uint64_t event_put_error_count;
+	uint64_t event_take_error_count;
+	uint64_t put_full_count;	/* puts refused: channel full */
+	uint64_t put_bytes;
+	uint64_t take_bytes;
+	uint64_t rollback_count;
+};
+
+struct sl_channel_ops {
+	const char *type;		/* Flume's short type, e.g. "memory" */
+	const char *const *aliases;	/* NULL-terminated; Flume class names */
+	const struct sl_key *keys;
+	size_t settings_size;
+
+	/* Create from parsed @settings; cross-key checks go to @diag. */
+	struct sl_channel *(*create)(const char *name, const void *settings,
+				     const struct sl_props *props,
+				     struct sl_diag *diag, struct sl_err *err);
+	/* Optional: extra validation after the key table (e.g. tx <= cap). */
+	int (*validate)(const void *settings, const struct sl_props *props,
+			struct sl_diag *diag);
+
+	struct sl_chan_producer *(*producer_open)(struct sl_channel *ch,
+						  const char *who,
+						  struct sl_err *err);
+	struct sl_chan_consumer *(*consumer_open)(struct sl_channel *ch,
+						  const char *who,
+						  unsigned max_txn_events,
+						  unsigned max_inflight,
+						  struct sl_err *err);
+
+	int (*start)(struct sl_channel *ch);
+	void (*stop)(struct sl_channel *ch);
+	void (*destroy)(struct sl_channel *ch);
+
+	int (*put_begin)(struct sl_chan_producer *p);
+	int (*put)(struct sl_chan_producer *p, const struct sl_event *ev);
+	int64_t (*put_commit)(struct sl_chan_producer *p);
+	void (*put_rollback)(struct sl_chan_producer *p);
+	uint64_t (*producer_acked)(struct sl_chan_producer *p);
+	int (*producer_fd)(struct sl_chan_producer *p);	/* optional */
+
+	struct sl_take *(*take)(struct sl_chan_consumer *c, unsigned max);
+	int (*take_commit)(struct sl_chan_consumer *c, struct sl_take *txn);
+	void (*take_rollback)(struct sl_chan_consumer *c, struct sl_take *txn);
+
+	uint64_t (*size)(const struct sl_channel *ch);	/* events held */
+	uint64_t (*capacity)(const struct sl_channel *ch);
+	void (*stats)(const struct sl_channel *ch, struct sl_stats_sink *out);
+};
+
+/* Every channel implementation begins with this. */
+struct sl_channel {
+	const struct sl_channel_ops *ops;
+	char *name;
+	struct sl_channel_stats stats;
+};
+
+/* Every producer and consumer implementation begins with these. */
+struct sl_chan_producer {
+	struct sl_channel *ch;
+};
+
+struct sl_chan_consumer {
+	struct sl_channel *ch;
+};
+
+/*
+ * Functions below dispatch through the ops table.
+ *
+ * sl_channel_put_begin(): open a put transaction. 0.
+ * sl_channel_put(): copy @ev into the channel inside the open transaction.
+ *   0; -ENOSPC the channel (or its byte capacity) is full; -E2BIG the
+ *   transaction already holds transactionCapacity events; -EMSGSIZE @ev can
+ *   never fit.
+ * sl_channel_put_commit(): make the transaction's events visible to sinks.
+ *   Returns the ticket (>= 0) or -ENOSPC (full: nothing was stored) or
+ *   -EIO (the channel is unhealthy).
+ * sl_channel_take(): up to @max events; NULL when empty or when the
+ *   consumer already holds max_inflight transactions.
+ */
+static inline struct sl_chan_producer *
+sl_channel_producer_open(struct sl_channel *ch, const char *who,
+			 struct sl_err *err)
+{
+	return ch->ops->producer_open(ch, who, err);
+}
+
+static inline struct sl_chan_consumer *
+sl_channel_consumer_open(struct sl_channel *ch, const char *who,
+			 unsigned max_txn_events, unsigned max_inflight,
+			 struct sl_err *err)
+{
+	return ch->ops->consumer_open(ch, who, max_txn_events, max_inflight,
+				      err);
+}
+
+static inline int
+sl_channel_put_begin(struct sl_chan_producer *p)
+{
+	return p->ch->ops->put_begin(p);
+}
+
+static inline int
+sl_channel_put(struct sl_chan_producer *p, const struct sl_event *ev)
+{
+	return p->ch->ops->put(p, ev);
+}
+
+static inline int64_t
+sl_channel_put_commit(struct sl_chan_producer *p)
+{
+	return p->ch->ops->put_commit(p);
+}
+
+static inline void
+sl_channel_put_rollback(struct sl_chan_producer *p)
+{
+	p->ch->ops->put_rollback(p);
+}
+
+static inline uint64_t
+sl_channel_producer_acked(struct sl_chan_producer *p)
+{
+	return p->ch->ops->producer_acked(p);
+}
+
+/* An eventfd that becomes readable when acks advance; -1 if acks are
+ * immediate (memory channel). */
+static inline int
+sl_channel_producer_fd(struct sl_chan_producer *p)
+{
+	return p->ch->ops->producer_fd ? p->ch->ops->producer_fd(p) : -1;
+}
+
+static inline struct sl_take *
+sl_channel_take(struct sl_chan_consumer *c, unsigned max)
+{
+	return c->ch->ops->take(c, max);
+}
+
+static inline int
+sl_channel_take_commit(struct sl_chan_consumer *c, struct sl_take *txn)
+{
+	return c->ch->ops->take_commit(c, txn);
+}
+
+static inline void
+sl_channel_take_rollback(struct sl_chan_consumer *c, struct sl_take *txn)
+{
+	c->ch->ops->take_rollback(c, txn);
+}
+
+static inline uint64_t
+sl_channel_size(const struct sl_channel *ch)
+{
+	return ch->ops->size(ch);
+}
+
+static inline uint64_t
+sl_channel_capacity(const struct sl_channel *ch)
+{
+	return ch->ops->capacity(ch);
+}
+
+/* Emit the channel's Flume counters and the implementation's own. */
+void sl_channel_stats_emit(const struct sl_channel *ch,
+			   struct sl_stats_sink *out);
+
+extern const struct sl_channel_ops sl_memory_channel_ops;
+
+#endif /* SL_CHANNEL_H */

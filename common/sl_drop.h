@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Drop reasons: one X-macro generates the enum and the names `ctl stats`
+ * shows. Every discard site bumps stats.drop[SL_DROP_<REASON>]; drops are
+ * data, never per-record log lines.
+ */
+#ifndef SL_DROP_H
+#define SL_DROP_H
+
+#define SL_DROP_REASONS(X)						\
+	X(LINE_TOO_LONG,	"drop_line_too_long")			\
+	X(UNTERMINATED_TAIL,	"drop_unterminated_tail")		\
+	X(CHANNEL_FULL,		"drop_channel_full")			\
+	X(CHANNEL_ERROR,	"drop_channel_error")			\
+	X(DGRAM_TRUNCATED,	"drop_dgram_truncated")			\
+	X(CONN_LIMIT,		"drop_conn_limit")			\
+	X(BAD_CSUM,		"drop_bad_csum")			\
+	X(MALFORMED,		"drop_malformed")			\
+	X(NO_LISTENER,		"drop_no_listener")			\
+	X(RING_FULL,		"drop_ring_full")			\
+	X(OOO_OVERFLOW,		"drop_ooo_overflow")			\
+	X(FRAG_TIMEOUT,		"drop_frag_timeout")			\
+	X(TCP_FRAGMENT,		"drop_tcp_fragment")			\
+	X(SYN_COOKIE_FAIL,	"drop_syn_cookie_fail")
+
+enum sl_drop {
+#define SL_DROP_ENUM(e, n) SL_DROP_##e,
+	SL_DROP_REASONS(SL_DROP_ENUM)
+#undef SL_DROP_ENUM
+	SL_DROP_MAX,
+};
+
+extern const char *const sl_drop_names[SL_DROP_MAX];
+
+#endif /* SL_DROP_H */

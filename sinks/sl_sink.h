@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The sink interface. Each sink has one runner thread (control/) that calls
+ * process() in a loop: OK means "call again now", BACKOFF means "nothing to
+ * do, the runner waits a little (bounded, growing)", FATAL stops the sink.
+ * process() never sleeps waiting for a peer. The sink takes from its channel
+ * through the consumer the runner opened for it.
+ */
+#ifndef SL_SINK_H
+#define SL_SINK_H
+
+#include "sl_channel.h"
+#include "sl_err.h"
+#include "sl_props.h"
+#include "sl_stats.h"
+
+enum sl_sink_status {
+	SL_SINK_OK,
+	SL_SINK_BACKOFF,
+	SL_SINK_FATAL,
+};
+
+/* Flume's sink counters. */
+struct sl_sink_stats {
+	uint64_t event_drain_attempt_count;
+	uint64_t event_drain_success_count;
+	uint64_t batch_complete_count;
+	uint64_t batch_empty_count;
+	uint64_t batch_underflow_count;
+	uint64_t connection_created_count;
+	uint64_t connection_closed_count;
+	uint64_t connection_failed_count;
+	uint64_t rollback_count;
+	uint64_t drain_bytes;
+};
+
+struct sl_sink;
+
+struct sl_sink_ops {
+	const char *type;		/* "logger", "null", "kafka"... */
+	const char *const *aliases;	/* NULL-terminated; Flume class names */
+	const struct sl_key *keys;
+	size_t settings_size;
+
+	int (*validate)(const void *settings, const struct sl_props *props,
+			struct sl_diag *diag);
+	/*
+	 * Create the sink reading from @ch. The sink opens its consumer with
+	 * the batch size and in-flight depth it needs.
+	 */
+	struct sl_sink *(*create)(const char *name, const void *settings,
+				  const struct sl_props *props,
+				  struct sl_channel *ch, struct sl_err *err);
+	int (*start)(struct sl_sink *sk, struct sl_err *err);
+	/* One step: take/deliver/commit. Context: the sink's runner thread. */
+	enum sl_sink_status (*process)(struct sl_sink *sk);
+	/*
+	 * Optional: finish what is in flight (commit or roll back every open
+	 * take) before @deadline_ns (monotonic). Runner thread.
+	 */
+	void (*flush)(struct sl_sink *sk, uint64_t deadline_ns);
+	void (*stop)(struct sl_sink *sk);
+	void (*destroy)(struct sl_sink *sk);
+	void (*stats)(const struct sl_sink *sk, struct sl_stats_sink *out);
+};
+
+/* Every sink implementation begins with this. */
+struct sl_sink {
+	const struct sl_sink_ops *ops;
+	char *name;
+	struct sl_chan_consumer *cons;
+	struct sl_sink_stats stats;	/* written by the runner thread */
+};
+
+void sl_sink_stats_emit(const struct sl_sink *sk, struct sl_stats_sink *out);
+
+extern const struct sl_sink_ops sl_logger_sink_ops;
+extern const struct sl_sink_ops sl_null_sink_ops;
+
+#endif /* SL_SINK_H */
