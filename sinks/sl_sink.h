@@ -74,6 +74,14 @@ struct sl_sink {
 
 void sl_sink_stats_emit(const struct sl_sink *sk, struct sl_stats_sink *out);
 
+/*
+ * Count a take of @max events that returned @nb as Flume's sinks do:
+ * EventDrainAttemptCount += nb, and one of BatchEmptyCount (nb == 0),
+ * BatchUnderflowCount (nb < max) or BatchCompleteCount.
+ * Context: the sink's runner thread.
+ */
+void sl_sink_count_take(struct sl_sink *sk, unsigned nb, unsigned max);
+
 extern const struct sl_sink_ops sl_logger_sink_ops;
 extern const struct sl_sink_ops sl_null_sink_ops;
 

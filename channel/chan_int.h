@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * channel/-internal helpers: the encoding of an event inside a ring record
+ * (and a log record), shared by the memory and file channels.
+ *
+ *   u16 nb_headers | u16 0 | u32 body_len |
+ *   nb_headers x (u16 key_len | u16 val_len | key NUL | val NUL) | body
+ *
+ * Host byte order: rings never leave the machine.
+ */
+#ifndef SL_CHAN_INT_H
+#define SL_CHAN_INT_H
+
+#include <errno.h>
+#include <string.h>
+
+#include "sl_event.h"
+
+#define SL_CHAN_EV_HDR	8u
+
+/* Bytes needed to encode @ev. */
+static inline uint32_t
+sl_chan_event_size(const struct sl_event *ev)
+{
+	uint32_t n = SL_CHAN_EV_HDR + ev->body_len;
+	unsigned i;
+
+	for (i = 0; i < ev->nb_headers; i++)
+		n += 4u + ev->hdrs[i].key_len + 1u + ev->hdrs[i].val_len + 1u;
+	return n;
+}
+
+/* Encode @ev into @buf, which holds sl_chan_event_size(ev) bytes. */
+static inline void
+sl_chan_event_encode(uint8_t *buf, const struct sl_event *ev)
+{
+	uint16_t nb = ev->nb_headers, zero = 0;
+	unsigned i;
+
+	memcpy(buf, &nb, 2);
+	memcpy(buf + 2, &zero, 2);
+	memcpy(buf + 4, &ev->body_len, 4);
+	buf += SL_CHAN_EV_HDR;
+	for (i = 0; i < nb; i++) {
+		const struct sl_header *h = &ev->hdrs[i];
+
+		memcpy(buf, &h->key_len, 2);
+		memcpy(buf + 2, &h->val_len, 2);
+		buf += 4;
+		memcpy(buf, h->key, h->key_len);
+		buf[h->key_len] = '\0';
+		buf += h->key_len + 1;
+		memcpy(buf, h->val, h->val_len);
+		buf[h->val_len] = '\0';
+		buf += h->val_len + 1;
+	}
+	memcpy(buf, ev->body, ev->body_len);
+}
+
+/*
+ * Decode the @len bytes at @buf into the view @ev (pointers into @buf).
+ * Returns 0 or -EBADMSG when the bytes do not hold a whole event (the file
+ * channel decodes bytes read back from disk).
+ */
+static inline int
+sl_chan_event_decode(const uint8_t *buf, uint32_t len, struct sl_event *ev)
+{
+	const uint8_t *p = buf + SL_CHAN_EV_HDR, *end = buf + len;
+	uint16_t nb;
+	unsigned i;
+
+	if (len < SL_CHAN_EV_HDR)
+		return -EBADMSG;
+	memcpy(&nb, buf, 2);
+	memcpy(&ev->body_len, buf + 4, 4);
+	if (nb > SL_EVENT_MAX_HEADERS)
+		return -EBADMSG;
+	ev->nb_headers = nb;
+	for (i = 0; i < nb; i++) {
+		struct sl_header *h = &ev->hdrs[i];
+
+		if (end - p < 4)
+			return -EBADMSG;
+		memcpy(&h->key_len, p, 2);
+		memcpy(&h->val_len, p + 2, 2);
+		p += 4;
+		if (end - p < (long)h->key_len + h->val_len + 2)
+			return -EBADMSG;
+		h->key = (const char *)p;
+		p += h->key_len + 1;
+		h->val = (const char *)p;
+		p += h->val_len + 1;
+	}
+	if ((uint64_t)(end - p) != ev->body_len)
+		return -EBADMSG;
+	ev->body = p;
+	return 0;
+}
+
+#endif /* SL_CHAN_INT_H */

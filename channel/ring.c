@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * SPSC record ring: creation and teardown (the fast paths are inline in
+ * sl_ring.h). Control thread.
+ */
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "sl_ring.h"
+
+struct sl_ring *
+sl_ring_create(uint64_t size)
+{
+	struct sl_ring *r;
+	uint64_t sz = 4096;
+
+	while (sz < size)
+		sz <<= 1;
+	if (posix_memalign((void **)&r, SL_CACHE_LINE, sizeof(*r)) != 0)
+		return NULL;
+	*r = (struct sl_ring){ .size = sz, .mask = sz - 1 };
+	/* mmap so untouched parts of a large ring cost no memory. */
+	r->data = mmap(NULL, sz, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r->data == MAP_FAILED) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void
+sl_ring_free(struct sl_ring *r)
+{
+	if (!r)
+		return;
+	munmap(r->data, r->size);
+	free(r);
+}
