@@ -42,6 +42,8 @@ enum sl_diag_sev {
 struct sl_diag_line {
 	enum sl_diag_sev sev;
 	char *text;		/* "FILE:LINE: what is wrong" */
+	const char *file;	/* as given to sl_diag_add(); not owned */
+	int line;		/* 0: about the whole file */
 };
 
 /* A list of problems found while loading a config; errors block start. */
