@@ -5,7 +5,8 @@
 
 DEBS := build-essential meson ninja-build pkg-config python3 \
 	liburing-dev librdkafka-dev libjansson-dev libcriterion-dev \
-	kcat netcat-openbsd iproute2 gnuplot-nox clang
+	kcat netcat-openbsd iproute2 gnuplot-nox clang \
+	libdpdk-dev libpcap-dev
 BUILD ?= build
 SANBUILD ?= build-san
 CONF ?= deploy/conf/netcat-logger.conf
@@ -45,8 +46,12 @@ run: build
 	./$(BUILD)/sluice agent --conf-file $(CONF) --name $(AGENT) \
 		-Dflume.root.logger=INFO,console $(RUN_ARGS)
 
+# The closing line 'N passed, N failed, N skipped' is what CI reads.
 test: build-san
-	meson test -C $(SANBUILD) --print-errorlogs --num-processes 1
+	@rc=0; meson test -C $(SANBUILD) --print-errorlogs --num-processes 1 \
+		|| rc=$$?; \
+	python3 tests/summary.py $(SANBUILD)/meson-logs/testlog.json; \
+	exit $$rc
 
 bench: build
 	bench/run
