@@ -3,6 +3,8 @@
  * What every channel shares: its Flume counters as `ctl stats` shows them.
  * Control thread.
  */
+#include <float.h>
+
 #include "sl_channel.h"
 
 static const struct sl_stat_desc channel_stat_desc[] = {
@@ -38,8 +40,9 @@ sl_channel_stats_emit(const struct sl_channel *ch, struct sl_stats_sink *out)
 	out->put_u64(out, "ChannelSize", size, SL_STAT_GAUGE, SL_STAT_FLUME);
 	out->put_u64(out, "ChannelCapacity", cap, SL_STAT_GAUGE,
 		     SL_STAT_FLUME);
+	/* As Flume's ChannelCounter: divide first, MAX_VALUE if cap is 0. */
 	out->put_f64(out, "ChannelFillPercentage",
-		     cap ? (double)size * 100.0 / (double)cap : 0.0,
+		     cap ? ((double)size / (double)cap) * 100 : DBL_MAX,
 		     SL_STAT_FLUME);
 	sl_stats_emit(out, channel_stat_desc, &ch->stats);
 	if (ch->ops->stats)

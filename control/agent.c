@@ -404,6 +404,21 @@ sl_agent_info(const struct sl_agent *ag, const char *key)
 	return NULL;
 }
 
+const char *
+sl_agent_info_at(const struct sl_agent *ag, size_t i, const char **val)
+{
+	if (i >= ag->nb_info)
+		return NULL;
+	*val = ag->info_val[i];
+	return ag->info_key[i];
+}
+
+const char *
+sl_agent_ctl_path(const struct sl_agent *ag)
+{
+	return ag->ctl_path;
+}
+
 uint64_t
 sl_agent_uptime_ms(const struct sl_agent *ag)
 {

@@ -149,6 +149,11 @@ const struct sl_agent_comp *sl_agent_comp(const struct sl_agent *ag,
 					  size_t i);
 /* Extra key/value lines shown under "# agent" (kafka bootstrap...). */
 const char *sl_agent_info(const struct sl_agent *ag, const char *key);
+/* The @i-th extra key and its value in *@val; NULL past the end. */
+const char *sl_agent_info_at(const struct sl_agent *ag, size_t i,
+			     const char **val);
+/* The control socket path the agent serves ("" before it starts). */
+const char *sl_agent_ctl_path(const struct sl_agent *ag);
 uint64_t sl_agent_uptime_ms(const struct sl_agent *ag);
 
 /* ---- stats as JSON (ctl_server.c) ------------------------------------- */
@@ -166,6 +171,14 @@ json_t *sl_agent_stats_json(const struct sl_agent *ag);
 /* Default socket path for @agent: /run/sluice/AGENT.sock, else
  * $XDG_RUNTIME_DIR/sluice-AGENT.sock, else /tmp/sluice-AGENT.sock. */
 int sl_ctl_default_path(const char *agent, char *buf, size_t size);
+/*
+ * The @i-th place an agent's socket may be (0 /run/sluice, 1
+ * $XDG_RUNTIME_DIR, 2 /tmp), for `ctl --name`. 0; -ENOENT when that place
+ * does not apply (no XDG_RUNTIME_DIR, @i past the end); -EINVAL for an
+ * agent name with '/'; -ENAMETOOLONG.
+ */
+int sl_ctl_path_candidate(const char *agent, unsigned i, char *buf,
+			  size_t size);
 
 struct sl_ctl_server;
 
