@@ -21,7 +21,8 @@
 	X(OOO_OVERFLOW,		"drop_ooo_overflow")			\
 	X(FRAG_TIMEOUT,		"drop_frag_timeout")			\
 	X(TCP_FRAGMENT,		"drop_tcp_fragment")			\
-	X(SYN_COOKIE_FAIL,	"drop_syn_cookie_fail")
+	X(SYN_COOKIE_FAIL,	"drop_syn_cookie_fail")			\
+	X(SOURCE_STOPPED,	"drop_source_stopped")
 
 enum sl_drop {
 #define SL_DROP_ENUM(e, n) SL_DROP_##e,

@@ -1,25 +1,1265 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* PLACEHOLDER (being written this session): the netcat source. */
+/*
+ * Flume's `netcat` source on io_uring: one I/O thread per source accepts
+ * connections (multishot accept), receives into a provided-buffer ring
+ * (multishot recv), frames lines (frame_line.c) and puts them into every
+ * wired channel (fanout.c), answering "OK\n" per event when
+ * ack-every-event is on. Created and started on the control thread; all
+ * connection state is owned by the I/O thread.
+ *
+ * Backpressure: a connection stops being read (its recv is cancelled and
+ * what was already received is held) while the channel is full
+ * (ack-every-event = false; retried on a timer), while its replies do not
+ * fit its output buffer, or while a durable channel has not acknowledged
+ * its events yet. Nothing is dropped silently: every discard is counted.
+ */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <liburing.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fanout_int.h"
+#include "frame_int.h"
+#include "sl_log.h"
 #include "sl_source.h"
+#include "sl_time.h"
 
-static struct sl_source *
-netcat_create(const char *name, const void *settings,
-	    struct sl_channel *const *chs, unsigned nb_chs, struct sl_err *err)
-{
-	sl_err_set(err, ENOSYS, "source netcat %s: not built yet", name);
-	return NULL;
-}
+#define NC_RING_ENTRIES		1024
+#define NC_BUF_SIZE		(16u * 1024)	/* one provided buffer */
+#define NC_NB_BUFS		1024u		/* power of two */
+#define NC_BGID			7
+#define NC_PLAIN_BUF_SIZE	(16u * 1024)	/* per connection, fallback */
+#define NC_OUT_SIZE		8192u		/* replies per connection */
+#define NC_RETRY_NS		(10 * SL_NS_PER_MS)
+#define NC_ACCEPT_RETRY_NS	(100 * SL_NS_PER_MS)
+#define NC_STOP_GRACE_NS	(2 * SL_NS_PER_SEC)
+#define NC_LOG_INTERVAL_NS	(10 * SL_NS_PER_SEC)
 
-static const struct sl_key netcat_keys[] = {
-	{ "port", SL_KEY_INT, NULL, 0, 1, 65535, .required = true,
-	  .help = "port" },
+/* Flume's MemoryChannel message for a full channel (ChannelFullException). */
+#define NC_MSG_FULL	"Space for commit to queue couldn't be acquired. " \
+			"Sinks are likely not keeping up with sources, or " \
+			"the buffer size is too tight"
+#define NC_MSG_BROKEN	"Unable to put event on required channel: "
+#define NC_REPLY_MAX	(sizeof("FAILED: " NC_MSG_FULL "\n") + 8)
+
+enum nc_op {
+	NC_OP_ACCEPT = 1,
+	NC_OP_RECV,
+	NC_OP_SEND,
+	NC_OP_CANCEL,
+	NC_OP_WAKE,
+	NC_OP_ACKFD,
+};
+
+enum nc_pause {
+	NC_PAUSE_NONE,
+	NC_PAUSE_OUT,		/* replies do not fit: wait for a send */
+	NC_PAUSE_CHANNEL,	/* channel full: retry on the timer */
+	NC_PAUSE_ACK,		/* durable channel: wait for its ack */
+};
+
+/* How connections are read; chosen at start from what the kernel has. */
+enum nc_recv_mode {
+	NC_RECV_MULTISHOT,	/* multishot recv, provided buffer ring */
+	NC_RECV_SELECT,		/* one-shot recv, provided buffer ring */
+	NC_RECV_PLAIN,		/* one-shot recv into a per-connection buffer */
+};
+
+struct nc_settings {
+	char *bind;
+	int64_t port;
+	int64_t max_line_length;
+	bool ack_every_event;
+	char *encoding;
+	int64_t max_connections;
+};
+
+struct nc_source;
+
+struct nc_conn {
+	struct nc_source *ns;
+	struct nc_conn *next_wait;	/* channel or ack wait list */
+	int fd;
+	uint32_t idx;
+	uint32_t gen;
+	bool recv_armed;
+	bool cancel_sent;
+	bool send_inflight;
+	bool send_failed;
+	bool eof;
+	bool closing;
+	bool waiting;		/* on a wait list */
+	bool stalled;		/* ChannelWriteFail counted for this stall */
+	bool committed;		/* a commit since the last ack check */
+	enum nc_pause pause;
+	unsigned ch_from;	/* first channel still missing the next line */
+	uint8_t *held;		/* received, not yet consumed */
+	uint32_t held_len, held_off;
+	uint32_t out_len;
+	uint8_t *rbuf;		/* NC_RECV_PLAIN only */
+	uint64_t tickets[SL_FANOUT_MAX];
+	struct sl_frame_line fr;
+	uint8_t out[NC_OUT_SIZE];
+	uint8_t frame_buf[];
+};
+
+struct nc_source {
+	struct sl_source base;
+	struct nc_settings set;
+	enum sl_frame_units units;
+	struct sl_fanout fo;
+
+	struct io_uring ring;
+	bool ring_ok;
+	enum nc_recv_mode mode;
+	struct io_uring_buf_ring *br;
+	size_t br_size;
+	uint8_t *bufs;
+	int lfd;
+	int wake_fd;
+	uint64_t wake_buf;
+	uint64_t ack_buf[SL_FANOUT_MAX];
+	bool accept_armed;
+	bool accept_multishot;
+	uint64_t accept_retry_at;
+
+	pthread_t thread;
+	bool thread_started;
+	int stop;			/* set by stop(), read by the thread */
+	bool stopping;
+	uint64_t stop_deadline;
+
+	struct nc_conn **conns;		/* [max_connections] */
+	uint32_t *free_idx;
+	uint32_t nb_free;
+	uint32_t nb_conns;
+	uint32_t gen;
+	struct nc_conn *chan_wait;	/* paused on a full channel */
+	struct nc_conn *ack_wait;	/* paused for a durable ack */
+	uint64_t next_retry;
+
+	struct sl_log_ratelimit rl_accept;
+	struct sl_log_ratelimit rl_limit;
+};
+
+#define NC_OFF(f) offsetof(struct nc_settings, f)
+
+static const struct sl_key nc_keys[] = {
+	{ "bind", SL_KEY_STR, NULL, NC_OFF(bind), .required = true,
+	  .help = "host name or IP address to listen on" },
+	{ "port", SL_KEY_INT, NULL, NC_OFF(port), 0, 65535, .required = true,
+	  .help = "TCP port to listen on (0: any free port, logged)" },
+	{ "max-line-length", SL_KEY_INT, "512", NC_OFF(max_line_length),
+	  1, 1 << 20, .help = "most characters per line, newline included; "
+	  "a longer line gets FAILED and the connection is closed" },
+	{ "ack-every-event", SL_KEY_BOOL, "true", NC_OFF(ack_every_event),
+	  .help = "reply OK per event once it is committed (and, for a "
+	  "durable channel, acknowledged); false: a full channel stops "
+	  "reading instead of replying FAILED" },
+	{ "encoding", SL_KEY_STR, "utf-8", NC_OFF(encoding),
+	  .help = "character set of the lines (UTF-8 or US-ASCII); "
+	  "max-line-length counts its characters" },
+	{ "max-connections", SL_KEY_INT, "10000", NC_OFF(max_connections),
+	  1, 1000000, .help = "sluice: most open connections; more are "
+	  "closed at once and counted in drop_conn_limit" },
 	SL_KEY_END,
 };
 
+static const char *const nc_aliases[] = {
+	"org.apache.flume.source.NetcatSource",
+	NULL,
+};
+
+static int
+nc_encoding_units(const char *enc, enum sl_frame_units *units)
+{
+	static const char *const utf8[] = { "utf-8", "utf8" };
+	static const char *const ascii[] = { "us-ascii", "ascii",
+					     "iso646-us" };
+	size_t i;
+
+	for (i = 0; i < SL_ARRAY_SIZE(utf8); i++)
+		if (strcasecmp(enc, utf8[i]) == 0) {
+			*units = SL_FRAME_UNITS_UTF16;
+			return 0;
+		}
+	for (i = 0; i < SL_ARRAY_SIZE(ascii); i++)
+		if (strcasecmp(enc, ascii[i]) == 0) {
+			*units = SL_FRAME_UNITS_BYTES;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+static int
+nc_validate(const void *settings, const struct sl_props *props,
+	    struct sl_diag *diag)
+{
+	const struct nc_settings *set = settings;
+	enum sl_frame_units units;
+	const struct sl_prop *p;
+
+	if (!set->encoding || nc_encoding_units(set->encoding, &units) == 0)
+		return 0;
+	p = sl_props_get(props, "encoding");
+	sl_diag_add(diag, SL_DIAG_ERROR, p ? p->file : props->file,
+		    p ? p->line : props->line, "%s.encoding: '%s' is not "
+		    "supported (allowed: UTF-8, US-ASCII)", props->comp,
+		    set->encoding);
+	return 1;
+}
+
+/* ---- io_uring plumbing ------------------------------------------------- */
+
+static inline uint64_t
+nc_ud(enum nc_op op, uint32_t idx, uint32_t gen)
+{
+	return (uint64_t)op << 56 | (uint64_t)(idx & 0xffffff) << 32 | gen;
+}
+
+static inline enum nc_op
+nc_ud_op(uint64_t ud)
+{
+	return (enum nc_op)(ud >> 56);
+}
+
+static inline uint32_t
+nc_ud_idx(uint64_t ud)
+{
+	return (uint32_t)(ud >> 32) & 0xffffff;
+}
+
+/* An SQE; when the submission queue is full, submit it first. */
+static struct io_uring_sqe *
+nc_sqe(struct nc_source *ns)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&ns->ring);
+
+	while (!sqe) {
+		io_uring_submit(&ns->ring);
+		sqe = io_uring_get_sqe(&ns->ring);
+	}
+	return sqe;
+}
+
+static void
+nc_buf_recycle(struct nc_source *ns, unsigned bid)
+{
+	io_uring_buf_ring_add(ns->br, ns->bufs + (size_t)bid * NC_BUF_SIZE,
+			      NC_BUF_SIZE, (unsigned short)bid,
+			      io_uring_buf_ring_mask(NC_NB_BUFS), 0);
+	io_uring_buf_ring_advance(ns->br, 1);
+}
+
+static int
+nc_bufring_setup(struct nc_source *ns)
+{
+	struct io_uring_buf_reg reg = { 0 };
+	unsigned i;
+	int rc;
+
+	ns->br_size = NC_NB_BUFS * sizeof(struct io_uring_buf);
+	ns->br = mmap(NULL, ns->br_size, PROT_READ | PROT_WRITE,
+		      MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	if (ns->br == MAP_FAILED) {
+		ns->br = NULL;
+		return -ENOMEM;
+	}
+	ns->bufs = malloc((size_t)NC_NB_BUFS * NC_BUF_SIZE);
+	if (!ns->bufs)
+		return -ENOMEM;
+	reg.ring_addr = (uint64_t)(uintptr_t)ns->br;
+	reg.ring_entries = NC_NB_BUFS;
+	reg.bgid = NC_BGID;
+	rc = io_uring_register_buf_ring(&ns->ring, &reg, 0);
+	if (rc < 0)
+		return rc;
+	io_uring_buf_ring_init(ns->br);
+	for (i = 0; i < NC_NB_BUFS; i++)
+		io_uring_buf_ring_add(ns->br, ns->bufs + (size_t)i * NC_BUF_SIZE,
+				      NC_BUF_SIZE, (unsigned short)i,
+				      io_uring_buf_ring_mask(NC_NB_BUFS), (int)i);
+	io_uring_buf_ring_advance(ns->br, NC_NB_BUFS);
+	return 0;
+}
+
+static void
+nc_accept_arm(struct nc_source *ns)
+{
+	struct io_uring_sqe *sqe = nc_sqe(ns);
+
+	if (ns->accept_multishot)
+		io_uring_prep_multishot_accept(sqe, ns->lfd, NULL, NULL,
+					       SOCK_CLOEXEC);
+	else
+		io_uring_prep_accept(sqe, ns->lfd, NULL, NULL, SOCK_CLOEXEC);
+	io_uring_sqe_set_data64(sqe, nc_ud(NC_OP_ACCEPT, 0, 0));
+	ns->accept_armed = true;
+}
+
+static void
+nc_wake_arm(struct nc_source *ns)
+{
+	struct io_uring_sqe *sqe = nc_sqe(ns);
+
+	io_uring_prep_read(sqe, ns->wake_fd, &ns->wake_buf,
+			   sizeof(ns->wake_buf), 0);
+	io_uring_sqe_set_data64(sqe, nc_ud(NC_OP_WAKE, 0, 0));
+}
+
+static void
+nc_ackfd_arm(struct nc_source *ns, unsigned c)
+{
+	struct io_uring_sqe *sqe = nc_sqe(ns);
+
+	io_uring_prep_read(sqe, ns->fo.ack_fds[c], &ns->ack_buf[c],
+			   sizeof(ns->ack_buf[c]), 0);
+	io_uring_sqe_set_data64(sqe, nc_ud(NC_OP_ACKFD, c, 0));
+}
+
+static void
+nc_recv_arm(struct nc_conn *conn)
+{
+	struct nc_source *ns = conn->ns;
+	struct io_uring_sqe *sqe = nc_sqe(ns);
+
+	switch (ns->mode) {
+	case NC_RECV_MULTISHOT:
+		io_uring_prep_recv_multishot(sqe, conn->fd, NULL, 0, 0);
+		sqe->flags |= IOSQE_BUFFER_SELECT;
+		sqe->buf_group = NC_BGID;
+		break;
+	case NC_RECV_SELECT:
+		io_uring_prep_recv(sqe, conn->fd, NULL, NC_BUF_SIZE, 0);
+		sqe->flags |= IOSQE_BUFFER_SELECT;
+		sqe->buf_group = NC_BGID;
+		break;
+	case NC_RECV_PLAIN:
+		io_uring_prep_recv(sqe, conn->fd, conn->rbuf,
+				   NC_PLAIN_BUF_SIZE, 0);
+		break;
+	}
+	io_uring_sqe_set_data64(sqe, nc_ud(NC_OP_RECV, conn->idx, conn->gen));
+	conn->recv_armed = true;
+	conn->cancel_sent = false;
+}
+
+/* Stop reading @conn: what the kernel already completed still arrives. */
+static void
+nc_recv_cancel(struct nc_conn *conn)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!conn->recv_armed || conn->cancel_sent)
+		return;
+	sqe = nc_sqe(conn->ns);
+	io_uring_prep_cancel64(sqe, nc_ud(NC_OP_RECV, conn->idx, conn->gen),
+			       0);
+	io_uring_sqe_set_data64(sqe, nc_ud(NC_OP_CANCEL, 0, 0));
+	conn->cancel_sent = true;
+}
+
+static void
+nc_send_kick(struct nc_conn *conn)
+{
+	struct io_uring_sqe *sqe;
+
+	if (conn->send_inflight || conn->send_failed || conn->out_len == 0 ||
+	    conn->pause == NC_PAUSE_ACK)
+		return;
+	sqe = nc_sqe(conn->ns);
+	io_uring_prep_send(sqe, conn->fd, conn->out, conn->out_len,
+			   MSG_NOSIGNAL);
+	io_uring_sqe_set_data64(sqe, nc_ud(NC_OP_SEND, conn->idx, conn->gen));
+	conn->send_inflight = true;
+}
+
+/* ---- replies ------------------------------------------------------------ */
+
+static void
+nc_reply(struct nc_conn *conn, const char *s, size_t len)
+{
+	/* Room is reserved before a line is taken (nc_on_line). */
+	SL_VERIFY(conn->out_len + len <= NC_OUT_SIZE);
+	memcpy(conn->out + conn->out_len, s, len);
+	conn->out_len += (uint32_t)len;
+}
+
+static void
+nc_reply_failed(struct nc_conn *conn, int rc)
+{
+	struct nc_source *ns = conn->ns;
+	char msg[NC_REPLY_MAX];
+	int n;
+
+	if (rc == -ENOSPC)
+		n = snprintf(msg, sizeof(msg), "FAILED: %s\n", NC_MSG_FULL);
+	else
+		n = snprintf(msg, sizeof(msg), "FAILED: %s%s\n",
+			     NC_MSG_BROKEN,
+			     ns->fo.prods[SL_MIN(conn->ch_from,
+						 ns->fo.nb - 1)]->ch->name);
+	nc_reply(conn, msg, (size_t)SL_MIN(n, (int)sizeof(msg) - 1));
+}
+
+/* ---- wait lists --------------------------------------------------------- */
+
+static void
+nc_wait_add(struct nc_conn **head, struct nc_conn *conn)
+{
+	SL_ASSERT(!conn->waiting);
+	conn->next_wait = *head;
+	*head = conn;
+	conn->waiting = true;
+}
+
+static void
+nc_wait_remove(struct nc_conn **head, struct nc_conn *conn)
+{
+	struct nc_conn **pp;
+
+	for (pp = head; *pp; pp = &(*pp)->next_wait) {
+		if (*pp == conn) {
+			*pp = conn->next_wait;
+			conn->waiting = false;
+			conn->next_wait = NULL;
+			return;
+		}
+	}
+}
+
+/* ---- putting lines ------------------------------------------------------ */
+
+/*
+ * Commit the open batch: its lines become OK replies (ack-every-event) or
+ * accepted events; a commit lost to another producer fails them all.
+ */
+static void
+nc_flush(struct nc_conn *conn)
+{
+	struct nc_source *ns = conn->ns;
+	struct sl_source_stats *st = &ns->base.stats;
+	bool ok;
+	unsigned i, nb = sl_fanout_flush(&ns->fo, &ok);
+
+	if (nb == 0)
+		return;
+	conn->committed = true;
+	if (ok) {
+		sl_stat_add(&st->event_accepted_count, nb);
+		if (ns->set.ack_every_event)
+			for (i = 0; i < nb; i++)
+				nc_reply(conn, "OK\n", 3);
+		return;
+	}
+	sl_stat_add(&st->channel_write_fail, nb);
+	if (ns->set.ack_every_event) {
+		for (i = 0; i < nb; i++)
+			nc_reply_failed(conn, -ENOSPC);
+	} else {
+		sl_stat_add(&st->drop[SL_DROP_CHANNEL_FULL], nb);
+	}
+}
+
+/*
+ * The framer's callback: one line of @conn. Returns 0 when the line is
+ * decided (stored, or answered FAILED, or counted as dropped), or a
+ * negative errno to pause the connection with the line kept.
+ */
+static int
+nc_on_line(void *arg, const uint8_t *line, uint32_t len)
+{
+	struct nc_conn *conn = arg;
+	struct nc_source *ns = conn->ns;
+	struct sl_source_stats *st = &ns->base.stats;
+	struct sl_event ev = { .body = line, .body_len = len };
+	unsigned from = conn->ch_from;
+	int rc;
+
+	if (ns->set.ack_every_event &&
+	    conn->out_len + NC_REPLY_MAX * (ns->fo.nb_evs + 2) >
+	    NC_OUT_SIZE) {
+		/* Each batched line may still become a FAILED reply. */
+		nc_flush(conn);
+		if (conn->out_len + 2 * NC_REPLY_MAX > NC_OUT_SIZE) {
+			conn->pause = NC_PAUSE_OUT;
+			return -ENOBUFS;
+		}
+	}
+	rc = sl_fanout_batch_put(&ns->fo, &ev, &from);
+	if (rc == 0)
+		goto stored_in_batch;
+	/* Not in the batch: commit the batch, then the line on its own. */
+	nc_flush(conn);
+	conn->ch_from = from;
+	rc = sl_fanout_solo(&ns->fo, &ev, &from);
+	conn->ch_from = from;
+	if (rc == 0) {
+		conn->committed = true;
+		conn->ch_from = 0;
+		conn->stalled = false;
+		sl_stat_add(&st->event_received_count, 1);
+		sl_stat_add(&st->event_accepted_count, 1);
+		if (ns->set.ack_every_event)
+			nc_reply(conn, "OK\n", 3);
+		return 0;
+	}
+	if (!ns->set.ack_every_event && rc == -ENOSPC) {
+		/* Backpressure: keep the line, stop reading, retry later. */
+		if (!conn->stalled)
+			sl_stat_add(&st->channel_write_fail, 1);
+		conn->stalled = true;
+		conn->pause = NC_PAUSE_CHANNEL;
+		return -EAGAIN;
+	}
+	/* Flume: the channel's exception becomes the reply. */
+	sl_stat_add(&st->event_received_count, 1);
+	sl_stat_add(&st->channel_write_fail, 1);
+	if (ns->set.ack_every_event)
+		nc_reply_failed(conn, rc);
+	else
+		sl_stat_add(&st->drop[rc == -ENOSPC ? SL_DROP_CHANNEL_FULL :
+				      SL_DROP_CHANNEL_ERROR], 1);
+	conn->ch_from = 0;
+	return 0;
+
+stored_in_batch:
+	conn->ch_from = 0;
+	conn->stalled = false;
+	sl_stat_add(&st->event_received_count, 1);
+	return 0;
+}
+
+static void nc_conn_close(struct nc_conn *conn);
+
+/*
+ * Feed @len bytes of @conn to its framer and commit what it framed.
+ * Returns the bytes consumed; fewer than @len when the connection paused
+ * or was closed for an over-long line.
+ */
+static size_t
+nc_conn_feed(struct nc_conn *conn, const uint8_t *data, size_t len)
+{
+	struct nc_source *ns = conn->ns;
+	size_t used = 0;
+	int rc;
+
+	rc = sl_frame_line_feed(&conn->fr, data, len, &used, nc_on_line,
+				conn);
+	nc_flush(conn);
+	if (rc == -EMSGSIZE) {
+		char msg[NC_REPLY_MAX];
+		int n = snprintf(msg, sizeof(msg), "FAILED: Event exceeds the "
+				 "maximum length (%u chars, including "
+				 "newline)\n", (unsigned)ns->set.max_line_length);
+
+		sl_stat_add(&ns->base.stats.event_read_fail, 1);
+		nc_reply(conn, msg, (size_t)n);
+		nc_conn_close(conn);
+	}
+	if (conn->committed && ns->set.ack_every_event && ns->fo.any_ack_fd) {
+		conn->committed = false;
+		if (!sl_fanout_acked(&ns->fo, ns->fo.tickets)) {
+			memcpy(conn->tickets, ns->fo.tickets,
+			       sizeof(conn->tickets));
+			if (conn->pause == NC_PAUSE_NONE ||
+			    conn->pause == NC_PAUSE_OUT) {
+				/* The ack wait covers the OUT wait too. */
+				conn->pause = NC_PAUSE_ACK;
+				nc_wait_add(&ns->ack_wait, conn);
+			}
+		}
+	}
+	conn->committed = false;
+	if (conn->pause == NC_PAUSE_CHANNEL && !conn->waiting)
+		nc_wait_add(&ns->chan_wait, conn);
+	nc_send_kick(conn);
+	return used;
+}
+
+/* Keep @len bytes the connection could not consume yet. */
+static int
+nc_conn_hold(struct nc_conn *conn, const uint8_t *data, size_t len)
+{
+	uint32_t keep = conn->held_len - conn->held_off;
+	uint8_t *p;
+
+	if (conn->held_off) {
+		memmove(conn->held, conn->held + conn->held_off, keep);
+		conn->held_off = 0;
+		conn->held_len = keep;
+	}
+	p = realloc(conn->held, (size_t)keep + len);
+	if (!p)
+		return -ENOMEM;
+	memcpy(p + keep, data, len);
+	conn->held = p;
+	conn->held_len = keep + (uint32_t)len;
+	return 0;
+}
+
+static void
+nc_conn_drop_held(struct nc_conn *conn)
+{
+	free(conn->held);
+	conn->held = NULL;
+	conn->held_len = conn->held_off = 0;
+}
+
+/* Count the lines a stopping source never got to put. */
+static int
+nc_count_unsent(void *arg, const uint8_t *line, uint32_t len)
+{
+	struct nc_conn *conn = arg;
+
+	sl_stat_add(&conn->ns->base.stats.drop[SL_DROP_SOURCE_STOPPED], 1);
+	return 0;
+}
+
+static void nc_conn_try_free(struct nc_conn *conn);
+
+/*
+ * Run @conn forward: consume what it holds, and when nothing holds it
+ * back, read again (or finish the stream at EOF).
+ */
+static void
+nc_conn_run(struct nc_conn *conn)
+{
+	while (conn->pause == NC_PAUSE_NONE && !conn->closing &&
+	       conn->held_off < conn->held_len) {
+		size_t used = nc_conn_feed(conn, conn->held + conn->held_off,
+					   conn->held_len - conn->held_off);
+
+		conn->held_off += (uint32_t)used;
+		if (used == 0)
+			break;
+	}
+	if (conn->held && (conn->held_off == conn->held_len || conn->closing))
+		nc_conn_drop_held(conn);
+	if (conn->closing || conn->pause != NC_PAUSE_NONE || conn->held)
+		goto out;
+	if (conn->eof) {
+		sl_frame_line_finish(&conn->fr);
+		nc_conn_close(conn);
+	} else if (!conn->recv_armed) {
+		nc_recv_arm(conn);
+	}
+out:
+	nc_conn_try_free(conn);
+}
+
+static void
+nc_conn_resume(struct nc_conn *conn)
+{
+	conn->pause = NC_PAUSE_NONE;
+	nc_conn_run(conn);
+}
+
+/* ---- connection lifetime ------------------------------------------------ */
+
+static void
+nc_conn_close(struct nc_conn *conn)
+{
+	struct nc_source *ns = conn->ns;
+
+	if (conn->closing)
+		return;
+	conn->closing = true;
+	if (conn->pause == NC_PAUSE_CHANNEL) {
+		nc_wait_remove(&ns->chan_wait, conn);
+		conn->pause = NC_PAUSE_NONE;
+	}
+	if (conn->pause == NC_PAUSE_OUT)
+		conn->pause = NC_PAUSE_NONE;
+	nc_recv_cancel(conn);
+}
+
+/* Free @conn once nothing of it is in flight and its replies are out. */
+static void
+nc_conn_try_free(struct nc_conn *conn)
+{
+	struct nc_source *ns = conn->ns;
+	struct sl_source_stats *st = &ns->base.stats;
+
+	if (!conn->closing || conn->recv_armed || conn->send_inflight ||
+	    conn->pause == NC_PAUSE_ACK)
+		return;
+	if (conn->out_len && !conn->send_failed) {
+		nc_send_kick(conn);
+		return;
+	}
+	sl_frame_line_finish(&conn->fr);	/* counts a tail left at stop */
+	close(conn->fd);
+	ns->conns[conn->idx] = NULL;
+	ns->free_idx[ns->nb_free++] = conn->idx;
+	ns->nb_conns--;
+	sl_stat_add(&st->open_connection_count, (uint64_t)-1);
+	sl_stat_add(&st->connections_closed, 1);
+	free(conn->rbuf);
+	free(conn->held);
+	free(conn);
+}
+
+static void
+nc_conn_new(struct nc_source *ns, int fd, uint64_t now)
+{
+	struct sl_source_stats *st = &ns->base.stats;
+	size_t fbuf = sl_frame_line_buf_size((uint32_t)ns->set.max_line_length,
+					     ns->units);
+	struct nc_conn *conn;
+	uint64_t sup;
+
+	if (ns->nb_free == 0 || ns->stopping) {
+		sl_stat_add(&st->drop[SL_DROP_CONN_LIMIT], 1);
+		if (sl_log_ratelimit_ok(&ns->rl_limit, now,
+					NC_LOG_INTERVAL_NS, &sup))
+			sl_log(SL_WARN, "source netcat %s: max-connections "
+			       "(%lld) reached, closing new connections "
+			       "(%llu more suppressed)", ns->base.name,
+			       (long long)ns->set.max_connections,
+			       (unsigned long long)sup);
+		close(fd);
+		return;
+	}
+	conn = calloc(1, sizeof(*conn) + fbuf);
+	if (conn && ns->mode == NC_RECV_PLAIN) {
+		conn->rbuf = malloc(NC_PLAIN_BUF_SIZE);
+		if (!conn->rbuf) {
+			free(conn);
+			conn = NULL;
+		}
+	}
+	if (!conn) {
+		sl_stat_add(&st->generic_processing_fail, 1);
+		close(fd);
+		return;
+	}
+	conn->ns = ns;
+	conn->fd = fd;
+	conn->idx = ns->free_idx[--ns->nb_free];
+	conn->gen = ++ns->gen;
+	sl_frame_line_init(&conn->fr, conn->frame_buf,
+			   (uint32_t)ns->set.max_line_length, ns->units,
+			   st->drop);
+	ns->conns[conn->idx] = conn;
+	ns->nb_conns++;
+	sl_stat_add(&st->connections_accepted, 1);
+	sl_stat_add(&st->open_connection_count, 1);
+	nc_recv_arm(conn);
+}
+
+/* ---- completions -------------------------------------------------------- */
+
+static void
+nc_on_accept(struct nc_source *ns, const struct io_uring_cqe *cqe,
+	     uint64_t now)
+{
+	uint64_t sup;
+
+	if (!(cqe->flags & IORING_CQE_F_MORE))
+		ns->accept_armed = false;
+	if (cqe->res >= 0) {
+		nc_conn_new(ns, cqe->res, now);
+	} else if (cqe->res == -EINVAL && ns->accept_multishot) {
+		ns->accept_multishot = false;	/* an older kernel */
+	} else if (cqe->res != -ECANCELED && cqe->res != -EINTR &&
+		   cqe->res != -ECONNABORTED) {
+		if (sl_log_ratelimit_ok(&ns->rl_accept, now,
+					NC_LOG_INTERVAL_NS, &sup))
+			sl_log(SL_WARN, "source netcat %s: accept: %s (%llu "
+			       "more suppressed)", ns->base.name,
+			       strerror(-cqe->res), (unsigned long long)sup);
+		/* Out of fds: retry later instead of spinning. */
+		if (!ns->accept_armed)
+			ns->accept_retry_at = now + NC_ACCEPT_RETRY_NS;
+	}
+	if (!ns->accept_armed && !ns->stopping && !ns->accept_retry_at)
+		nc_accept_arm(ns);
+}
+
+static void
+nc_on_recv(struct nc_source *ns, const struct io_uring_cqe *cqe)
+{
+	struct nc_conn *conn = ns->conns[nc_ud_idx(cqe->user_data)];
+	bool has_buf = cqe->flags & IORING_CQE_F_BUFFER;
+	unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+	const uint8_t *data = NULL;
+	int res = cqe->res;
+
+	SL_VERIFY(conn && conn->gen == (uint32_t)cqe->user_data);
+	if (!(cqe->flags & IORING_CQE_F_MORE))
+		conn->recv_armed = false;
+	if (has_buf)
+		data = ns->bufs + (size_t)bid * NC_BUF_SIZE;
+	else if (ns->mode == NC_RECV_PLAIN)
+		data = conn->rbuf;
+	if (res > 0 && data) {
+		sl_stat_add(&ns->base.stats.rx_bytes, (uint64_t)res);
+		if (conn->closing) {
+			size_t used;
+
+			/* Stopping: lines that arrive now are counted as not
+			 * put; after an over-long line the framer is dead
+			 * and the rest is not read. */
+			if (!sl_frame_line_dead(&conn->fr))
+				sl_frame_line_feed(&conn->fr, data, (size_t)res,
+						   &used, nc_count_unsent,
+						   conn);
+		} else if (conn->held || conn->pause != NC_PAUSE_NONE) {
+			if (nc_conn_hold(conn, data, (size_t)res) < 0) {
+				sl_stat_add(&ns->base.stats.
+					    generic_processing_fail, 1);
+				nc_conn_close(conn);
+			}
+		} else {
+			size_t used = nc_conn_feed(conn, data, (size_t)res);
+
+			if (used < (size_t)res && !conn->closing &&
+			    nc_conn_hold(conn, data + used,
+					 (size_t)res - used) < 0) {
+				sl_stat_add(&ns->base.stats.
+					    generic_processing_fail, 1);
+				nc_conn_close(conn);
+			}
+		}
+	} else if (res == 0 || (res < 0 && res != -ENOBUFS &&
+				res != -ECANCELED && res != -EINTR &&
+				res != -EAGAIN && res != -EINVAL)) {
+		/* EOF, or the peer is gone (reset): the stream has ended. */
+		conn->eof = true;
+	} else if (res == -EINVAL && ns->mode == NC_RECV_MULTISHOT) {
+		ns->mode = NC_RECV_SELECT;	/* no multishot recv here */
+	}
+	if (has_buf)
+		nc_buf_recycle(ns, bid);
+	if (conn->pause != NC_PAUSE_NONE || conn->held)
+		nc_recv_cancel(conn);
+	if (conn->pause == NC_PAUSE_NONE && !conn->recv_armed)
+		nc_conn_run(conn);
+	else
+		nc_conn_try_free(conn);
+}
+
+static void
+nc_on_send(struct nc_source *ns, const struct io_uring_cqe *cqe)
+{
+	struct nc_conn *conn = ns->conns[nc_ud_idx(cqe->user_data)];
+
+	SL_VERIFY(conn && conn->gen == (uint32_t)cqe->user_data);
+	conn->send_inflight = false;
+	if (cqe->res < 0) {
+		/* The peer is gone; its replies cannot be delivered. */
+		conn->send_failed = true;
+		conn->out_len = 0;
+		nc_conn_close(conn);
+	} else {
+		uint32_t n = (uint32_t)cqe->res;
+
+		memmove(conn->out, conn->out + n, conn->out_len - n);
+		conn->out_len -= n;
+		nc_send_kick(conn);	/* the tail of a short send */
+	}
+	if (conn->pause == NC_PAUSE_OUT)
+		nc_conn_resume(conn);
+	else
+		nc_conn_try_free(conn);
+}
+
+static void
+nc_on_ack(struct nc_source *ns)
+{
+	struct nc_conn *list = ns->ack_wait, *conn, *next;
+
+	ns->ack_wait = NULL;
+	for (conn = list; conn; conn = next) {
+		next = conn->next_wait;
+		conn->waiting = false;
+		conn->next_wait = NULL;
+		if (!sl_fanout_acked(&ns->fo, conn->tickets)) {
+			nc_wait_add(&ns->ack_wait, conn);
+			continue;
+		}
+		conn->pause = NC_PAUSE_NONE;
+		nc_send_kick(conn);
+		nc_conn_run(conn);
+	}
+}
+
+/* The retry timer: connections paused on a full channel try again. */
+static void
+nc_retry(struct nc_source *ns, uint64_t now)
+{
+	struct nc_conn *list = ns->chan_wait, *conn, *next;
+
+	ns->chan_wait = NULL;
+	for (conn = list; conn; conn = next) {
+		next = conn->next_wait;
+		conn->waiting = false;
+		conn->next_wait = NULL;
+		nc_conn_resume(conn);
+	}
+	if (ns->accept_retry_at && now >= ns->accept_retry_at) {
+		ns->accept_retry_at = 0;
+		if (!ns->accept_armed && !ns->stopping)
+			nc_accept_arm(ns);
+	}
+	ns->next_retry = now + NC_RETRY_NS;
+}
+
+/* Stop: no new connections, close every open one after its replies. */
+static void
+nc_begin_stop(struct nc_source *ns, uint64_t now)
+{
+	uint32_t i;
+
+	ns->stopping = true;
+	ns->stop_deadline = now + NC_STOP_GRACE_NS;
+	if (ns->accept_armed) {
+		struct io_uring_sqe *sqe = nc_sqe(ns);
+
+		io_uring_prep_cancel64(sqe, nc_ud(NC_OP_ACCEPT, 0, 0), 0);
+		io_uring_sqe_set_data64(sqe, nc_ud(NC_OP_CANCEL, 0, 0));
+	}
+	for (i = 0; i < (uint32_t)ns->set.max_connections; i++) {
+		struct nc_conn *conn = ns->conns[i];
+		size_t used;
+
+		if (!conn)
+			continue;
+		/* Lines received but not put: counted, never silent. */
+		if (conn->held && !conn->closing)
+			sl_frame_line_feed(&conn->fr,
+					   conn->held + conn->held_off,
+					   conn->held_len - conn->held_off,
+					   &used, nc_count_unsent, conn);
+		nc_conn_drop_held(conn);
+		nc_conn_close(conn);
+		nc_conn_try_free(conn);
+	}
+}
+
+static void
+nc_handle_cqe(struct nc_source *ns, const struct io_uring_cqe *cqe,
+	      uint64_t now)
+{
+	uint64_t ud = cqe->user_data;
+
+	switch (nc_ud_op(ud)) {
+	case NC_OP_ACCEPT:
+		nc_on_accept(ns, cqe, now);
+		break;
+	case NC_OP_RECV:
+		nc_on_recv(ns, cqe);
+		break;
+	case NC_OP_SEND:
+		nc_on_send(ns, cqe);
+		break;
+	case NC_OP_WAKE:
+		if (!__atomic_load_n(&ns->stop, __ATOMIC_ACQUIRE))
+			nc_wake_arm(ns);
+		break;
+	case NC_OP_ACKFD:
+		if (cqe->res >= 0 || cqe->res == -EINTR ||
+		    cqe->res == -EAGAIN)
+			nc_ackfd_arm(ns, nc_ud_idx(ud));
+		nc_on_ack(ns);
+		break;
+	case NC_OP_CANCEL:
+		break;
+	}
+}
+
+static void *
+nc_thread_main(void *arg)
+{
+	struct nc_source *ns = arg;
+	struct __kernel_timespec ts = { 0 };
+	unsigned c;
+
+	nc_wake_arm(ns);
+	for (c = 0; c < ns->fo.nb; c++)
+		if (ns->fo.ack_fds[c] >= 0)
+			nc_ackfd_arm(ns, c);
+	nc_accept_arm(ns);
+	ns->next_retry = sl_time_mono_ns() + NC_RETRY_NS;
+	for (;;) {
+		struct io_uring_cqe *cqe;
+		unsigned head, nb = 0;
+		bool timed = ns->chan_wait || ns->accept_retry_at ||
+			     ns->stopping;
+		uint64_t now;
+		int rc;
+
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long long)NC_RETRY_NS;
+		rc = io_uring_submit_and_wait_timeout(&ns->ring, &cqe, 1,
+						      timed ? &ts : NULL,
+						      NULL);
+		if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY)
+			sl_log(SL_ERROR, "source netcat %s: io_uring wait: %s",
+			       ns->base.name, strerror(-rc));
+		now = sl_time_mono_ns();
+		io_uring_for_each_cqe(&ns->ring, head, cqe) {
+			nc_handle_cqe(ns, cqe, now);
+			nb++;
+		}
+		io_uring_cq_advance(&ns->ring, nb);
+		if (now >= ns->next_retry)
+			nc_retry(ns, now);
+		if (!ns->stopping &&
+		    __atomic_load_n(&ns->stop, __ATOMIC_ACQUIRE))
+			nc_begin_stop(ns, now);
+		if (ns->stopping &&
+		    (ns->nb_conns == 0 || now >= ns->stop_deadline))
+			break;
+	}
+	if (ns->nb_conns)
+		sl_log(SL_WARN, "source netcat %s: %u connections still "
+		       "busy at stop; closing them", ns->base.name,
+		       ns->nb_conns);
+	return NULL;
+}
+
+/* ---- ops ---------------------------------------------------------------- */
+
+static struct sl_source *
+nc_create(const char *name, const void *settings,
+	  struct sl_channel *const *chs, unsigned nb_chs, struct sl_err *err)
+{
+	const struct nc_settings *set = settings;
+	struct nc_source *ns = calloc(1, sizeof(*ns));
+	char who[128];
+	uint32_t i;
+
+	if (!ns)
+		goto err_nomem;
+	ns->base.ops = &sl_netcat_source_ops;
+	ns->base.name = strdup(name);
+	ns->set = *set;
+	ns->set.bind = set->bind ? strdup(set->bind) : NULL;
+	ns->set.encoding = NULL;
+	ns->lfd = -1;
+	ns->wake_fd = -1;
+	if (!ns->base.name || (set->bind && !ns->set.bind))
+		goto err_nomem;
+	if (nc_encoding_units(set->encoding ? set->encoding : "utf-8",
+			      &ns->units) < 0) {
+		sl_err_set(err, EINVAL, "source netcat %s: encoding '%s' is "
+			   "not supported", name, set->encoding);
+		goto err_free;
+	}
+	ns->conns = calloc((size_t)set->max_connections, sizeof(*ns->conns));
+	ns->free_idx = calloc((size_t)set->max_connections,
+			      sizeof(*ns->free_idx));
+	if (!ns->conns || !ns->free_idx)
+		goto err_nomem;
+	for (i = 0; i < (uint32_t)set->max_connections; i++)
+		ns->free_idx[i] = (uint32_t)set->max_connections - 1 - i;
+	ns->nb_free = (uint32_t)set->max_connections;
+	snprintf(who, sizeof(who), "source netcat %s", name);
+	if (sl_fanout_open(&ns->fo, chs, nb_chs, who, err) < 0)
+		goto err_free;
+	return &ns->base;
+
+err_nomem:
+	sl_err_set(err, ENOMEM, "source netcat %s: out of memory", name);
+err_free:
+	if (ns) {
+		free(ns->conns);
+		free(ns->free_idx);
+		free(ns->set.bind);
+		free(ns->base.name);
+		free(ns);
+	}
+	return NULL;
+}
+
+static int
+nc_listen(struct nc_source *ns, struct sl_err *err)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE };
+	struct addrinfo *res = NULL, *ai;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char port[16], host[INET6_ADDRSTRLEN] = "?";
+	int fd = -1, one = 1, rc, saved = 0;
+
+	snprintf(port, sizeof(port), "%lld", (long long)ns->set.port);
+	rc = getaddrinfo(ns->set.bind, port, &hints, &res);
+	if (rc != 0)
+		return sl_err_set(err, EADDRNOTAVAIL, "source netcat %s: "
+				  "bind %s: %s", ns->base.name, ns->set.bind,
+				  gai_strerror(rc));
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+			    ai->ai_protocol);
+		if (fd < 0) {
+			saved = errno;
+			continue;
+		}
+		/* Flume sets SO_REUSEADDR on its server socket too. */
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, 4096) == 0)
+			break;
+		saved = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		return sl_err_set(err, saved ? saved : EADDRNOTAVAIL,
+				  "source netcat %s: cannot listen on %s:%lld:"
+				  " %s", ns->base.name, ns->set.bind,
+				  (long long)ns->set.port, strerror(saved));
+	ns->lfd = fd;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		unsigned p = 0;
+
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+			inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+			p = ntohs(s4->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+			inet_ntop(AF_INET6, &s6->sin6_addr, host,
+				  sizeof(host));
+			p = ntohs(s6->sin6_port);
+		}
+		sl_log(SL_INFO, "source netcat %s: listening on %s port %u",
+		       ns->base.name, host, p);
+	}
+	return 0;
+}
+
+static int
+nc_start(struct sl_source *src, struct sl_err *err)
+{
+	struct nc_source *ns = (struct nc_source *)src;
+	struct io_uring_params p = { 0 };
+	const char *force = getenv("SLUICE_NETCAT_RECV");
+	int rc;
+
+	rc = nc_listen(ns, err);
+	if (rc < 0)
+		return rc;
+	ns->wake_fd = eventfd(0, EFD_CLOEXEC);
+	if (ns->wake_fd < 0)
+		return sl_err_set(err, errno, "source netcat %s: eventfd: %s",
+				  src->name, strerror(errno));
+	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL |
+		  IORING_SETUP_COOP_TASKRUN;
+	p.cq_entries = NC_RING_ENTRIES * 8;
+	rc = io_uring_queue_init_params(NC_RING_ENTRIES, &ns->ring, &p);
+	if (rc == -EINVAL) {
+		memset(&p, 0, sizeof(p));
+		rc = io_uring_queue_init_params(NC_RING_ENTRIES, &ns->ring,
+						&p);
+	}
+	if (rc < 0)
+		return sl_err_set(err, -rc, "source netcat %s: io_uring: %s",
+				  src->name, strerror(-rc));
+	ns->ring_ok = true;
+	/*
+	 * Multishot recv into a provided-buffer ring (Linux 6.0) needs no
+	 * buffer per idle connection; older kernels read one-shot.
+	 * SLUICE_NETCAT_RECV=plain|select forces a fallback (tests).
+	 */
+	ns->mode = NC_RECV_MULTISHOT;
+	ns->accept_multishot = true;
+	if (force && strcmp(force, "select") == 0)
+		ns->mode = NC_RECV_SELECT;
+	if ((force && strcmp(force, "plain") == 0) ||
+	    nc_bufring_setup(ns) < 0) {
+		ns->mode = NC_RECV_PLAIN;
+		ns->accept_multishot = false;
+	}
+	sl_log(SL_INFO, "source netcat %s: io_uring, %s recv, %s accept",
+	       src->name, ns->mode == NC_RECV_MULTISHOT ? "multishot" :
+	       ns->mode == NC_RECV_SELECT ? "provided-buffer" : "plain",
+	       ns->accept_multishot ? "multishot" : "one-shot");
+	rc = pthread_create(&ns->thread, NULL, nc_thread_main, ns);
+	if (rc != 0)
+		return sl_err_set(err, rc, "source netcat %s: thread: %s",
+				  src->name, strerror(rc));
+	ns->thread_started = true;
+	return 0;
+}
+
+static void
+nc_stop(struct sl_source *src)
+{
+	struct nc_source *ns = (struct nc_source *)src;
+	uint64_t one = 1;
+
+	if (!ns->thread_started)
+		return;
+	/* Pairs with the acquire in nc_thread_main(). */
+	__atomic_store_n(&ns->stop, 1, __ATOMIC_RELEASE);
+	if (write(ns->wake_fd, &one, sizeof(one)) < 0)
+		sl_log(SL_WARN, "source netcat %s: wake: %s", src->name,
+		       strerror(errno));
+	pthread_join(ns->thread, NULL);
+	ns->thread_started = false;
+	/* Like Flume, stop listening once the source has stopped. */
+	close(ns->lfd);
+	ns->lfd = -1;
+}
+
+static void
+nc_destroy(struct sl_source *src)
+{
+	struct nc_source *ns = (struct nc_source *)src;
+	uint32_t i;
+
+	nc_stop(src);
+	if (ns->ring_ok)
+		io_uring_queue_exit(&ns->ring);
+	for (i = 0; ns->conns && i < (uint32_t)ns->set.max_connections; i++) {
+		struct nc_conn *conn = ns->conns[i];
+
+		if (!conn)
+			continue;
+		close(conn->fd);
+		free(conn->rbuf);
+		free(conn->held);
+		free(conn);
+	}
+	if (ns->lfd >= 0)
+		close(ns->lfd);
+	if (ns->wake_fd >= 0)
+		close(ns->wake_fd);
+	if (ns->br)
+		munmap(ns->br, ns->br_size);
+	free(ns->bufs);
+	free(ns->conns);
+	free(ns->free_idx);
+	free(ns->set.bind);
+	free(src->name);
+	free(ns);
+}
+
 const struct sl_source_ops sl_netcat_source_ops = {
 	.type = "netcat",
-	.keys = netcat_keys,
-	.settings_size = sizeof(int64_t),
-	.create = netcat_create,
+	.aliases = nc_aliases,
+	.keys = nc_keys,
+	.settings_size = sizeof(struct nc_settings),
+	.validate = nc_validate,
+	.create = nc_create,
+	.start = nc_start,
+	.stop = nc_stop,
+	.destroy = nc_destroy,
 };
