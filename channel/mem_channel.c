@@ -332,9 +332,15 @@ mem_put(struct sl_chan_producer *p, const struct sl_event *ev)
 	uint32_t len;
 	void *buf;
 
-	mp->txn_attempts++;
+	/*
+	 * -E2BIG ("commit first") is how a batching source learns the
+	 * transaction is full; the event is put again in the next one, so
+	 * it is not an attempt of its own (Flume's sources never overfill a
+	 * transaction, and their EventPutAttemptCount equals the events put).
+	 */
 	if (SL_UNLIKELY(mp->txn_events >= mp->mc->set.tx_capacity))
 		return -E2BIG;
+	mp->txn_attempts++;
 	if (SL_UNLIKELY(!mp->txn_ring))
 		return -ENOSPC;		/* no sink drains this channel */
 	len = sl_chan_event_size(ev);
