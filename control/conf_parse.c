@@ -538,8 +538,8 @@ int
 sl_conf_parse_file(struct sl_conf *conf, const char *path,
 		   struct sl_diag *diag)
 {
-	char *text;
-	size_t len;
+	char *text = NULL;
+	size_t len = 0;
 	int rc = conf_read_file(path, &text, &len);
 
 	if (rc < 0) {
