@@ -22,7 +22,23 @@
 	X(FRAG_TIMEOUT,		"drop_frag_timeout")			\
 	X(TCP_FRAGMENT,		"drop_tcp_fragment")			\
 	X(SYN_COOKIE_FAIL,	"drop_syn_cookie_fail")			\
-	X(SOURCE_STOPPED,	"drop_source_stopped")
+	X(SOURCE_STOPPED,	"drop_source_stopped")		\
+	X(UNKNOWN_PROTO,	"drop_unknown_proto")			\
+	X(NOT_FOR_US,		"drop_not_for_us")			\
+	X(TCP_NO_CONN,		"drop_tcp_no_conn")			\
+	X(TCP_OUT_OF_WINDOW,	"drop_tcp_out_of_window")		\
+	X(TCP_DUPLICATE,	"drop_tcp_duplicate")			\
+	X(TCP_BAD_RST,		"drop_tcp_bad_rst")			\
+	X(TCP_BAD_SYN,		"drop_tcp_bad_syn")			\
+	X(TCP_BAD_ACK,		"drop_tcp_bad_ack")			\
+	X(TCP_NO_ROOM,		"drop_tcp_no_room")			\
+	X(TCP_AFTER_CLOSE,	"drop_tcp_after_close")			\
+	X(TCP_IDLE_TIMEOUT,	"drop_tcp_idle_timeout")		\
+	X(TCP_RETRANS_TIMEOUT,	"drop_tcp_retrans_timeout")		\
+	X(TCP_SNDBUF_FULL,	"drop_tcp_sndbuf_full")			\
+	X(FRAG_NO_MEM,		"drop_frag_no_mem")			\
+	X(NO_MBUF,		"drop_no_mbuf")				\
+	X(TX_FULL,		"drop_tx_full")
 
 enum sl_drop {
 #define SL_DROP_ENUM(e, n) SL_DROP_##e,
