@@ -22,7 +22,7 @@
 	X(FRAG_TIMEOUT,		"drop_frag_timeout")			\
 	X(TCP_FRAGMENT,		"drop_tcp_fragment")			\
 	X(SYN_COOKIE_FAIL,	"drop_syn_cookie_fail")			\
-	X(SOURCE_STOPPED,	"drop_source_stopped")		\
+	X(SOURCE_STOPPED,	"drop_source_stopped")			\
 	X(UNKNOWN_PROTO,	"drop_unknown_proto")			\
 	X(NOT_FOR_US,		"drop_not_for_us")			\
 	X(TCP_NO_CONN,		"drop_tcp_no_conn")			\
