@@ -39,7 +39,7 @@
 #define NC_BGID			7
 #define NC_PLAIN_BUF_SIZE	(16u * 1024)	/* per connection, fallback */
 #define NC_OUT_SIZE		8192u		/* replies per connection */
-#define NC_RETRY_NS		(10 * SL_NS_PER_MS)
+#define NC_RETRY_NS		(1 * SL_NS_PER_MS)
 #define NC_ACCEPT_RETRY_NS	(100 * SL_NS_PER_MS)
 #define NC_STOP_GRACE_NS	(2 * SL_NS_PER_SEC)
 #define NC_LOG_INTERVAL_NS	(10 * SL_NS_PER_SEC)
@@ -84,6 +84,14 @@ struct nc_settings {
 };
 
 struct nc_source;
+struct nc_conn;
+
+/* A FIFO of paused connections, so retries go round-robin. */
+struct nc_wait {
+	struct nc_conn *head;
+	struct nc_conn *tail;
+	uint32_t nb;
+};
 
 struct nc_conn {
 	struct nc_source *ns;
@@ -143,8 +151,8 @@ struct nc_source {
 	uint32_t nb_free;
 	uint32_t nb_conns;
 	uint32_t gen;
-	struct nc_conn *chan_wait;	/* paused on a full channel */
-	struct nc_conn *ack_wait;	/* paused for a durable ack */
+	struct nc_wait chan_wait;	/* paused on a full channel */
+	struct nc_wait ack_wait;	/* paused for a durable ack */
 	uint64_t next_retry;
 
 	struct sl_log_ratelimit rl_accept;
@@ -414,26 +422,53 @@ nc_reply_failed(struct nc_conn *conn, int rc)
 /* ---- wait lists --------------------------------------------------------- */
 
 static void
-nc_wait_add(struct nc_conn **head, struct nc_conn *conn)
+nc_wait_add(struct nc_wait *w, struct nc_conn *conn)
 {
 	SL_ASSERT(!conn->waiting);
-	conn->next_wait = *head;
-	*head = conn;
+	conn->next_wait = NULL;
+	if (w->tail)
+		w->tail->next_wait = conn;
+	else
+		w->head = conn;
+	w->tail = conn;
+	w->nb++;
 	conn->waiting = true;
 }
 
-static void
-nc_wait_remove(struct nc_conn **head, struct nc_conn *conn)
+static struct nc_conn *
+nc_wait_pop(struct nc_wait *w)
 {
-	struct nc_conn **pp;
+	struct nc_conn *conn = w->head;
 
-	for (pp = head; *pp; pp = &(*pp)->next_wait) {
-		if (*pp == conn) {
-			*pp = conn->next_wait;
-			conn->waiting = false;
-			conn->next_wait = NULL;
-			return;
-		}
+	if (!conn)
+		return NULL;
+	w->head = conn->next_wait;
+	if (!w->head)
+		w->tail = NULL;
+	w->nb--;
+	conn->next_wait = NULL;
+	conn->waiting = false;
+	return conn;
+}
+
+static void
+nc_wait_remove(struct nc_wait *w, struct nc_conn *conn)
+{
+	struct nc_conn *prev = NULL, *c;
+
+	for (c = w->head; c; prev = c, c = c->next_wait) {
+		if (c != conn)
+			continue;
+		if (prev)
+			prev->next_wait = c->next_wait;
+		else
+			w->head = c->next_wait;
+		if (w->tail == c)
+			w->tail = prev;
+		w->nb--;
+		conn->next_wait = NULL;
+		conn->waiting = false;
+		return;
 	}
 }
 
@@ -877,13 +912,10 @@ nc_on_send(struct nc_source *ns, const struct io_uring_cqe *cqe)
 static void
 nc_on_ack(struct nc_source *ns)
 {
-	struct nc_conn *list = ns->ack_wait, *conn, *next;
+	uint32_t n = ns->ack_wait.nb;
+	struct nc_conn *conn;
 
-	ns->ack_wait = NULL;
-	for (conn = list; conn; conn = next) {
-		next = conn->next_wait;
-		conn->waiting = false;
-		conn->next_wait = NULL;
+	while (n-- > 0 && (conn = nc_wait_pop(&ns->ack_wait))) {
 		if (!sl_fanout_acked(&ns->fo, conn->tickets)) {
 			nc_wait_add(&ns->ack_wait, conn);
 			continue;
@@ -894,18 +926,21 @@ nc_on_ack(struct nc_source *ns)
 	}
 }
 
-/* The retry timer: connections paused on a full channel try again. */
+/*
+ * The retry timer: connections paused on a full channel try again, oldest
+ * first; the first one that finds the channel still full ends the round
+ * (it went back to the tail), so a full channel costs one attempt a tick.
+ */
 static void
 nc_retry(struct nc_source *ns, uint64_t now)
 {
-	struct nc_conn *list = ns->chan_wait, *conn, *next;
+	uint32_t n = ns->chan_wait.nb;
+	struct nc_conn *conn;
 
-	ns->chan_wait = NULL;
-	for (conn = list; conn; conn = next) {
-		next = conn->next_wait;
-		conn->waiting = false;
-		conn->next_wait = NULL;
+	while (n-- > 0 && (conn = nc_wait_pop(&ns->chan_wait))) {
 		nc_conn_resume(conn);
+		if (ns->chan_wait.tail == conn)
+			break;
 	}
 	if (ns->accept_retry_at && now >= ns->accept_retry_at) {
 		ns->accept_retry_at = 0;
@@ -994,7 +1029,7 @@ nc_thread_main(void *arg)
 	for (;;) {
 		struct io_uring_cqe *cqe;
 		unsigned head, nb = 0;
-		bool timed = ns->chan_wait || ns->accept_retry_at ||
+		bool timed = ns->chan_wait.nb || ns->accept_retry_at ||
 			     ns->stopping;
 		uint64_t now;
 		int rc;

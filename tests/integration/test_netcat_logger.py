@@ -1,4 +1,283 @@
 #!/usr/bin/env python3
-# PLACEHOLDER (being written this session)
+# SPDX-License-Identifier: Apache-2.0
+"""The seed's netcat-logger.conf, unchanged but for the port: lines sent as
+telnet sends them come back as one "OK" each and show up in the log as
+Flume's LoggerSink prints them. Then Flume's edge cases on the same source:
+a line at max-line-length and one over (FAILED + close), EOF in the middle
+of a line (discarded, counted), a full channel with ack-every-event (FAILED
+per refused line, the rest stored, counters adding up), a full channel
+without acks (backpressure: every line arrives, in order), and SIGTERM
+stopping gracefully. Counters are checked through `sluice ctl stats`."""
+import os
+import re
+import signal
+import socket
 import sys
-sys.exit(77)
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from netcat_util import (Agent, Checks, flume_dump, free_port,  # noqa: E402
+                         recv_until, wait_for)
+
+SRC = os.environ["SLUICE_SRC"]
+check = Checks("test_netcat_logger")
+FULL_MSG = ("FAILED: Space for commit to queue couldn't be acquired. Sinks "
+            "are likely not keeping up with sources, or the buffer size is "
+            "too tight\n")
+
+
+def seed_conf(port):
+    with open(os.path.join(SRC, "deploy", "conf", "netcat-logger.conf"),
+              encoding="utf-8") as f:
+        text = f.read()
+    new, n = re.subn(r"(?m)^(agent1\.sources\.r1\.port\s*=\s*)4141\s*$",
+                     rf"\g<1>{port}", text)
+    assert n == 1, "the seed conf no longer sets port 4141"
+    return new
+
+
+def send_lines(port, payload, nb_replies):
+    """Send payload on one connection; read nb_replies reply lines."""
+    with socket.create_connection(("127.0.0.1", port), 30) as c:
+        c.sendall(payload)
+        data, _ = recv_until(c, lambda d: d.count(b"\n") >= nb_replies)
+    return data
+
+
+def seed_lines(tmp):
+    port = free_port()
+    ag = Agent(tmp, seed_conf(port), name="agent1", tag="seed")
+    try:
+        check(ag.wait_tcp(port), "agent on the seed conf listens")
+        # telnet sends CRLF; Flume keeps the CR in the body.
+        lines = [b"Hello Flume!\r\n", b"Test message from telnet\r\n",
+                 b"plain newline\n", b"\n", "中文 UTF-8 ok\n".encode()]
+        got = send_lines(port, b"".join(lines), len(lines))
+        check(got == b"OK\n" * len(lines),
+              f"one OK per line, Flume's reply (got {got!r})")
+        want = [flume_dump(line[:-1]) for line in lines]
+        wait_for(lambda: len(ag.logger_events()) >= len(want))
+        check(ag.logger_events() == want,
+              "logger lines match Flume's format:\n  got  "
+              + "\n       ".join(ag.logger_events()) + "\n  want "
+              + "\n       ".join(want))
+        st = ag.stats()["SOURCE.r1"]
+        check(st["EventReceivedCount"] == str(len(lines)) and
+              st["EventAcceptedCount"] == str(len(lines)),
+              f"source counters: {st}")
+        check(st["sluice"]["rx_bytes"] == str(sum(map(len, lines))),
+              f"rx_bytes counts every byte: {st['sluice']['rx_bytes']}")
+    finally:
+        rc = ag.stop()
+    check(rc == 0, f"SIGTERM stops the seed agent with 0 (got {rc})")
+
+
+def edge_cases(tmp):
+    port = free_port()
+    conf = (f"a1.sources = r1\na1.channels = c1\na1.sinks = k1\n"
+            f"a1.sources.r1.type = org.apache.flume.source.NetcatSource\n"
+            f"a1.sources.r1.bind = 127.0.0.1\n"
+            f"a1.sources.r1.port = {port}\n"
+            f"a1.sources.r1.max-line-length = 32\n"
+            f"a1.sources.r1.channels = c1\n"
+            f"a1.channels.c1.type = memory\n"
+            f"a1.sinks.k1.type = logger\na1.sinks.k1.channel = c1\n"
+            f"a1.sinks.k1.maxBytesToLog = 64\n")
+    ag = Agent(tmp, conf, tag="edge")
+    try:
+        check(ag.wait_tcp(port), "edge agent listens")
+        # 31 characters + newline = 32: accepted.
+        at_limit = b"a" * 31 + b"\n"
+        check(send_lines(port, at_limit, 1) == b"OK\n",
+              "a line of exactly max-line-length (with newline) is OK")
+        # Characters, not bytes: 31 x 3-byte characters still fit.
+        wide = "é".encode() * 31 + b"\n"
+        check(send_lines(port, wide, 1) == b"OK\n",
+              "max-line-length counts characters, as Flume does")
+        # One over: FAILED with Flume's message, then the connection closes.
+        with socket.create_connection(("127.0.0.1", port), 30) as c:
+            c.sendall(b"before\n" + b"b" * 32 + b"\nafter\n")
+            data, eof = recv_until(c, lambda d: False)
+        check(data == b"OK\nFAILED: Event exceeds the maximum length (32 "
+              b"chars, including newline)\n",
+              f"over-long line: OK for the line before, then FAILED "
+              f"(got {data!r})")
+        check(eof, "the connection is closed after an over-long line")
+        # EOF in the middle of a line: the complete line is stored, the
+        # tail is discarded and counted.
+        with socket.create_connection(("127.0.0.1", port), 30) as c:
+            c.sendall(b"complete\npartial-tail")
+            c.shutdown(socket.SHUT_WR)
+            data, eof = recv_until(c, lambda d: False)
+        check(data == b"OK\n" and eof,
+              f"EOF mid-line: OK for the complete line, then close "
+              f"(got {data!r}, eof={eof})")
+        nb_conns = 4 + ag.probes
+        wait_for(lambda: ag.counter("SOURCE.r1", "connections_closed") >=
+                 nb_conns)
+        want = [flume_dump(at_limit[:-1], max_bytes=64),
+                flume_dump(wide[:-1], max_bytes=64),
+                flume_dump(b"before", max_bytes=64),
+                flume_dump(b"complete", max_bytes=64)]
+        wait_for(lambda: len(ag.logger_events()) >= len(want))
+        check(ag.logger_events() == want,
+              f"only complete, short lines reach the sink: "
+              f"{ag.logger_events()}")
+        src = ag.stats()["SOURCE.r1"]
+        check(src["EventReceivedCount"] == "4" and
+              src["EventAcceptedCount"] == "4", f"counters: {src}")
+        check(src["EventReadFail"] == "1" and
+              src["sluice"]["drop_line_too_long"] == "1",
+              f"the over-long line is counted once: {src}")
+        check(src["sluice"]["drop_unterminated_tail"] == "1",
+              f"the unterminated tail is counted once: {src}")
+        check(src["OpenConnectionCount"] == "0" and
+              src["sluice"]["connections_accepted"] == str(nb_conns) and
+              src["sluice"]["connections_closed"] == str(nb_conns),
+              f"connection counters: {src}")
+        check("partial-tail" not in ag.log(), "the tail never reaches a sink")
+    finally:
+        rc = ag.stop()
+    check(rc == 0, f"SIGTERM: exit 0 (got {rc})")
+
+
+def channel_full_with_acks(tmp):
+    """capacity 5: a burst of lines on one read fills it long before the
+    sink's next take; each refused line gets Flume's FAILED reply and is not
+    stored, the connection stays open, and every counter adds up."""
+    port = free_port()
+    conf = (f"a1.sources = r1\na1.channels = c1\na1.sinks = k1\n"
+            f"a1.sources.r1.type = netcat\na1.sources.r1.bind = 127.0.0.1\n"
+            f"a1.sources.r1.port = {port}\na1.sources.r1.channels = c1\n"
+            f"a1.channels.c1.type = memory\na1.channels.c1.capacity = 5\n"
+            f"a1.channels.c1.transactionCapacity = 5\n"
+            f"a1.sinks.k1.type = logger\na1.sinks.k1.channel = c1\n")
+    ag = Agent(tmp, conf, tag="full")
+    sent, replies = [], []
+    try:
+        check(ag.wait_tcp(port), "channel-full agent listens")
+        with socket.create_connection(("127.0.0.1", port), 30) as c:
+            # Bursts until the channel has refused at least one line
+            # (bounded); the first burst does it on any sane machine.
+            for burst in range(20):
+                lines = [f"burst{burst}-line{i:04d}".encode()
+                         for i in range(400)]
+                c.sendall(b"".join(x + b"\n" for x in lines))
+                sent += lines
+                data, eof = recv_until(
+                    c, lambda d: d.count(b"\n") >= len(lines))
+                check(not eof, "the connection stays open when full")
+                replies += [r + b"\n" for r in data.split(b"\n")[:-1]]
+                if any(r != b"OK\n" for r in replies) or eof:
+                    break
+            # Still usable afterwards.
+            wait_for(lambda: ag.stats()["CHANNEL.c1"]["ChannelSize"] == "0")
+            c.sendall(b"after-full\n")
+            data, _ = recv_until(c, lambda d: b"\n" in d)
+            check(data == b"OK\n", f"a line after the channel drained is OK "
+                  f"(got {data!r})")
+        sent.append(b"after-full")
+        replies.append(b"OK\n")
+        check(len(replies) == len(sent),
+              f"one reply per line ({len(replies)} for {len(sent)})")
+        bad = [r for r in replies if r not in (b"OK\n", FULL_MSG.encode())]
+        check(not bad, f"every reply is OK or Flume's full message: {bad[:3]}")
+        ok = [s for s, r in zip(sent, replies) if r == b"OK\n"]
+        failed = [s for s, r in zip(sent, replies) if r != b"OK\n"]
+        check(len(failed) > 0, "the channel refused lines at capacity 5")
+        wait_for(lambda: len(ag.logger_events()) >= len(ok))
+        want = [flume_dump(s) for s in ok]
+        got = ag.logger_events()
+        check(got == want, f"exactly the OK'd lines were stored, in order "
+              f"({len(got)} logged, {len(want)} OK'd)")
+        src = ag.stats()["SOURCE.r1"]
+        ch = ag.stats()["CHANNEL.c1"]
+        check(src["EventReceivedCount"] == str(len(sent)),
+              f"EventReceivedCount {src['EventReceivedCount']} == "
+              f"{len(sent)}")
+        check(src["EventAcceptedCount"] == str(len(ok)),
+              f"EventAcceptedCount {src['EventAcceptedCount']} == {len(ok)}")
+        check(src["ChannelWriteFail"] == str(len(failed)),
+              f"ChannelWriteFail {src['ChannelWriteFail']} == {len(failed)}")
+        check(ch["EventPutSuccessCount"] == str(len(ok)),
+              f"channel EventPutSuccessCount {ch['EventPutSuccessCount']} "
+              f"== {len(ok)}")
+        check(src["sluice"]["drop_channel_full"] == "0",
+              "a FAILED reply is not a silent drop")
+    finally:
+        rc = ag.stop()
+    check(rc == 0, f"SIGTERM: exit 0 (got {rc})")
+
+
+def channel_full_backpressure(tmp):
+    """ack-every-event = false, capacity 5: the source stops reading while
+    the channel is full; every line arrives, in order, none is dropped."""
+    port = free_port()
+    conf = (f"a1.sources = r1\na1.channels = c1\na1.sinks = k1\n"
+            f"a1.sources.r1.type = netcat\na1.sources.r1.bind = 127.0.0.1\n"
+            f"a1.sources.r1.port = {port}\na1.sources.r1.channels = c1\n"
+            f"a1.sources.r1.ack-every-event = false\n"
+            f"a1.channels.c1.type = memory\na1.channels.c1.capacity = 5\n"
+            f"a1.channels.c1.transactionCapacity = 5\n"
+            f"a1.sinks.k1.type = logger\na1.sinks.k1.channel = c1\n")
+    ag = Agent(tmp, conf, tag="bp")
+    n = 3000
+    try:
+        check(ag.wait_tcp(port), "backpressure agent listens")
+        lines = [f"bp-{i:05d}".encode() for i in range(n)]
+        with socket.create_connection(("127.0.0.1", port), 30) as c:
+            c.sendall(b"".join(x + b"\n" for x in lines))
+            c.shutdown(socket.SHUT_WR)
+            data, eof = recv_until(c, lambda d: False)
+        check(data == b"" and eof, f"no replies without acks (got {data!r})")
+        wait_for(lambda: len(ag.logger_events()) >= n)
+        got = ag.logger_events()
+        check(got == [flume_dump(x) for x in lines],
+              f"all {n} lines arrive in order ({len(got)} logged)")
+        src = ag.stats()["SOURCE.r1"]
+        check(src["EventReceivedCount"] == str(n) and
+              src["EventAcceptedCount"] == str(n), f"counters: {src}")
+        drops = {k: v for k, v in src["sluice"].items()
+                 if k.startswith("drop_") and v != "0"}
+        check(not drops, f"no drops: {drops}")
+        check(int(src["ChannelWriteFail"]) > 0,
+              "the full channel stalled the source (ChannelWriteFail)")
+    finally:
+        rc = ag.stop()
+    check(rc == 0, f"SIGTERM: exit 0 (got {rc})")
+
+
+def sigterm_drains(tmp):
+    """SIGTERM while events wait in the channel: they are logged before the
+    agent exits 0, and the control socket is removed."""
+    port = free_port()
+    conf = (f"a1.sources = r1\na1.channels = c1\na1.sinks = k1\n"
+            f"a1.sources.r1.type = netcat\na1.sources.r1.bind = 127.0.0.1\n"
+            f"a1.sources.r1.port = {port}\na1.sources.r1.channels = c1\n"
+            f"a1.channels.c1.type = memory\na1.channels.c1.capacity = 10000\n"
+            f"a1.channels.c1.transactionCapacity = 100\n"
+            f"a1.sinks.k1.type = logger\na1.sinks.k1.channel = c1\n")
+    ag = Agent(tmp, conf, tag="term")
+    n = 500
+    try:
+        check(ag.wait_tcp(port), "SIGTERM agent listens")
+        lines = [f"term-{i:04d}".encode() for i in range(n)]
+        got = send_lines(port, b"".join(x + b"\n" for x in lines), n)
+        check(got == b"OK\n" * n, "every line acknowledged before SIGTERM")
+    finally:
+        rc = ag.stop(signal.SIGTERM)
+    check(rc == 0, f"SIGTERM: exit 0 (got {rc})")
+    check(ag.logger_events() == [flume_dump(x) for x in lines],
+          f"every acknowledged line was logged before exit "
+          f"({len(ag.logger_events())} of {n})")
+    check(not os.path.exists(ag.sock), "the control socket is removed")
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    for part in (seed_lines, edge_cases, channel_full_with_acks,
+                 channel_full_backpressure, sigterm_drains):
+        print(f"-- {part.__name__}", flush=True)
+        sub = os.path.join(tmp, part.__name__)
+        os.mkdir(sub)
+        part(sub)
+check.finish()
