@@ -54,7 +54,7 @@ test: build-san
 	exit $$rc
 
 bench: build
-	bench/run
+	QUICK=$(QUICK) BUILD=$(BUILD) bench/run
 
 clean:
 	rm -rf $(BUILD) $(SANBUILD)
