@@ -38,6 +38,8 @@ usage_main(FILE *out)
 	      "  check    validate a properties file and print the wired "
 	      "graph\n"
 	      "  ctl      talk to a running agent (stats, components, stop)\n"
+	      "  consume  print a Kafka topic's records "
+	      "(kafka-console-consumer)\n"
 	      "  version  print the version\n"
 	      "\n"
 	      "`sluice COMMAND --help` describes a command's options.\n",
@@ -306,6 +308,8 @@ main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (strcmp(cmd, "ctl") == 0)
 		return sl_ctl_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "consume") == 0)
+		return sl_consume_main(argc - 1, argv + 1);
 	fprintf(stderr, "sluice: unknown command '%s'\n", cmd);
 	usage_main(stderr);
 	return 2;

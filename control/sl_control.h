@@ -192,4 +192,7 @@ void sl_ctl_server_close(struct sl_ctl_server *srv);
 /* `sluice ctl ...`; returns the process exit code. */
 int sl_ctl_main(int argc, char **argv);
 
+/* `sluice consume ...` (kafka-console-consumer); returns the exit code. */
+int sl_consume_main(int argc, char **argv);
+
 #endif /* SL_CONTROL_H */

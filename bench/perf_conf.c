@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Java Kafka client property names -> librdkafka's, for producer-perf and
+ * consumer-perf (--producer-props, --producer.config, --consumer.config).
+ * librdkafka already accepts most Java names as aliases (acks, linger.ms,
+ * batch.size, ...); the table lists only those that differ. Main thread.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "perf_conf.h"
+#include "sl_props.h"
+
+struct perf_prop_map {
+	const char *java;
+	enum sl_perf_prop_kind kind;
+	const char *rd;		/* RENAME/KBYTES: librdkafka name; else why */
+};
+
+static const struct perf_prop_map perf_prop_table[] = {
+	{ "buffer.memory", SL_PERF_PROP_KBYTES, "queue.buffering.max.kbytes" },
+	{ "max.request.size", SL_PERF_PROP_RENAME, "message.max.bytes" },
+	{ "send.buffer.bytes", SL_PERF_PROP_RENAME,
+	  "socket.send.buffer.bytes" },
+	{ "receive.buffer.bytes", SL_PERF_PROP_RENAME,
+	  "socket.receive.buffer.bytes" },
+	{ "fetch.max.wait.ms", SL_PERF_PROP_RENAME, "fetch.wait.max.ms" },
+	{ "key.serializer", SL_PERF_PROP_IGNORE, NULL },
+	{ "value.serializer", SL_PERF_PROP_IGNORE, NULL },
+	{ "key.deserializer", SL_PERF_PROP_IGNORE, NULL },
+	{ "value.deserializer", SL_PERF_PROP_IGNORE, NULL },
+	{ "max.block.ms", SL_PERF_PROP_UNSUPPORTED,
+	  "librdkafka never blocks in produce(); the tool waits for queue "
+	  "space instead" },
+	{ "partitioner.class", SL_PERF_PROP_UNSUPPORTED,
+	  "Java classes cannot be loaded; use partitioner=" },
+	{ "interceptor.classes", SL_PERF_PROP_UNSUPPORTED,
+	  "Java classes cannot be loaded" },
+	{ "metric.reporters", SL_PERF_PROP_UNSUPPORTED,
+	  "Java classes cannot be loaded" },
+	{ "max.poll.records", SL_PERF_PROP_UNSUPPORTED,
+	  "librdkafka returns one message per poll" },
+	{ "sasl.jaas.config", SL_PERF_PROP_UNSUPPORTED,
+	  "use sasl.username / sasl.password" },
+};
+
+/* Java assignor class names -> librdkafka's strategy names. */
+static const char *const perf_assignors[][2] = {
+	{ "org.apache.kafka.clients.consumer.RangeAssignor", "range" },
+	{ "org.apache.kafka.clients.consumer.RoundRobinAssignor",
+	  "roundrobin" },
+	{ "org.apache.kafka.clients.consumer.CooperativeStickyAssignor",
+	  "cooperative-sticky" },
+};
+
+static const struct perf_prop_map *
+perf_prop_lookup(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < SL_ARRAY_SIZE(perf_prop_table); i++)
+		if (strcmp(perf_prop_table[i].java, key) == 0)
+			return &perf_prop_table[i];
+	return NULL;
+}
+
+int
+sl_perf_prop_translate(const char *key, const char *val, char *rd_key,
+		       char *rd_val, size_t len)
+{
+	const struct perf_prop_map *m = perf_prop_lookup(key);
+	int64_t bytes;
+	size_t i;
+
+	if (!m) {
+		snprintf(rd_key, len, "%s", key);
+		snprintf(rd_val, len, "%s", val);
+		if (strcmp(key, "partition.assignment.strategy") == 0)
+			for (i = 0; i < SL_ARRAY_SIZE(perf_assignors); i++)
+				if (strcmp(val, perf_assignors[i][0]) == 0)
+					snprintf(rd_val, len, "%s",
+						 perf_assignors[i][1]);
+		return SL_PERF_PROP_SAME;
+	}
+	switch (m->kind) {
+	case SL_PERF_PROP_RENAME:
+		snprintf(rd_key, len, "%s", m->rd);
+		snprintf(rd_val, len, "%s", val);
+		break;
+	case SL_PERF_PROP_KBYTES:
+		if (sl_parse_int(val, 1024, INT64_MAX, &bytes) < 0) {
+			snprintf(rd_val, len, "Invalid value \"%s\" for "
+				 "configuration property \"%s\": expected a "
+				 "number of bytes >= 1024", val, key);
+			return -EINVAL;
+		}
+		snprintf(rd_key, len, "%s", m->rd);
+		snprintf(rd_val, len, "%lld", (long long)(bytes / 1024));
+		break;
+	default:
+		break;
+	}
+	return m->kind;
+}
+
+int
+sl_perf_prop_set(rd_kafka_conf_t *conf, const char *key, const char *val,
+		 char *errstr, size_t errlen)
+{
+	char rd_key[256], rd_val[512];
+	const struct perf_prop_map *m;
+	int kind;
+
+	kind = sl_perf_prop_translate(key, val, rd_key, rd_val,
+				      sizeof(rd_val) < sizeof(rd_key) ?
+				      sizeof(rd_val) : sizeof(rd_key));
+	if (kind < 0) {
+		snprintf(errstr, errlen, "%s", rd_val);
+		return kind;
+	}
+	switch (kind) {
+	case SL_PERF_PROP_IGNORE:
+		return 0;
+	case SL_PERF_PROP_UNSUPPORTED:
+		m = perf_prop_lookup(key);
+		fprintf(stderr, "WARN ignoring %s=%s: no librdkafka "
+			"equivalent (%s)\n", key, val, m->rd);
+		return 0;
+	default:
+		break;
+	}
+	if (rd_kafka_conf_set(conf, rd_key, rd_val, errstr, errlen) !=
+	    RD_KAFKA_CONF_OK)
+		return -EINVAL;
+	return 0;
+}
+
+int
+sl_perf_prop_set_arg(rd_kafka_conf_t *conf, const char *arg, char *errstr,
+		     size_t errlen)
+{
+	const char *eq = strchr(arg, '=');
+	char key[256];
+
+	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(key) ||
+	    strchr(eq + 1, '=')) {
+		snprintf(errstr, errlen, "Invalid property: %s", arg);
+		return -EINVAL;
+	}
+	snprintf(key, sizeof(key), "%.*s", (int)(eq - arg), arg);
+	return sl_perf_prop_set(conf, key, eq + 1, errstr, errlen);
+}
+
+/* java.util.Properties escapes: \t \n \r \f, \uXXXX (ASCII only), \x = x. */
+static void
+perf_props_unescape(char *s)
+{
+	char *w = s;
+	unsigned int u;
+
+	for (; *s; s++) {
+		if (*s != '\\' || !s[1]) {
+			*w++ = *s;
+			continue;
+		}
+		s++;
+		switch (*s) {
+		case 't': *w++ = '\t'; break;
+		case 'n': *w++ = '\n'; break;
+		case 'r': *w++ = '\r'; break;
+		case 'f': *w++ = '\f'; break;
+		case 'u':
+			if (sscanf(s + 1, "%4x", &u) == 1 && u < 0x80) {
+				*w++ = (char)u;
+				s += 4;
+				break;
+			}
+			*w++ = 'u';
+			break;
+		default: *w++ = *s; break;
+		}
+	}
+	*w = '\0';
+}
+
+static char *
+perf_trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t' || *s == '\f')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\f' ||
+			 e[-1] == '\r' || e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+/* Index of the first unescaped '=' / ':' (or blank) ending the key. */
+static size_t
+perf_props_key_end(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++) {
+		if (s[i] == '\\' && s[i + 1]) {
+			i++;
+			continue;
+		}
+		if (s[i] == '=' || s[i] == ':' || s[i] == ' ' || s[i] == '\t')
+			break;
+	}
+	return i;
+}
+
+int
+sl_perf_props_load(rd_kafka_conf_t *conf, const char *path, char *errstr,
+		   size_t errlen)
+{
+	char *line = NULL, *logical = NULL, *p, *key, *val;
+	size_t cap = 0, llen = 0, n, k;
+	int lineno = 0, start_line = 0, rc = 0;
+	char msg[512];
+	ssize_t got;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f) {
+		rc = -errno;
+		snprintf(errstr, errlen, "%s: %s", path, strerror(errno));
+		return rc;
+	}
+	while ((got = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		p = perf_trim(line);
+		if (!logical) {
+			if (*p == '\0' || *p == '#' || *p == '!')
+				continue;
+			start_line = lineno;
+		}
+		n = strlen(p);
+		/* an odd number of trailing backslashes continues the line */
+		k = 0;
+		while (k < n && p[n - 1 - k] == '\\')
+			k++;
+		p = strdup(p);
+		if (!p) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		if (k % 2)
+			p[--n] = '\0';
+		key = realloc(logical, llen + n + 1);
+		if (!key) {
+			free(p);
+			rc = -ENOMEM;
+			goto out;
+		}
+		logical = key;
+		memcpy(logical + llen, p, n + 1);
+		llen += n;
+		free(p);
+		if (k % 2)
+			continue;
+
+		key = logical;
+		k = perf_props_key_end(key);
+		val = key + k;
+		if (*val) {
+			*val++ = '\0';
+			val = perf_trim(val);
+			if (*val == '=' || *val == ':')
+				val = perf_trim(val + 1);
+		}
+		perf_props_unescape(key);
+		perf_props_unescape(val);
+		if (sl_perf_prop_set(conf, key, val, msg, sizeof(msg)) < 0) {
+			snprintf(errstr, errlen, "%s:%d: %s", path,
+				 start_line, msg);
+			rc = -EINVAL;
+			goto out;
+		}
+		free(logical);
+		logical = NULL;
+		llen = 0;
+	}
+	if (ferror(f)) {
+		rc = -EIO;
+		snprintf(errstr, errlen, "%s: read error", path);
+	}
+out:
+	free(logical);
+	free(line);
+	fclose(f);
+	return rc;
+}
