@@ -128,8 +128,11 @@ struct sl_chan_consumer {
  *   transaction already holds transactionCapacity events; -EMSGSIZE @ev can
  *   never fit.
  * sl_channel_put_commit(): make the transaction's events visible to sinks.
- *   Returns the ticket (>= 0) or -ENOSPC (full: nothing was stored) or
- *   -EIO (the channel is unhealthy).
+ *   Returns the ticket (>= 0) or -ENOSPC (full, or the file channel is out
+ *   of disk space / below minimumRequiredSpace: nothing was stored) or
+ *   -EIO (the channel is unhealthy). Tickets of a producer are consecutive
+ *   (an empty commit returns the last one again); the file channel makes
+ *   the events visible to sinks only once they are acknowledged.
  * sl_channel_take(): up to @max events; NULL when empty or when the
  *   consumer already holds max_inflight transactions.
  */
@@ -179,8 +182,20 @@ sl_channel_producer_acked(struct sl_chan_producer *p)
 	return p->ch->ops->producer_acked(p);
 }
 
-/* An eventfd that becomes readable when acks advance; -1 if acks are
- * immediate (memory channel). */
+/*
+ * An eventfd that becomes readable when this producer's acks advance, or -1
+ * when acks are immediate (memory channel: a ticket is acked the moment
+ * put_commit returns it). The file channel writes to it after each group
+ * fdatasync that covered one of this producer's transactions, and once
+ * more when the channel turns unhealthy. A source polls it (it is
+ * non-blocking), drains it with read(), then calls
+ * sl_channel_producer_acked() and answers every transaction whose ticket is
+ * <= that value; wakeups coalesce, so one readable event may cover many
+ * tickets, and a wakeup may find nothing new. If the channel turns
+ * unhealthy, acks stop for good: tickets not acked by then never will be,
+ * and every later put_commit (an empty transaction included, which makes a
+ * cheap probe) returns -EIO. Context: the producer's thread.
+ */
 static inline int
 sl_channel_producer_fd(struct sl_chan_producer *p)
 {
@@ -222,5 +237,6 @@ void sl_channel_stats_emit(const struct sl_channel *ch,
 			   struct sl_stats_sink *out);
 
 extern const struct sl_channel_ops sl_memory_channel_ops;
+extern const struct sl_channel_ops sl_file_channel_ops;
 
 #endif /* SL_CHANNEL_H */

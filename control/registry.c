@@ -34,14 +34,13 @@ static const struct registry_line registry_lines[] = {
 	SRC(sl_netcat_source_ops),
 	SRC(sl_netcatudp_source_ops),
 	CHAN(sl_memory_channel_ops),
+	CHAN(sl_file_channel_ops),
 	SINK(sl_logger_sink_ops),
 	SINK(sl_null_sink_ops),
 
 	UNBUILT(SL_COMP_SINK, "org.apache.flume.sink.kafka.KafkaSink",
 		"the Kafka sink is being built (issue: Kafka sink on "
 		"librdkafka)"),
-	UNBUILT(SL_COMP_CHANNEL, "file", "the durable file channel is being "
-		"built (issue: durable channel on io_uring)"),
 	UNBUILT(SL_COMP_SOURCE, "avro", NOT_YET),
 	UNBUILT(SL_COMP_SOURCE, "thrift", NOT_YET),
 	UNBUILT(SL_COMP_SOURCE, "exec", NOT_YET),

@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The durable log's production I/O backend on io_uring. A large write goes
+ * out as several SQEs in one submit and is reaped whole (short completions
+ * re-issued) before the caller may issue the fdatasync: io_uring does not
+ * order an fsync after writes still in flight. Used by one thread at a
+ * time: the control thread during recovery, then the channel's writer.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "dlog_int.h"
+#include "sl_log.h"
+
+#define URING_QD	64u
+#define URING_CHUNK	(1u << 20)	/* bytes per write SQE */
+
+struct uring_chunk {
+	const uint8_t *buf;
+	size_t len;
+	uint64_t off;
+};
+
+struct uring_io {
+	struct dlog_io base;
+	struct io_uring ring;
+	unsigned short_every;	/* test hook; 0: off */
+	uint64_t nb_writes;
+	uint64_t nb_short;
+	struct uring_chunk chunks[URING_QD];
+};
+
+static int
+uring_open(struct dlog_io *io, const char *path, int flags, mode_t mode)
+{
+	int fd = open(path, flags | O_CLOEXEC, mode);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static int
+uring_close(struct dlog_io *io, int fd)
+{
+	return close(fd) < 0 ? -errno : 0;
+}
+
+/*
+ * Submit what is queued and wait for one completion: 0 with its result in
+ * *@res, or -errno when the ring itself failed.
+ */
+static int
+uring_wait_one(struct uring_io *u, uint64_t *user_data, int *res)
+{
+	struct io_uring_cqe *cqe;
+	int rc;
+
+	do {
+		rc = io_uring_submit_and_wait(&u->ring, 1);
+	} while (rc == -EINTR);
+	if (rc < 0)
+		return rc;
+	do {
+		rc = io_uring_wait_cqe(&u->ring, &cqe);
+	} while (rc == -EINTR);
+	if (rc < 0)
+		return rc;
+	*res = cqe->res;
+	if (user_data)
+		*user_data = cqe->user_data;
+	io_uring_cqe_seen(&u->ring, cqe);
+	return 0;
+}
+
+/* Run the one SQE just prepared; its result. */
+static int
+uring_run_one(struct uring_io *u, struct io_uring_sqe *sqe)
+{
+	int rc, res;
+
+	io_uring_sqe_set_data64(sqe, URING_QD);
+	rc = uring_wait_one(u, NULL, &res);
+	if (rc < 0)
+		return rc;
+	return res < 0 ? res : 0;
+}
+
+static struct io_uring_sqe *
+uring_sqe(struct uring_io *u)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+
+	if (!sqe) {
+		io_uring_submit(&u->ring);
+		sqe = io_uring_get_sqe(&u->ring);
+	}
+	return sqe;
+}
+
+static void
+uring_queue_chunk(struct uring_io *u, int fd, unsigned i)
+{
+	struct uring_chunk *c = &u->chunks[i];
+	struct io_uring_sqe *sqe = uring_sqe(u);
+	size_t len = c->len;
+
+	/* Test hook: ask for half, the completion comes back short. */
+	if (u->short_every && ++u->nb_writes % u->short_every == 0) {
+		size_t half = (len / 2) & ~(size_t)(DLOG_BLOCK - 1);
+
+		if (half)
+			len = half;
+	}
+	io_uring_prep_write(sqe, fd, c->buf, (unsigned)len, c->off);
+	io_uring_sqe_set_data64(sqe, i);
+}
+
+/*
+ * Write @len bytes in chunks, up to URING_QD SQEs in flight; re-issue the
+ * rest of any short completion; return only when nothing is in flight.
+ */
+static int
+uring_pwrite(struct dlog_io *io, int fd, const void *buf, size_t len,
+	     uint64_t off)
+{
+	struct uring_io *u = (struct uring_io *)io;
+	const uint8_t *p = buf;
+	unsigned inflight = 0, i;
+	int err = 0;
+
+	while (len > 0 || inflight > 0) {
+		/* Fill free slots with new chunks (no new ones after an error). */
+		for (i = 0; i < URING_QD && len > 0 && !err; i++) {
+			struct uring_chunk *c = &u->chunks[i];
+			size_t n = SL_MIN(len, (size_t)URING_CHUNK);
+
+			if (c->len)
+				continue;
+			*c = (struct uring_chunk){ .buf = p, .len = n,
+						   .off = off };
+			uring_queue_chunk(u, fd, i);
+			inflight++;
+			p += n;
+			off += n;
+			len -= n;
+		}
+		if (err && len > 0)
+			len = 0;
+		if (inflight == 0)
+			break;
+		{
+			uint64_t ud = 0;
+			int res = 0, rc = uring_wait_one(u, &ud, &res);
+			struct uring_chunk *c;
+
+			if (rc < 0)
+				return rc;	/* the ring itself broke */
+			SL_VERIFY(ud < URING_QD);
+			c = &u->chunks[ud];
+			if (res < 0 || (res == 0 && c->len)) {
+				if (!err)
+					err = res < 0 ? res : -EIO;
+				c->len = 0;
+				inflight--;
+				continue;
+			}
+			if ((size_t)res < c->len) {
+				c->buf += res;
+				c->off += (uint64_t)res;
+				c->len -= (size_t)res;
+				u->nb_short++;
+				if (err) {
+					c->len = 0;
+					inflight--;
+				} else {
+					uring_queue_chunk(u, fd, (unsigned)ud);
+				}
+				continue;
+			}
+			c->len = 0;
+			inflight--;
+		}
+	}
+	for (i = 0; i < URING_QD; i++)
+		u->chunks[i].len = 0;
+	return err;
+}
+
+static ssize_t
+uring_pread(struct dlog_io *io, int fd, void *buf, size_t len, uint64_t off)
+{
+	ssize_t n = pread(fd, buf, len, (off_t)off);
+
+	return n < 0 ? -errno : n;
+}
+
+static int
+uring_fdatasync(struct dlog_io *io, int fd)
+{
+	struct uring_io *u = (struct uring_io *)io;
+	struct io_uring_sqe *sqe = uring_sqe(u);
+	int res;
+
+	io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
+	res = uring_run_one(u, sqe);
+	return res;
+}
+
+static int
+uring_fallocate(struct dlog_io *io, int fd, uint64_t off, uint64_t len)
+{
+	struct uring_io *u = (struct uring_io *)io;
+	struct io_uring_sqe *sqe = uring_sqe(u);
+	int res;
+
+	io_uring_prep_fallocate(sqe, fd, 0, (off_t)off, (off_t)len);
+	res = uring_run_one(u, sqe);
+	return res;
+}
+
+static int
+uring_rename(struct dlog_io *io, const char *from, const char *to)
+{
+	struct uring_io *u = (struct uring_io *)io;
+	struct io_uring_sqe *sqe = uring_sqe(u);
+	int res;
+
+	io_uring_prep_renameat(sqe, AT_FDCWD, from, AT_FDCWD, to, 0);
+	res = uring_run_one(u, sqe);
+	return res;
+}
+
+static int
+uring_unlink(struct dlog_io *io, const char *path)
+{
+	struct uring_io *u = (struct uring_io *)io;
+	struct io_uring_sqe *sqe = uring_sqe(u);
+	int res;
+
+	io_uring_prep_unlinkat(sqe, AT_FDCWD, path, 0);
+	res = uring_run_one(u, sqe);
+	return res;
+}
+
+static int
+uring_fsync_dir(struct dlog_io *io, const char *dir)
+{
+	struct uring_io *u = (struct uring_io *)io;
+	struct io_uring_sqe *sqe;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), res;
+
+	if (fd < 0)
+		return -errno;
+	sqe = uring_sqe(u);
+	io_uring_prep_fsync(sqe, fd, 0);
+	res = uring_run_one(u, sqe);
+	close(fd);
+	return res;
+}
+
+static int
+uring_avail(struct dlog_io *io, const char *dir, uint64_t *bytes)
+{
+	struct statvfs sv;
+
+	if (statvfs(dir, &sv) < 0)
+		return -errno;
+	*bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
+	return 0;
+}
+
+static void
+uring_destroy(struct dlog_io *io)
+{
+	struct uring_io *u = (struct uring_io *)io;
+
+	io_uring_queue_exit(&u->ring);
+	free(u);
+}
+
+static const struct dlog_io_ops uring_ops = {
+	.open = uring_open,
+	.close = uring_close,
+	.pwrite = uring_pwrite,
+	.pread = uring_pread,
+	.fdatasync = uring_fdatasync,
+	.fallocate = uring_fallocate,
+	.rename = uring_rename,
+	.unlink = uring_unlink,
+	.fsync_dir = uring_fsync_dir,
+	.avail = uring_avail,
+	.destroy = uring_destroy,
+};
+
+struct dlog_io *
+sl_dlog_io_uring_create(bool sqpoll, const char *who, struct sl_err *err)
+{
+	struct uring_io *u = calloc(1, sizeof(*u));
+	struct io_uring_params p = { 0 };
+	int rc = -EINVAL;
+
+	if (!u) {
+		sl_err_set(err, ENOMEM, "%s: out of memory", who);
+		return NULL;
+	}
+	u->base.ops = &uring_ops;
+	if (sqpoll) {
+		p.flags = IORING_SETUP_SQPOLL;
+		p.sq_thread_idle = 50;	/* ms before the kernel thread sleeps */
+		rc = io_uring_queue_init_params(URING_QD * 2, &u->ring, &p);
+		if (rc < 0)
+			sl_log(SL_WARN, "%s: io_uring SQPOLL unavailable (%s); "
+			       "submitting from the writer thread", who,
+			       strerror(-rc));
+	}
+	if (rc < 0) {
+		rc = io_uring_queue_init(URING_QD * 2, &u->ring, 0);
+		if (rc < 0) {
+			sl_err_set(err, -rc, "%s: io_uring_queue_init: %s",
+				   who, strerror(-rc));
+			free(u);
+			return NULL;
+		}
+	}
+	return &u->base;
+}
+
+uint64_t
+sl_dlog_io_uring_short_every(struct dlog_io *io, unsigned n)
+{
+	struct uring_io *u = (struct uring_io *)io;
+
+	u->short_every = n;
+	return u->nb_short;
+}

@@ -1,0 +1,2048 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The durable channel (Flume's `file`): producers put into their own SPSC
+ * rings; one writer thread drains the rings into an append-only log of
+ * preallocated, recycled segment files through io_uring, one fdatasync per
+ * group of writes (group commit), and only then makes the records visible
+ * to sinks and advances the producers' acks (eventfd). Sinks read records
+ * straight from the mapped segments; their take commits move the head that
+ * the writer checkpoints, and a segment is recycled only once a durable
+ * checkpoint has passed it. Threads: producers (put), sink runners (take),
+ * the writer (all disk I/O), the control thread (create, stats, stop).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "chan_int.h"
+#include "dlog_int.h"
+#include "sl_log.h"
+#include "sl_ring.h"
+#include "sl_time.h"
+
+#define FC_MAX_PRODUCERS	128
+#define FC_MAX_CONSUMERS	16
+#define FC_MAX_DIRS		16
+#define FC_PREFIX		8u	/* ring record: u64 ticket | TXN_END */
+#define FC_TXN_END_BIT		(1ull << 63)
+#define FC_LAT_SAMPLES		1024u
+#define FC_SPARES		2u
+#define FC_IDLE_MS		100
+#define FC_SPACE_CHECK_NS	(1000 * SL_NS_PER_MS)
+#define FC_BLOCKED_RETRY_NS	(100 * SL_NS_PER_MS)
+#define FC_RECLAIM_CKPT_NS	(200 * SL_NS_PER_MS)
+#define FC_DEFAULT_BASE		"/var/lib/sluice"
+
+struct fc_settings {
+	char *checkpoint_dir;
+	char *data_dirs;
+	int64_t capacity;
+	int64_t tx_capacity;
+	uint64_t max_file_size;
+	uint64_t min_required_space;
+	int64_t keep_alive;
+	int64_t checkpoint_interval;
+	bool use_dual;
+	char *backup_dir;
+	bool checkpoint_on_close;
+	bool fsync_per_txn;
+	int64_t fsync_interval;
+	bool replay_v1;
+	bool fast_replay;
+	uint64_t group_bytes;
+	int64_t group_delay_us;
+	bool direct_io;
+	bool sqpoll;
+	uint64_t ring_bytes;
+};
+
+#define FC_OFF(f) offsetof(struct fc_settings, f)
+
+static const struct sl_key fc_keys[] = {
+	{ "checkpointDir", SL_KEY_STR, NULL, FC_OFF(checkpoint_dir),
+	  .help = "checkpoint directory (default /var/lib/sluice/AGENT/"
+	  "CHANNEL/checkpoint; a per-user directory when not root)" },
+	{ "dataDirs", SL_KEY_STR, NULL, FC_OFF(data_dirs),
+	  .help = "comma-separated log directories; segments rotate across "
+	  "them (default .../CHANNEL/data)" },
+	{ "capacity", SL_KEY_INT, "1000000", FC_OFF(capacity), 1, INT32_MAX,
+	  .help = "most events the channel holds" },
+	{ "transactionCapacity", SL_KEY_INT, "10000", FC_OFF(tx_capacity),
+	  1, INT32_MAX, .help = "most events one put or take transaction "
+	  "holds" },
+	{ "maxFileSize", SL_KEY_BYTES, "2146435071", FC_OFF(max_file_size),
+	  DLOG_SEG_MIN, (int64_t)1 << 40, .help = "segment file size "
+	  "(preallocated; rounded down to 4 KiB)" },
+	{ "minimumRequiredSpace", SL_KEY_BYTES, "524288000",
+	  FC_OFF(min_required_space), 0, INT64_MAX, .help = "below this "
+	  "much free space puts are refused (backpressure)" },
+	{ "keep-alive", SL_KEY_INT, "3", FC_OFF(keep_alive), 0, 86400,
+	  .help = "accepted; sluice never blocks a source thread: a full "
+	  "channel is backpressure at once" },
+	{ "checkpointInterval", SL_KEY_INT, "30000",
+	  FC_OFF(checkpoint_interval), 100, 86400000, .help = "ms between "
+	  "checkpoints (also taken when a segment can be recycled)" },
+	{ "useDualCheckpoints", SL_KEY_BOOL, "false", FC_OFF(use_dual),
+	  .help = "also write the checkpoint to backupCheckpointDir" },
+	{ "backupCheckpointDir", SL_KEY_STR, NULL, FC_OFF(backup_dir),
+	  .help = "second checkpoint directory (default .../CHANNEL/"
+	  "backup)" },
+	{ "checkpointOnClose", SL_KEY_BOOL, "true",
+	  FC_OFF(checkpoint_on_close), .help = "checkpoint on graceful "
+	  "stop" },
+	{ "fsyncPerTransaction", SL_KEY_BOOL, "true", FC_OFF(fsync_per_txn),
+	  .help = "accepted; sluice always syncs before acknowledging, in "
+	  "groups (see groupCommitBytes)" },
+	{ "fsyncInterval", SL_KEY_INT, "5", FC_OFF(fsync_interval), 1, 86400,
+	  .help = "accepted; see fsyncPerTransaction" },
+	{ "use-log-replay-v1", SL_KEY_BOOL, "false", FC_OFF(replay_v1),
+	  .help = "accepted; one replay format" },
+	{ "use-fast-replay", SL_KEY_BOOL, "false", FC_OFF(fast_replay),
+	  .help = "accepted; replay is always a sequential scan" },
+	{ "groupCommitBytes", SL_KEY_BYTES, "4194304", FC_OFF(group_bytes),
+	  4096, (int64_t)1 << 30, .help = "sluice: most bytes written per "
+	  "fdatasync (a transaction is never split)" },
+	{ "groupCommitDelayUs", SL_KEY_INT, "0", FC_OFF(group_delay_us), 0,
+	  1000000, .help = "sluice: how long the writer waits for a group "
+	  "to fill before syncing a smaller one (0: never waits)" },
+	{ "directIO", SL_KEY_BOOL, "false", FC_OFF(direct_io),
+	  .help = "sluice: write segments with O_DIRECT (groups padded to "
+	  "4 KiB)" },
+	{ "sqPoll", SL_KEY_BOOL, "false", FC_OFF(sqpoll),
+	  .help = "sluice: io_uring with a kernel submission thread" },
+	{ "ringBytes", SL_KEY_BYTES, "16777216", FC_OFF(ring_bytes),
+	  1 << 16, 1 << 30, .help = "sluice: bytes of ring per producer "
+	  "between it and the writer" },
+	SL_KEY_END,
+};
+
+static const char *const fc_aliases[] = {
+	"org.apache.flume.channel.file.FileChannel",
+	NULL,
+};
+
+struct fc_producer {
+	struct sl_chan_producer base;
+	struct file_channel *fc;
+	unsigned id;
+	struct sl_ring *ring;
+	int efd;
+	uint64_t ticket;		/* last committed; producer's */
+	uint8_t *last_prefix;
+	uint32_t txn_events;
+	uint32_t txn_attempts;
+	uint64_t txn_bytes;
+	uint64_t txn_log_bytes;
+	/* Written by the writer with release; read with acquire. */
+	uint64_t acked SL_CACHE_ALIGNED;
+	/* The writer's own. */
+	uint64_t w_pos SL_CACHE_ALIGNED;
+	uint64_t w_pend;
+	uint64_t w_acked;
+};
+
+enum fc_range_state {
+	FC_R_TAKEN,
+	FC_R_RETURNED,
+	FC_R_DONE,
+};
+
+/* A run of events between the head and the read cursor, in log order. */
+struct fc_range {
+	uint64_t id;
+	struct dlog_loc start, end;
+	uint32_t nb_evs;
+	uint64_t nb_bytes;
+	enum fc_range_state state;
+};
+
+struct fc_take {
+	struct sl_take pub;
+	uint64_t range_id;
+};
+
+struct fc_consumer {
+	struct sl_chan_consumer base;
+	struct file_channel *fc;
+	unsigned max_txn_events;
+	unsigned max_inflight;
+	unsigned first;
+	unsigned nb_inflight;
+	struct fc_take *txns;
+	struct sl_event *evs;
+};
+
+/* sluice's own counters; the writer writes, the control thread reads. */
+struct fc_stats {
+	uint64_t bytes_written;
+	uint64_t fdatasyncs;
+	uint64_t group_events;
+	uint64_t group_bytes;
+	uint64_t checkpoints;
+	uint64_t ckpt_errors;
+	uint64_t ckpt_backup_errors;
+	uint64_t segments_created;
+	uint64_t segments_recycled;
+	uint64_t segments_deleted;
+	uint64_t space_refusals;
+	uint64_t lat_n;
+	uint32_t lat_us[FC_LAT_SAMPLES];
+};
+
+struct file_channel {
+	struct sl_channel base;
+	struct fc_settings set;
+	char *ckpt_dir;
+	char *backup_dir;		/* NULL unless useDualCheckpoints */
+	char *dirs[FC_MAX_DIRS];
+	unsigned nb_dirs;
+	int lock_fds[FC_MAX_DIRS + 2];
+	unsigned nb_locks;
+	struct dlog_io *io;
+	bool own_io;
+	bool direct;
+	uint64_t seg_size;
+
+	/* Shared: relaxed counters and flags, one write per transaction. */
+	uint64_t size SL_CACHE_ALIGNED;
+	uint64_t durable_seq SL_CACHE_ALIGNED;	/* release: writer */
+	int unhealthy;
+	int space_blocked;
+	int space_low;
+	int writer_sleeping;
+	int wfd;
+
+	/* Take side and the segment table, under lock (once per take). */
+	pthread_mutex_t lock;
+	struct dlog_segtab tab;
+	struct dlog_loc cursor;
+	struct fc_range *ranges;
+	size_t nb_ranges, cap_ranges;
+	uint64_t next_range_id;
+
+	pthread_mutex_t open_lock;	/* control plane only */
+	struct fc_producer *prods[FC_MAX_PRODUCERS];
+	unsigned nb_prods;		/* release: the writer reads prods */
+	struct fc_consumer *cons[FC_MAX_CONSUMERS];
+	unsigned nb_cons;
+
+	/* The writer's state. */
+	pthread_t writer;
+	bool writer_running;
+	int stop;			/* 1: drain and stop; 2: crash */
+	int ckpt_req;
+	uint64_t ckpt_gen;		/* bumped after each checkpoint */
+	int ckpt_rc;
+	uint8_t *wbuf;
+	size_t wbuf_cap;
+	size_t wlen;			/* bytes of a group not yet written */
+	uint64_t wbase;			/* file offset of wbuf[0] */
+	uint64_t wend_off;		/* >0: the group ends the segment */
+	uint64_t w_txn_end_seq;
+	uint64_t w_events;
+	bool w_ready;			/* the group is padded and due */
+	uint64_t next_seq;
+	uint32_t next_seg_id;
+	uint64_t wpos;
+	uint64_t active;		/* table position; UINT64_MAX: none */
+	unsigned next_dir;
+	unsigned nb_spares[FC_MAX_DIRS];
+	uint64_t next_ckpt_ns;
+	uint64_t last_ckpt_ns;
+	uint64_t next_space_ns;
+	struct sl_log_ratelimit rl;
+
+	struct dlog_recovery rec;
+	struct fc_stats st;
+};
+
+static void fc_destroy(struct sl_channel *ch);
+
+/* ---- directories and locks ---------------------------------------------- */
+
+static int
+mkdir_p(const char *path)
+{
+	char buf[4096], *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0750) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0750) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/*
+ * The agent's name is the first part of "a1.channels.c1" (props->comp), so
+ * the default directories need no change to the channel interface.
+ */
+static char *
+fc_default_base(const char *name, const struct sl_props *props)
+{
+	const char *comp = props && props->comp ? props->comp : NULL;
+	const char *dot = comp ? strstr(comp, ".channels.") : NULL;
+	int alen = dot ? (int)(dot - comp) : 7;
+	const char *agent = dot ? comp : "default";
+	const char *home = getenv("HOME"), *xdg = getenv("XDG_STATE_HOME");
+	char *s = NULL;
+	int rc = -1;
+
+	if (geteuid() == 0)
+		rc = asprintf(&s, "%s/%.*s/%s", FC_DEFAULT_BASE, alen, agent,
+			      name);
+	else if (xdg && *xdg)
+		rc = asprintf(&s, "%s/sluice/%.*s/%s", xdg, alen, agent, name);
+	else if (home && *home)
+		rc = asprintf(&s, "%s/.local/state/sluice/%.*s/%s", home,
+			      alen, agent, name);
+	else
+		rc = asprintf(&s, "/tmp/sluice-%u/%.*s/%s",
+			      (unsigned)geteuid(), alen, agent, name);
+	return rc < 0 ? NULL : s;
+}
+
+/* Take DIR/in_use.lock (Flume's name), saying who holds it. */
+static int
+fc_lock_dir(struct file_channel *fc, const char *dir, struct sl_err *err)
+{
+	char path[4096], who[256];
+	unsigned i;
+	int fd, n;
+
+	for (i = 0; i < fc->nb_locks; i++) {
+		char other[4096];
+		ssize_t m;
+
+		snprintf(other, sizeof(other), "/proc/self/fd/%d",
+			 fc->lock_fds[i]);
+		m = readlink(other, path, sizeof(path) - 1);
+		if (m > 0) {
+			path[m] = '\0';
+			snprintf(other, sizeof(other), "%s/in_use.lock", dir);
+			if (strcmp(path, other) == 0)
+				return 0;	/* one directory, two roles */
+		}
+	}
+	if (snprintf(path, sizeof(path), "%s/in_use.lock", dir) >=
+	    (int)sizeof(path))
+		return sl_err_set(err, ENAMETOOLONG, "channel file %s: "
+				  "directory name too long: %s",
+				  fc->base.name, dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return sl_err_set(err, errno, "channel file %s: cannot create "
+				  "%s: %s", fc->base.name, path,
+				  strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		n = (int)pread(fd, who, sizeof(who) - 1, 0);
+		who[n > 0 ? n : 0] = '\0';
+		who[strcspn(who, "\n")] = '\0';
+		close(fd);
+		return sl_err_set(err, EBUSY, "channel file %s: %s is in use "
+				  "by another channel (%s; lock file %s)",
+				  fc->base.name, dir, who[0] ? who : "unknown",
+				  path);
+	}
+	n = snprintf(who, sizeof(who), "pid %d channel %s\n", (int)getpid(),
+		     fc->base.name);
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, who, (size_t)n, 0) < 0)
+		sl_log(SL_WARN, "channel file %s: cannot write %s: %s",
+		       fc->base.name, path, strerror(errno));
+	fc->lock_fds[fc->nb_locks++] = fd;
+	return 0;
+}
+
+static int
+fc_resolve_dirs(struct file_channel *fc, const struct fc_settings *set,
+		const struct sl_props *props, struct sl_err *err)
+{
+	char *base = NULL, *list = NULL, *tok, *save = NULL;
+	int rc = 0;
+	unsigned i;
+
+	if (!set->checkpoint_dir || !set->data_dirs ||
+	    (set->use_dual && !set->backup_dir)) {
+		base = fc_default_base(fc->base.name, props);
+		if (!base)
+			return sl_err_set(err, ENOMEM, "channel file %s: out "
+					  "of memory", fc->base.name);
+	}
+	if (set->checkpoint_dir)
+		fc->ckpt_dir = strdup(set->checkpoint_dir);
+	else if (asprintf(&fc->ckpt_dir, "%s/checkpoint", base) < 0)
+		fc->ckpt_dir = NULL;
+	if (set->use_dual) {
+		if (set->backup_dir)
+			fc->backup_dir = strdup(set->backup_dir);
+		else if (asprintf(&fc->backup_dir, "%s/backup", base) < 0)
+			fc->backup_dir = NULL;
+		if (!fc->backup_dir)
+			goto err_nomem;
+	}
+	if (set->data_dirs)
+		list = strdup(set->data_dirs);
+	else if (asprintf(&list, "%s/data", base) < 0)
+		list = NULL;
+	if (!fc->ckpt_dir || !list)
+		goto err_nomem;
+	for (tok = strtok_r(list, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		tok[strcspn(tok, " \t")] = '\0';
+		if (!*tok)
+			continue;
+		if (fc->nb_dirs == FC_MAX_DIRS) {
+			rc = sl_err_set(err, E2BIG, "channel file %s: more "
+					"than %u dataDirs", fc->base.name,
+					FC_MAX_DIRS);
+			goto out;
+		}
+		fc->dirs[fc->nb_dirs] = strdup(tok);
+		if (!fc->dirs[fc->nb_dirs])
+			goto err_nomem;
+		fc->nb_dirs++;
+	}
+	if (fc->nb_dirs == 0) {
+		rc = sl_err_set(err, EINVAL, "channel file %s: dataDirs names "
+				"no directory", fc->base.name);
+		goto out;
+	}
+	if (fc->backup_dir && strcmp(fc->backup_dir, fc->ckpt_dir) == 0) {
+		rc = sl_err_set(err, EINVAL, "channel file %s: "
+				"backupCheckpointDir must differ from "
+				"checkpointDir (%s)", fc->base.name,
+				fc->ckpt_dir);
+		goto out;
+	}
+	{
+		const char *all[FC_MAX_DIRS + 2];
+		unsigned n = 0;
+
+		all[n++] = fc->ckpt_dir;
+		if (fc->backup_dir)
+			all[n++] = fc->backup_dir;
+		for (i = 0; i < fc->nb_dirs; i++)
+			all[n++] = fc->dirs[i];
+		for (i = 0; i < n; i++) {
+			rc = mkdir_p(all[i]);
+			if (rc < 0) {
+				sl_err_set(err, -rc, "channel file %s: cannot "
+					   "create %s: %s", fc->base.name,
+					   all[i], strerror(-rc));
+				goto out;
+			}
+			rc = fc_lock_dir(fc, all[i], err);
+			if (rc < 0)
+				goto out;
+		}
+	}
+	goto out;
+
+err_nomem:
+	rc = sl_err_set(err, ENOMEM, "channel file %s: out of memory",
+			fc->base.name);
+out:
+	free(list);
+	free(base);
+	return rc;
+}
+
+/* ---- create and destroy ------------------------------------------------- */
+
+struct sl_channel *
+sl_file_channel_create_opts(const char *name, const void *settings,
+			    const struct sl_props *props,
+			    const struct dlog_test_opts *o,
+			    struct sl_err *err)
+{
+	const struct fc_settings *set = settings;
+	struct dlog_recover_out out;
+	struct dlog_recover_args ra;
+	struct file_channel *fc;
+	char who[256];
+	unsigned i;
+
+	if (posix_memalign((void **)&fc, SL_CACHE_LINE, sizeof(*fc)) != 0) {
+		sl_err_set(err, ENOMEM, "channel file %s: out of memory",
+			   name);
+		return NULL;
+	}
+	memset(fc, 0, sizeof(*fc));
+	fc->base.ops = &sl_file_channel_ops;
+	fc->base.name = strdup(name);
+	fc->set = *set;
+	/* The plan owns the strings of @settings. */
+	fc->set.checkpoint_dir = NULL;
+	fc->set.data_dirs = NULL;
+	fc->set.backup_dir = NULL;
+	fc->wfd = -1;
+	fc->active = UINT64_MAX;
+	pthread_mutex_init(&fc->lock, NULL);
+	pthread_mutex_init(&fc->open_lock, NULL);
+	fc->seg_size = set->max_file_size & ~(uint64_t)(DLOG_BLOCK - 1);
+	if (!fc->base.name) {
+		sl_err_set(err, ENOMEM, "channel file %s: out of memory",
+			   name);
+		goto err_destroy;
+	}
+	if (fc_resolve_dirs(fc, set, props, err) < 0)
+		goto err_destroy;
+	snprintf(who, sizeof(who), "channel file %s", name);
+	if (o && o->io) {
+		fc->io = o->io;
+	} else {
+		fc->io = sl_dlog_io_uring_create(set->sqpoll, who, err);
+		if (!fc->io)
+			goto err_destroy;
+		fc->own_io = true;
+	}
+	fc->direct = set->direct_io;
+	fc->wfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	fc->wbuf_cap = SL_ALIGN_UP(set->group_bytes, (uint64_t)DLOG_BLOCK) +
+		       4 * DLOG_BLOCK;
+	if (fc->wfd < 0 ||
+	    posix_memalign((void **)&fc->wbuf, DLOG_BLOCK, fc->wbuf_cap)) {
+		fc->wbuf = NULL;
+		sl_err_set(err, ENOMEM, "%s: out of memory", who);
+		goto err_destroy;
+	}
+
+	ra = (struct dlog_recover_args){
+		.io = fc->io, .dirs = (const char *const *)fc->dirs,
+		.nb_dirs = fc->nb_dirs, .ckpt_dir = fc->ckpt_dir,
+		.backup_dir = fc->backup_dir, .who = who,
+		.max_spares = FC_SPARES,
+		.first_seg_id = o && o->set_first ? o->first_seg_id : 0,
+		.first_seq = o && o->set_first ? o->first_seq : 0,
+	};
+	if (sl_dlog_recover(&ra, &out, err) < 0)
+		goto err_destroy;
+	fc->tab = out.tab;
+	fc->cursor = out.head;
+	fc->size = out.nb_events;
+	fc->durable_seq = out.next_seq;
+	fc->next_seq = out.next_seq;
+	fc->next_seg_id = out.next_seg_id;
+	fc->rec = out.rec;
+	for (i = 0; i < fc->nb_dirs; i++)
+		fc->nb_spares[i] = out.nb_spares[i];
+	if (out.nb_events > (uint64_t)set->capacity)
+		sl_log(SL_WARN, "%s: replayed %llu events, more than capacity "
+		       "%lld: puts wait until sinks drain it", who,
+		       (unsigned long long)out.nb_events,
+		       (long long)set->capacity);
+	sl_log(SL_INFO, "%s: started from %s in %llu ms: %llu events to "
+	       "replay, %llu segments, %llu torn bytes cut, %llu events lost, "
+	       "%llu segments quarantined", who,
+	       fc->rec.used_checkpoint ? (fc->rec.used_backup ?
+	       "the backup checkpoint" : "the checkpoint") : "a full scan",
+	       (unsigned long long)fc->rec.restart_ms,
+	       (unsigned long long)fc->rec.replayed,
+	       (unsigned long long)fc->tab.n,
+	       (unsigned long long)fc->rec.truncated_bytes,
+	       (unsigned long long)fc->rec.lost_events,
+	       (unsigned long long)fc->rec.quarantined);
+	return &fc->base;
+
+err_destroy:
+	fc_destroy(&fc->base);
+	return NULL;
+}
+
+static struct sl_channel *
+fc_create(const char *name, const void *settings, const struct sl_props *props,
+	  struct sl_diag *diag, struct sl_err *err)
+{
+	return sl_file_channel_create_opts(name, settings, props, NULL, err);
+}
+
+static void fc_writer_stop(struct file_channel *fc, int how);
+
+static void
+fc_destroy(struct sl_channel *ch)
+{
+	struct file_channel *fc = (struct file_channel *)ch;
+	unsigned i;
+
+	if (fc->writer_running)
+		fc_writer_stop(fc, 1);
+	for (i = 0; i < fc->nb_prods; i++) {
+		sl_ring_free(fc->prods[i]->ring);
+		if (fc->prods[i]->efd >= 0)
+			close(fc->prods[i]->efd);
+		free(fc->prods[i]);
+	}
+	for (i = 0; i < fc->nb_cons; i++) {
+		free(fc->cons[i]->txns);
+		free(fc->cons[i]->evs);
+		free(fc->cons[i]);
+	}
+	for (i = 0; i < fc->tab.n; i++)
+		sl_dlog_seg_close(&fc->tab.v[i]);
+	free(fc->tab.v);
+	free(fc->ranges);
+	if (fc->own_io && fc->io)
+		fc->io->ops->destroy(fc->io);
+	for (i = 0; i < fc->nb_locks; i++)
+		close(fc->lock_fds[i]);
+	for (i = 0; i < fc->nb_dirs; i++)
+		free(fc->dirs[i]);
+	if (fc->wfd >= 0)
+		close(fc->wfd);
+	free(fc->wbuf);
+	free(fc->ckpt_dir);
+	free(fc->backup_dir);
+	pthread_mutex_destroy(&fc->lock);
+	pthread_mutex_destroy(&fc->open_lock);
+	free(fc->base.name);
+	free(fc);
+}
+
+/* ---- producers and consumers -------------------------------------------- */
+
+static struct sl_chan_producer *
+fc_producer_open(struct sl_channel *ch, const char *who, struct sl_err *err)
+{
+	struct file_channel *fc = (struct file_channel *)ch;
+	struct fc_producer *p = NULL;
+
+	pthread_mutex_lock(&fc->open_lock);
+	if (fc->nb_prods == FC_MAX_PRODUCERS) {
+		sl_err_set(err, ENFILE, "channel file %s: more than %u "
+			   "producers (%s)", ch->name, FC_MAX_PRODUCERS, who);
+		goto err_unlock;
+	}
+	if (posix_memalign((void **)&p, SL_CACHE_LINE, sizeof(*p)) != 0) {
+		p = NULL;
+		goto err_nomem;
+	}
+	memset(p, 0, sizeof(*p));
+	p->base.ch = ch;
+	p->fc = fc;
+	p->id = fc->nb_prods;
+	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	p->ring = sl_ring_create(fc->set.ring_bytes);
+	if (p->efd < 0 || !p->ring)
+		goto err_nomem;
+	fc->prods[p->id] = p;
+	/* Pairs with the acquire in the writer's drain loop. */
+	__atomic_store_n(&fc->nb_prods, p->id + 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&fc->open_lock);
+	return &p->base;
+
+err_nomem:
+	sl_err_set(err, ENOMEM, "channel file %s: out of memory for %s",
+		   ch->name, who);
+	if (p) {
+		if (p->efd >= 0)
+			close(p->efd);
+		sl_ring_free(p->ring);
+		free(p);
+	}
+err_unlock:
+	pthread_mutex_unlock(&fc->open_lock);
+	return NULL;
+}
+
+static struct sl_chan_consumer *
+fc_consumer_open(struct sl_channel *ch, const char *who,
+		 unsigned max_txn_events, unsigned max_inflight,
+		 struct sl_err *err)
+{
+	struct file_channel *fc = (struct file_channel *)ch;
+	struct fc_consumer *c;
+	unsigned i;
+
+	if (max_txn_events == 0 || max_inflight == 0) {
+		sl_err_set(err, EINVAL, "channel file %s: %s asked for an "
+			   "empty take", ch->name, who);
+		return NULL;
+	}
+	pthread_mutex_lock(&fc->open_lock);
+	if (fc->nb_cons == FC_MAX_CONSUMERS) {
+		pthread_mutex_unlock(&fc->open_lock);
+		sl_err_set(err, ENFILE, "channel file %s: more than %u sinks "
+			   "(%s)", ch->name, FC_MAX_CONSUMERS, who);
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		goto err_nomem;
+	c->base.ch = ch;
+	c->fc = fc;
+	c->max_txn_events = max_txn_events;
+	c->max_inflight = max_inflight;
+	c->txns = calloc(max_inflight, sizeof(*c->txns));
+	c->evs = calloc((size_t)max_inflight * max_txn_events,
+			sizeof(*c->evs));
+	if (!c->txns || !c->evs)
+		goto err_nomem;
+	for (i = 0; i < max_inflight; i++)
+		c->txns[i].pub.evs = c->evs + (size_t)i * max_txn_events;
+	fc->cons[fc->nb_cons++] = c;
+	pthread_mutex_unlock(&fc->open_lock);
+	return &c->base;
+
+err_nomem:
+	if (c) {
+		free(c->txns);
+		free(c->evs);
+		free(c);
+	}
+	pthread_mutex_unlock(&fc->open_lock);
+	sl_err_set(err, ENOMEM, "channel file %s: out of memory for %s",
+		   ch->name, who);
+	return NULL;
+}
+
+/* ---- put side ------------------------------------------------------------ */
+
+static int
+fc_put_begin(struct sl_chan_producer *pp)
+{
+	struct fc_producer *p = (struct fc_producer *)pp;
+
+	p->txn_events = 0;
+	p->txn_attempts = 0;
+	p->txn_bytes = 0;
+	p->txn_log_bytes = 0;
+	p->last_prefix = NULL;
+	return 0;
+}
+
+static int
+fc_put(struct sl_chan_producer *pp, const struct sl_event *ev)
+{
+	struct fc_producer *p = (struct fc_producer *)pp;
+	struct file_channel *fc = p->fc;
+	uint32_t len = sl_chan_event_size(ev);
+	uint64_t span = dlog_rec_span(len);
+	uint8_t *buf;
+	uint64_t ticket = p->ticket + 1;
+
+	p->txn_attempts++;
+	if (SL_UNLIKELY(p->txn_events >= fc->set.tx_capacity))
+		return -E2BIG;
+	/* A transaction never spans two segments. */
+	if (SL_UNLIKELY(len + FC_PREFIX > sl_ring_max_payload(p->ring) ||
+			span + 2 * DLOG_BLOCK > fc->seg_size - DLOG_DATA_START))
+		return -EMSGSIZE;
+	if (SL_UNLIKELY(p->txn_log_bytes + span + 2 * DLOG_BLOCK >
+			fc->seg_size - DLOG_DATA_START))
+		return -E2BIG;
+	buf = sl_ring_reserve(p->ring, len + FC_PREFIX);
+	if (!buf)
+		return -ENOSPC;
+	memcpy(buf, &ticket, FC_PREFIX);
+	sl_chan_event_encode(buf + FC_PREFIX, ev);
+	p->last_prefix = buf;
+	p->txn_events++;
+	p->txn_bytes += ev->body_len;
+	p->txn_log_bytes += span;
+	return 0;
+}
+
+static bool
+fc_claim(uint64_t *counter, uint64_t n, uint64_t limit)
+{
+	uint64_t old = __atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
+
+	if (old + n <= limit)
+		return true;
+	__atomic_fetch_sub(counter, n, __ATOMIC_RELAXED);
+	return false;
+}
+
+static void
+fc_put_reset(struct fc_producer *p)
+{
+	sl_ring_unreserve(p->ring);
+	p->txn_events = 0;
+	p->txn_bytes = 0;
+	p->txn_log_bytes = 0;
+	p->last_prefix = NULL;
+}
+
+static int64_t
+fc_put_commit(struct sl_chan_producer *pp)
+{
+	struct fc_producer *p = (struct fc_producer *)pp;
+	struct file_channel *fc = p->fc;
+	struct sl_channel_stats *st = &fc->base.stats;
+	uint64_t prefix;
+
+	sl_stat_add_mt(&st->event_put_attempt_count, p->txn_attempts);
+	p->txn_attempts = 0;
+	if (SL_UNLIKELY(__atomic_load_n(&fc->unhealthy, __ATOMIC_ACQUIRE))) {
+		sl_stat_add_mt(&st->event_put_error_count, p->txn_events);
+		fc_put_reset(p);
+		return -EIO;
+	}
+	if (p->txn_events == 0)
+		return (int64_t)p->ticket;
+	if (SL_UNLIKELY(__atomic_load_n(&fc->space_blocked, __ATOMIC_RELAXED) ||
+			__atomic_load_n(&fc->space_low, __ATOMIC_RELAXED))) {
+		sl_stat_add_mt(&st->event_put_error_count, p->txn_events);
+		sl_stat_add_mt(&fc->st.space_refusals, 1);
+		fc_put_reset(p);
+		return -ENOSPC;
+	}
+	if (!fc_claim(&fc->size, p->txn_events, (uint64_t)fc->set.capacity)) {
+		sl_stat_add_mt(&st->put_full_count, 1);
+		fc_put_reset(p);
+		return -ENOSPC;
+	}
+	memcpy(&prefix, p->last_prefix, FC_PREFIX);
+	prefix |= FC_TXN_END_BIT;
+	memcpy(p->last_prefix, &prefix, FC_PREFIX);
+	sl_ring_publish(p->ring);
+	sl_stat_add_mt(&st->event_put_success_count, p->txn_events);
+	sl_stat_add_mt(&st->put_bytes, p->txn_bytes);
+	p->txn_events = 0;
+	p->txn_bytes = 0;
+	p->txn_log_bytes = 0;
+	p->last_prefix = NULL;
+	/*
+	 * Wake the writer only if it sleeps: the fence orders our publish
+	 * before the load of writer_sleeping, as the writer's fence orders
+	 * its store of writer_sleeping before its look at our tail.
+	 */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&fc->writer_sleeping, __ATOMIC_RELAXED)) {
+		uint64_t one = 1;
+
+		if (write(fc->wfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			sl_log(SL_ERROR, "channel file %s: cannot wake the "
+			       "writer: %s", fc->base.name, strerror(errno));
+	}
+	return (int64_t)++p->ticket;
+}
+
+static void
+fc_put_rollback(struct sl_chan_producer *pp)
+{
+	struct fc_producer *p = (struct fc_producer *)pp;
+
+	sl_stat_add_mt(&p->fc->base.stats.event_put_attempt_count,
+		       p->txn_attempts);
+	p->txn_attempts = 0;
+	fc_put_reset(p);
+}
+
+static uint64_t
+fc_producer_acked(struct sl_chan_producer *pp)
+{
+	/* Pairs with the release in writer_publish(). */
+	return __atomic_load_n(&((struct fc_producer *)pp)->acked,
+			       __ATOMIC_ACQUIRE);
+}
+
+static int
+fc_producer_fd(struct sl_chan_producer *pp)
+{
+	return ((struct fc_producer *)pp)->efd;
+}
+
+/* ---- take side ------------------------------------------------------------ */
+
+/*
+ * Read up to @max events at *@loc, stopping at @end_seq; lock held. The
+ * events point into the mapped segment, valid until the segment is
+ * recycled, which waits for a checkpoint past the take's commit.
+ */
+static unsigned
+fc_read(struct file_channel *fc, struct dlog_loc *loc, uint64_t end_seq,
+	unsigned max, struct sl_event *evs, uint64_t *bytes)
+{
+	unsigned n = 0;
+
+	while (n < max && dlog_seq_lt(loc->seq, end_seq)) {
+		struct dlog_seg *s = dlog_segtab_at(&fc->tab, loc->seg);
+		const struct dlog_rec *r;
+
+		if (!s)
+			break;
+		if (s->sealed && loc->off >= s->end_off) {
+			struct dlog_seg *nx = dlog_segtab_at(&fc->tab,
+							     loc->seg + 1);
+
+			if (!nx)
+				break;
+			/* A gap left by a lost segment skips its numbers. */
+			*loc = (struct dlog_loc){ .seg = loc->seg + 1,
+						  .off = DLOG_DATA_START,
+						  .seq = nx->first_seq };
+			continue;
+		}
+		r = loc->off + DLOG_REC_HDR <= s->size ?
+		    (const struct dlog_rec *)(s->map + loc->off) : NULL;
+		if (r && r->type == DLOG_REC_PAD) {
+			loc->off += dlog_rec_span(r->len);
+			continue;
+		}
+		if (!r || r->type != DLOG_REC_EVENT || r->seq != loc->seq ||
+		    r->len > s->size - loc->off - DLOG_REC_HDR ||
+		    sl_chan_event_decode((const uint8_t *)(r + 1), r->len,
+					 &evs[n]) < 0) {
+			/* The file changed under us since it was verified. */
+			uint64_t sup;
+
+			sl_stat_add_mt(&fc->base.stats.event_take_error_count,
+				       1);
+			if (sl_log_ratelimit_ok(&fc->rl, sl_time_mono_ns(),
+						SL_NS_PER_SEC, &sup))
+				sl_log(SL_ERROR, "channel file %s: %s: bad "
+				       "record at offset %llu", fc->base.name,
+				       s->path, (unsigned long long)loc->off);
+			break;
+		}
+		*bytes += evs[n].body_len;
+		n++;
+		loc->off += dlog_rec_span(r->len);
+		loc->seq++;
+	}
+	return n;
+}
+
+static struct fc_range *
+fc_range_find(struct file_channel *fc, uint64_t id, size_t *idx)
+{
+	size_t i;
+
+	for (i = 0; i < fc->nb_ranges; i++) {
+		if (fc->ranges[i].id == id) {
+			*idx = i;
+			return &fc->ranges[i];
+		}
+	}
+	return NULL;
+}
+
+static int
+fc_range_insert(struct file_channel *fc, size_t at, const struct fc_range *r)
+{
+	if (fc->nb_ranges == fc->cap_ranges) {
+		size_t cap = fc->cap_ranges ? fc->cap_ranges * 2 : 64;
+		struct fc_range *v = realloc(fc->ranges, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		fc->ranges = v;
+		fc->cap_ranges = cap;
+	}
+	memmove(&fc->ranges[at + 1], &fc->ranges[at],
+		(fc->nb_ranges - at) * sizeof(*r));
+	fc->ranges[at] = *r;
+	fc->nb_ranges++;
+	return 0;
+}
+
+static void
+fc_range_remove(struct file_channel *fc, size_t at)
+{
+	memmove(&fc->ranges[at], &fc->ranges[at + 1],
+		(fc->nb_ranges - at - 1) * sizeof(fc->ranges[0]));
+	fc->nb_ranges--;
+}
+
+/*
+ * Take the lowest events not taken: first a run returned by a rollback,
+ * else new ones at the read cursor up to what is durable. One lock per take
+ * (not per event).
+ *
+ * Design note: the memory channel gives each (producer, sink) pair its own
+ * ring and needs no lock. Here every sink reads one shared log, a rollback
+ * must return events to that shared head, and the checkpoint needs the
+ * lowest uncommitted position across sinks; per-sink partitions were
+ * rejected because they would make both of those a merge across sinks.
+ */
+static struct sl_take *
+fc_take(struct sl_chan_consumer *cc, unsigned max)
+{
+	struct fc_consumer *c = (struct fc_consumer *)cc;
+	struct file_channel *fc = c->fc;
+	struct fc_take *t;
+	struct fc_range nr = { 0 }, *r = NULL;
+	uint64_t bytes = 0;
+	unsigned n = 0;
+	size_t i;
+
+	if (c->nb_inflight == c->max_inflight)
+		return NULL;
+	max = SL_MIN(max, c->max_txn_events);
+	max = SL_MIN(max, (unsigned)fc->set.tx_capacity);
+	t = &c->txns[(c->first + c->nb_inflight) % c->max_inflight];
+	pthread_mutex_lock(&fc->lock);
+	for (i = 0; i < fc->nb_ranges; i++) {
+		if (fc->ranges[i].state == FC_R_RETURNED) {
+			r = &fc->ranges[i];
+			break;
+		}
+	}
+	if (r) {
+		struct dlog_loc loc = r->start;
+
+		n = fc_read(fc, &loc, r->end.seq, SL_MIN(max, r->nb_evs),
+			    t->pub.evs, &bytes);
+		if (n > 0 && n < r->nb_evs) {
+			nr = (struct fc_range){
+				.id = fc->next_range_id++, .start = loc,
+				.end = r->end, .nb_evs = r->nb_evs - n,
+				.nb_bytes = r->nb_bytes - bytes,
+				.state = FC_R_RETURNED,
+			};
+			r->end = loc;
+			r->nb_evs = n;
+			r->nb_bytes = bytes;
+			if (fc_range_insert(fc, i + 1, &nr) < 0) {
+				/* Undo the split: take nothing this time. */
+				r = &fc->ranges[i];
+				r->end = nr.end;
+				r->nb_evs += nr.nb_evs;
+				r->nb_bytes = bytes + nr.nb_bytes;
+				n = 0;
+			}
+			r = &fc->ranges[i];
+		}
+		if (n > 0) {
+			r->state = FC_R_TAKEN;
+			t->range_id = r->id;
+		}
+	} else {
+		struct dlog_loc loc = fc->cursor;
+		/* Pairs with the release in writer_publish(). */
+		uint64_t durable = __atomic_load_n(&fc->durable_seq,
+						   __ATOMIC_ACQUIRE);
+
+		n = fc_read(fc, &loc, durable, max, t->pub.evs, &bytes);
+		if (n > 0) {
+			nr = (struct fc_range){
+				.id = fc->next_range_id++, .start = fc->cursor,
+				.end = loc, .nb_evs = n, .nb_bytes = bytes,
+				.state = FC_R_TAKEN,
+			};
+			if (fc_range_insert(fc, fc->nb_ranges, &nr) < 0) {
+				n = 0;
+			} else {
+				fc->cursor = loc;
+				t->range_id = nr.id;
+			}
+		}
+	}
+	pthread_mutex_unlock(&fc->lock);
+	/* Flume counts one attempt per take() call, the failed one too. */
+	sl_stat_add_mt(&fc->base.stats.event_take_attempt_count,
+		       n + (n < max));
+	if (n == 0)
+		return NULL;
+	t->pub.nb_evs = n;
+	t->pub.nb_bytes = bytes;
+	c->nb_inflight++;
+	return &t->pub;
+}
+
+static int
+fc_take_commit(struct sl_chan_consumer *cc, struct sl_take *txn)
+{
+	struct fc_consumer *c = (struct fc_consumer *)cc;
+	struct file_channel *fc = c->fc;
+	struct fc_take *t = (struct fc_take *)txn;
+	struct sl_channel_stats *st = &fc->base.stats;
+	struct fc_range *r;
+	size_t i;
+
+	if (c->nb_inflight == 0 || t != &c->txns[c->first])
+		return -EINVAL;		/* commits go in take order */
+	pthread_mutex_lock(&fc->lock);
+	r = fc_range_find(fc, t->range_id, &i);
+	SL_VERIFY(r && r->state == FC_R_TAKEN);
+	r->state = FC_R_DONE;
+	while (fc->nb_ranges > 0 && fc->ranges[0].state == FC_R_DONE)
+		fc_range_remove(fc, 0);
+	pthread_mutex_unlock(&fc->lock);
+	__atomic_fetch_sub(&fc->size, txn->nb_evs, __ATOMIC_RELAXED);
+	sl_stat_add_mt(&st->event_take_success_count, txn->nb_evs);
+	sl_stat_add_mt(&st->take_bytes, txn->nb_bytes);
+	c->first = (c->first + 1) % c->max_inflight;
+	c->nb_inflight--;
+	return 0;
+}
+
+/*
+ * Return @txn and every later take of this consumer: their ranges become
+ * RETURNED, neighbours merge, and a returned run at the very end moves the
+ * read cursor back, so the next take starts at the lowest returned event.
+ */
+static void
+fc_take_rollback(struct sl_chan_consumer *cc, struct sl_take *txn)
+{
+	struct fc_consumer *c = (struct fc_consumer *)cc;
+	struct file_channel *fc = c->fc;
+	struct fc_take *t = (struct fc_take *)txn;
+	unsigned k, j;
+	size_t i;
+
+	for (k = 0; k < c->nb_inflight; k++)
+		if (&c->txns[(c->first + k) % c->max_inflight] == t)
+			break;
+	SL_VERIFY(k < c->nb_inflight);
+	pthread_mutex_lock(&fc->lock);
+	for (j = k; j < c->nb_inflight; j++) {
+		struct fc_take *tj = &c->txns[(c->first + j) %
+					      c->max_inflight];
+		struct fc_range *r = fc_range_find(fc, tj->range_id, &i);
+
+		SL_VERIFY(r && r->state == FC_R_TAKEN);
+		r->state = FC_R_RETURNED;
+	}
+	for (i = 0; i + 1 < fc->nb_ranges;) {
+		struct fc_range *a = &fc->ranges[i], *b = &fc->ranges[i + 1];
+
+		if (a->state == FC_R_RETURNED && b->state == FC_R_RETURNED) {
+			a->end = b->end;
+			a->nb_evs += b->nb_evs;
+			a->nb_bytes += b->nb_bytes;
+			fc_range_remove(fc, i + 1);
+			continue;
+		}
+		i++;
+	}
+	if (fc->nb_ranges > 0 &&
+	    fc->ranges[fc->nb_ranges - 1].state == FC_R_RETURNED) {
+		fc->cursor = fc->ranges[fc->nb_ranges - 1].start;
+		fc->nb_ranges--;
+	}
+	pthread_mutex_unlock(&fc->lock);
+	sl_stat_add_mt(&fc->base.stats.rollback_count, c->nb_inflight - k);
+	c->nb_inflight = k;
+}
+
+static uint64_t
+fc_size(const struct sl_channel *ch)
+{
+	return __atomic_load_n(&((const struct file_channel *)ch)->size,
+			       __ATOMIC_RELAXED);
+}
+
+static uint64_t
+fc_capacity(const struct sl_channel *ch)
+{
+	return (uint64_t)((const struct file_channel *)ch)->set.capacity;
+}
+
+/* ---- the writer ------------------------------------------------------------ */
+
+static void
+fc_set_unhealthy(struct file_channel *fc, const char *what, int rc)
+{
+	if (__atomic_exchange_n(&fc->unhealthy, 1, __ATOMIC_ACQ_REL))
+		return;
+	sl_log(SL_ERROR, "channel file %s: %s failed: %s; the channel is "
+	       "unhealthy and refuses puts; nothing written since the last "
+	       "good sync is acknowledged (restart the agent to recover "
+	       "from disk)", fc->base.name, what, strerror(-rc));
+}
+
+static void
+fc_wake_producers(struct file_channel *fc)
+{
+	unsigned i, nb = __atomic_load_n(&fc->nb_prods, __ATOMIC_ACQUIRE);
+	uint64_t one = 1;
+
+	for (i = 0; i < nb; i++)
+		if (write(fc->prods[i]->efd, &one, sizeof(one)) < 0 &&
+		    errno != EAGAIN)
+			sl_log(SL_ERROR, "channel file %s: eventfd: %s",
+			       fc->base.name, strerror(errno));
+}
+
+static void
+fc_space_check(struct file_channel *fc, uint64_t now)
+{
+	uint64_t avail, least = UINT64_MAX;
+	unsigned i;
+	int low;
+
+	fc->next_space_ns = now + FC_SPACE_CHECK_NS;
+	if (fc->set.min_required_space == 0) {
+		__atomic_store_n(&fc->space_low, 0, __ATOMIC_RELAXED);
+		return;
+	}
+	for (i = 0; i < fc->nb_dirs; i++)
+		if (fc->io->ops->avail(fc->io, fc->dirs[i], &avail) == 0)
+			least = SL_MIN(least, avail);
+	low = least < fc->set.min_required_space;
+	if (low != __atomic_load_n(&fc->space_low, __ATOMIC_RELAXED))
+		sl_log(low ? SL_WARN : SL_INFO, "channel file %s: %s (%llu "
+		       "bytes free, minimumRequiredSpace %llu)", fc->base.name,
+		       low ? "disk space low, refusing puts" :
+		       "disk space back, accepting puts",
+		       (unsigned long long)least,
+		       (unsigned long long)fc->set.min_required_space);
+	__atomic_store_n(&fc->space_low, low, __ATOMIC_RELAXED);
+}
+
+/* Find one spare-* file in data dir @d; 0 and its path, or -ENOENT. */
+static int
+fc_find_spare(struct file_channel *fc, unsigned d, char *buf, size_t size)
+{
+	DIR *dh = opendir(fc->dirs[d]);
+	struct dirent *de;
+	int rc = -ENOENT;
+
+	if (!dh)
+		return -errno;
+	while ((de = readdir(dh))) {
+		if (strncmp(de->d_name, "spare-", 6) == 0) {
+			snprintf(buf, size, "%s/%s", fc->dirs[d], de->d_name);
+			rc = 0;
+			break;
+		}
+	}
+	closedir(dh);
+	return rc;
+}
+
+/* Open the next segment (a recycled spare when there is one). */
+static int
+fc_roll(struct file_channel *fc)
+{
+	struct dlog_io *io = fc->io;
+	unsigned d = fc->next_dir % fc->nb_dirs;
+	struct dlog_seg s = { .fd = -1 };
+	char path[4096], spare[4096];
+	bool reused = false;
+	uint64_t avail;
+	int flags = O_RDWR, fd, rc;
+
+	rc = sl_dlog_seg_path(path, sizeof(path), fc->dirs[d],
+			      fc->next_seg_id);
+	if (rc < 0)
+		return rc;
+	if (fc->nb_spares[d] > 0 &&
+	    fc_find_spare(fc, d, spare, sizeof(spare)) == 0 &&
+	    io->ops->rename(io, spare, path) == 0) {
+		fc->nb_spares[d]--;
+		reused = true;
+	} else {
+		fc->nb_spares[d] = 0;
+		flags |= O_CREAT | O_EXCL;
+		if (io->ops->avail(io, fc->dirs[d], &avail) == 0 &&
+		    avail < fc->seg_size + fc->set.min_required_space)
+			return -ENOSPC;
+	}
+	if (fc->direct)
+		flags |= O_DIRECT;
+	fd = io->ops->open(io, path, flags, 0644);
+	if (fd == -EINVAL && fc->direct) {
+		sl_log(SL_WARN, "channel file %s: %s does not support "
+		       "O_DIRECT; writing through the page cache",
+		       fc->base.name, fc->dirs[d]);
+		fc->direct = false;
+		fd = io->ops->open(io, path, flags & ~O_DIRECT, 0644);
+	}
+	if (fd < 0)
+		return fd;
+	rc = io->ops->fallocate(io, fd, 0, fc->seg_size);
+	if (rc == 0)
+		rc = io->ops->fsync_dir(io, fc->dirs[d]);
+	if (rc == 0) {
+		s.map = mmap(NULL, fc->seg_size, PROT_READ, MAP_SHARED, fd, 0);
+		if (s.map == MAP_FAILED) {
+			s.map = NULL;
+			rc = -errno;
+		}
+	}
+	if (rc < 0) {
+		io->ops->close(io, fd);
+		if (!reused)
+			io->ops->unlink(io, path);
+		else
+			io->ops->rename(io, path, spare);
+		if (reused)
+			fc->nb_spares[d]++;
+		return rc;
+	}
+	s.id = fc->next_seg_id;
+	s.dir = d;
+	s.fd = fd;
+	s.size = fc->seg_size;
+	s.first_seq = fc->next_seq;
+	s.path = strdup(path);
+	pthread_mutex_lock(&fc->lock);
+	rc = s.path ? sl_dlog_segtab_push(&fc->tab, &s) : -ENOMEM;
+	if (rc == 0)
+		fc->active = fc->tab.base + fc->tab.n - 1;
+	pthread_mutex_unlock(&fc->lock);
+	if (rc < 0) {
+		sl_dlog_seg_close(&s);
+		return rc;
+	}
+	fc->next_seg_id++;
+	fc->next_dir++;
+	fc->wpos = 0;
+	sl_stat_add(&fc->st.segments_created, 1);
+	return 0;
+}
+
+static int
+fc_wbuf_reserve(struct file_channel *fc, size_t need)
+{
+	size_t cap = fc->wbuf_cap;
+	uint8_t *nb;
+
+	if (need <= cap)
+		return 0;
+	while (cap < need)
+		cap *= 2;
+	if (posix_memalign((void **)&nb, DLOG_BLOCK, cap) != 0)
+		return -ENOMEM;
+	memcpy(nb, fc->wbuf, fc->wlen);
+	free(fc->wbuf);
+	fc->wbuf = nb;
+	fc->wbuf_cap = cap;
+	return 0;
+}
+
+/* Walk the transaction at @pos of @r: its log bytes and events. */
+static bool
+fc_txn_peek(struct sl_ring *r, uint64_t pos, uint64_t *log_bytes,
+	    unsigned *nb)
+{
+	const uint8_t *rec;
+	uint64_t prefix;
+	uint32_t len;
+
+	*log_bytes = 0;
+	*nb = 0;
+	while ((rec = sl_ring_peek(r, &pos, &len))) {
+		memcpy(&prefix, rec, FC_PREFIX);
+		*log_bytes += dlog_rec_span(len - FC_PREFIX);
+		(*nb)++;
+		if (prefix & FC_TXN_END_BIT)
+			return true;
+	}
+	return false;
+}
+
+static void
+fc_put_rec(struct file_channel *fc, uint16_t type, uint16_t flags,
+	   const void *payload, uint32_t len, uint64_t seq)
+{
+	struct dlog_seg *s = dlog_segtab_at(&fc->tab, fc->active);
+	struct dlog_rec *rec = (struct dlog_rec *)(fc->wbuf + fc->wlen);
+	uint64_t span = dlog_rec_span(len);
+
+	*rec = (struct dlog_rec){ .type = type, .flags = flags, .len = len,
+				  .seg_id = s->id, .seq = seq };
+	if (payload)
+		memcpy(rec + 1, payload, len);
+	else
+		memset(rec + 1, 0, len);
+	memset((uint8_t *)(rec + 1) + len, 0, span - DLOG_REC_HDR - len);
+	sl_dlog_rec_seal(rec);
+	fc->wlen += span;
+}
+
+/*
+ * Fill the group buffer from the producers' rings: whole transactions,
+ * round-robin, up to groupCommitBytes, and no further than the segment
+ * holds (then an END record closes it). Returns the events added.
+ */
+static uint64_t
+fc_fill(struct file_channel *fc)
+{
+	unsigned nb_prods = __atomic_load_n(&fc->nb_prods, __ATOMIC_ACQUIRE);
+	struct dlog_seg *s = dlog_segtab_at(&fc->tab, fc->active);
+	uint64_t limit = s->size - DLOG_REC_HDR - DLOG_BLOCK, added = 0;
+	unsigned k, idle = 0;
+
+	if (fc->wlen == 0) {
+		fc->wbase = fc->wpos;
+		if (fc->wpos == 0) {
+			struct dlog_seg_hdr h;
+
+			sl_dlog_seg_hdr_init(&h, s->id, fc->next_seq,
+					     sl_time_wall_ms());
+			memset(fc->wbuf, 0, DLOG_BLOCK);
+			memcpy(fc->wbuf, &h, sizeof(h));
+			fc->wlen = DLOG_BLOCK;
+		}
+	}
+	for (k = 0; nb_prods && idle < nb_prods && !fc->wend_off; k++) {
+		struct fc_producer *p = fc->prods[k % nb_prods];
+		uint64_t log_bytes, pos = p->w_pos, prefix = 0;
+		unsigned nb, i;
+
+		if (!fc_txn_peek(p->ring, pos, &log_bytes, &nb)) {
+			idle++;
+			continue;
+		}
+		if (fc->wbase + fc->wlen + log_bytes > limit) {
+			/* Close this segment; the transaction opens the next. */
+			fc->wend_off = fc->wbase + fc->wlen;
+			fc_put_rec(fc, DLOG_REC_END, 0, NULL, 0, fc->next_seq);
+			break;
+		}
+		if (fc->wlen > DLOG_BLOCK &&
+		    fc->wlen + log_bytes > fc->set.group_bytes)
+			break;
+		if (fc_wbuf_reserve(fc, fc->wlen + log_bytes + 2 * DLOG_BLOCK))
+			break;
+		idle = 0;
+		for (i = 0; i < nb; i++) {
+			const uint8_t *rec;
+			uint32_t len;
+
+			rec = sl_ring_peek(p->ring, &pos, &len);
+			memcpy(&prefix, rec, FC_PREFIX);
+			fc_put_rec(fc, DLOG_REC_EVENT,
+				   (prefix & FC_TXN_END_BIT) ? DLOG_F_TXN_END :
+				   0, rec + FC_PREFIX, len - FC_PREFIX,
+				   fc->next_seq++);
+		}
+		/* Copied: the producer may reuse the space. */
+		sl_ring_release(p->ring, pos);
+		p->w_pos = pos;
+		p->w_pend = prefix & ~FC_TXN_END_BIT;
+		fc->w_txn_end_seq = fc->next_seq;
+		fc->w_events += nb;
+		added += nb;
+	}
+	return added;
+}
+
+/* O_DIRECT writes whole blocks: pad the group with a PAD record. */
+static void
+fc_pad(struct file_channel *fc)
+{
+	size_t rem = (size_t)((fc->wbase + fc->wlen) % DLOG_BLOCK);
+
+	if (!fc->direct || rem == 0)
+		return;
+	rem = DLOG_BLOCK - rem;
+	if (fc->wend_off) {
+		memset(fc->wbuf + fc->wlen, 0, rem);
+		fc->wlen += rem;
+		return;
+	}
+	if (rem < DLOG_REC_HDR)
+		rem += DLOG_BLOCK;
+	fc_put_rec(fc, DLOG_REC_PAD, 0, NULL, (uint32_t)(rem - DLOG_REC_HDR),
+		   fc->next_seq);
+}
+
+static void
+fc_lat_add(struct file_channel *fc, uint64_t ns)
+{
+	uint64_t n = fc->st.lat_n;
+
+	__atomic_store_n(&fc->st.lat_us[n % FC_LAT_SAMPLES],
+			 (uint32_t)SL_MIN(ns / 1000, (uint64_t)UINT32_MAX),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&fc->st.lat_n, n + 1, __ATOMIC_RELAXED);
+}
+
+/* Make the synced group visible and acknowledge its producers. */
+static void
+fc_publish(struct file_channel *fc)
+{
+	unsigned i, nb = __atomic_load_n(&fc->nb_prods, __ATOMIC_ACQUIRE);
+	uint64_t one = 1;
+
+	if (fc->wend_off) {
+		struct dlog_seg *s;
+
+		pthread_mutex_lock(&fc->lock);
+		s = dlog_segtab_at(&fc->tab, fc->active);
+		s->end_off = fc->wend_off;
+		s->sealed = true;
+		pthread_mutex_unlock(&fc->lock);
+	}
+	/* Pairs with the acquire in fc_take(). */
+	__atomic_store_n(&fc->durable_seq, fc->w_txn_end_seq,
+			 __ATOMIC_RELEASE);
+	for (i = 0; i < nb; i++) {
+		struct fc_producer *p = fc->prods[i];
+
+		if (p->w_pend == p->w_acked)
+			continue;
+		p->w_acked = p->w_pend;
+		/* Pairs with the acquire in fc_producer_acked(). */
+		__atomic_store_n(&p->acked, p->w_pend, __ATOMIC_RELEASE);
+		if (write(p->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			sl_log(SL_ERROR, "channel file %s: eventfd: %s",
+			       fc->base.name, strerror(errno));
+	}
+}
+
+/*
+ * Write the group, wait for every completion, then one fdatasync. A write
+ * that fails for space keeps the group to retry; any other failure, and
+ * any failed fdatasync, makes the channel unhealthy: after a failed
+ * fdatasync Linux may have dropped the dirty pages and marked them clean,
+ * so retrying it would "succeed" over lost data.
+ */
+static void
+fc_flush(struct file_channel *fc)
+{
+	struct dlog_seg *s = dlog_segtab_at(&fc->tab, fc->active);
+	uint64_t t0;
+	int rc;
+
+	rc = fc->io->ops->pwrite(fc->io, s->fd, fc->wbuf, fc->wlen,
+				 fc->wbase);
+	if (rc == -ENOSPC || rc == -EDQUOT) {
+		if (!__atomic_exchange_n(&fc->space_blocked, 1,
+					 __ATOMIC_RELAXED))
+			sl_log(SL_WARN, "channel file %s: no space to write "
+			       "(%s): refusing puts until space frees",
+			       fc->base.name, strerror(-rc));
+		return;
+	}
+	if (rc < 0) {
+		fc_set_unhealthy(fc, "write", rc);
+		fc_wake_producers(fc);
+		return;
+	}
+	t0 = sl_time_mono_ns();
+	rc = fc->io->ops->fdatasync(fc->io, s->fd);
+	fc_lat_add(fc, sl_time_mono_ns() - t0);
+	sl_stat_add(&fc->st.fdatasyncs, 1);
+	if (rc < 0) {
+		fc_set_unhealthy(fc, "fdatasync", rc);
+		fc_wake_producers(fc);
+		return;
+	}
+	sl_stat_add(&fc->st.bytes_written, fc->wlen);
+	sl_stat_add(&fc->st.group_events, fc->w_events);
+	sl_stat_add(&fc->st.group_bytes, fc->wlen);
+	fc_publish(fc);
+	fc->wpos = fc->wbase + fc->wlen;
+	fc->wlen = 0;
+	fc->w_events = 0;
+	fc->w_ready = false;
+	if (fc->wend_off) {
+		fc->wend_off = 0;
+		fc->active = UINT64_MAX;
+	}
+	if (__atomic_load_n(&fc->space_blocked, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&fc->space_blocked, 0, __ATOMIC_RELAXED);
+		sl_log(SL_INFO, "channel file %s: space again, accepting puts",
+		       fc->base.name);
+	}
+}
+
+/* Recycle (or delete) segments wholly before @upto; writer thread. */
+static void
+fc_reclaim(struct file_channel *fc, uint64_t upto)
+{
+	struct dlog_seg old[64];
+	unsigned n = 0, i;
+	bool dirty[FC_MAX_DIRS] = { false };
+
+	pthread_mutex_lock(&fc->lock);
+	while (fc->tab.n > 0 && fc->tab.base < upto && n < 64 &&
+	       fc->tab.base != fc->active) {
+		old[n++] = fc->tab.v[0];
+		memmove(&fc->tab.v[0], &fc->tab.v[1],
+			(fc->tab.n - 1) * sizeof(fc->tab.v[0]));
+		fc->tab.n--;
+		fc->tab.base++;
+	}
+	pthread_mutex_unlock(&fc->lock);
+	for (i = 0; i < n; i++) {
+		struct dlog_seg *s = &old[i];
+		char *path = s->path;
+		char spare[4096];
+
+		s->path = NULL;
+		sl_dlog_seg_close(s);
+		if (s->quarantined) {
+			free(path);
+			continue;
+		}
+		if (fc->nb_spares[s->dir] < FC_SPARES &&
+		    snprintf(spare, sizeof(spare), "%s/spare-%08x",
+			     fc->dirs[s->dir], s->id) < (int)sizeof(spare) &&
+		    fc->io->ops->rename(fc->io, path, spare) == 0) {
+			fc->nb_spares[s->dir]++;
+			sl_stat_add(&fc->st.segments_recycled, 1);
+		} else if (fc->io->ops->unlink(fc->io, path) == 0) {
+			sl_stat_add(&fc->st.segments_deleted, 1);
+		}
+		dirty[s->dir] = true;
+		free(path);
+	}
+	for (i = 0; i < fc->nb_dirs; i++)
+		if (dirty[i])
+			fc->io->ops->fsync_dir(fc->io, fc->dirs[i]);
+}
+
+/*
+ * Checkpoint the head (the oldest event not committed by a sink), then
+ * recycle what lies before it. With dual checkpoints both must be durable
+ * first: recovery may fall back to either.
+ */
+static int
+fc_checkpoint(struct file_channel *fc, uint64_t now)
+{
+	struct dlog_ckpt ck = { 0 };
+	struct dlog_loc head;
+	struct dlog_seg *s;
+	int rc;
+
+	fc->last_ckpt_ns = now;
+	fc->next_ckpt_ns = now + (uint64_t)fc->set.checkpoint_interval *
+			   SL_NS_PER_MS;
+	pthread_mutex_lock(&fc->lock);
+	head = fc->nb_ranges ? fc->ranges[0].start : fc->cursor;
+	/* Past the END of a segment: the head is the next one's start. */
+	s = dlog_segtab_at(&fc->tab, head.seg);
+	while (s && s->sealed && head.off >= s->end_off &&
+	       dlog_segtab_at(&fc->tab, head.seg + 1)) {
+		head.seg++;
+		s = dlog_segtab_at(&fc->tab, head.seg);
+		head.off = DLOG_DATA_START;
+		head.seq = s->first_seq;
+	}
+	if (!s && fc->tab.n > 0) {
+		/* Not yet opened: point at the END of the last segment. */
+		head.seg = fc->tab.base + fc->tab.n - 1;
+		s = dlog_segtab_at(&fc->tab, head.seg);
+		head.off = s->end_off;
+	}
+	if (s) {
+		ck.head_seg = s->id;
+		ck.head_off = head.off;
+	} else {
+		ck.head_seg = fc->next_seg_id - 1;
+		ck.head_off = DLOG_DATA_START;
+	}
+	ck.head_seq = head.seq;
+	pthread_mutex_unlock(&fc->lock);
+	ck.written_ms = sl_time_wall_ms();
+	ck.nb_events = fc_size(&fc->base);
+	rc = sl_dlog_ckpt_write(fc->io, fc->ckpt_dir, &ck);
+	if (rc < 0) {
+		sl_stat_add(&fc->st.ckpt_errors, 1);
+		sl_log(SL_ERROR, "channel file %s: checkpoint to %s failed: "
+		       "%s", fc->base.name, fc->ckpt_dir, strerror(-rc));
+		return rc;
+	}
+	if (fc->backup_dir) {
+		rc = sl_dlog_ckpt_write(fc->io, fc->backup_dir, &ck);
+		if (rc < 0) {
+			sl_stat_add(&fc->st.ckpt_backup_errors, 1);
+			sl_log(SL_ERROR, "channel file %s: backup checkpoint "
+			       "to %s failed: %s", fc->base.name,
+			       fc->backup_dir, strerror(-rc));
+			return rc;
+		}
+	}
+	sl_stat_add(&fc->st.checkpoints, 1);
+	if (s)
+		fc_reclaim(fc, head.seg);
+	return 0;
+}
+
+static bool
+fc_rings_pending(struct file_channel *fc)
+{
+	unsigned i, nb = __atomic_load_n(&fc->nb_prods, __ATOMIC_ACQUIRE);
+
+	for (i = 0; i < nb; i++)
+		if (__atomic_load_n(&fc->prods[i]->ring->tail,
+				    __ATOMIC_ACQUIRE) != fc->prods[i]->w_pos)
+			return true;
+	return false;
+}
+
+static void
+fc_idle_wait(struct file_channel *fc, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fc->wfd, .events = POLLIN };
+	uint64_t v;
+
+	__atomic_store_n(&fc->writer_sleeping, 1, __ATOMIC_SEQ_CST);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!fc_rings_pending(fc) &&
+	    !__atomic_load_n(&fc->stop, __ATOMIC_ACQUIRE) &&
+	    !__atomic_load_n(&fc->ckpt_req, __ATOMIC_ACQUIRE))
+		poll(&pfd, 1, timeout_ms);
+	__atomic_store_n(&fc->writer_sleeping, 0, __ATOMIC_RELAXED);
+	if (read(fc->wfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		sl_log(SL_ERROR, "channel file %s: eventfd: %s",
+		       fc->base.name, strerror(errno));
+}
+
+static void
+fc_do_checkpoint_request(struct file_channel *fc, uint64_t now)
+{
+	int rc = fc_checkpoint(fc, now);
+
+	__atomic_store_n(&fc->ckpt_rc, rc, __ATOMIC_RELAXED);
+	__atomic_store_n(&fc->ckpt_req, 0, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&fc->ckpt_gen, 1, __ATOMIC_RELEASE);
+}
+
+static void *
+fc_writer_main(void *arg)
+{
+	struct file_channel *fc = arg;
+	uint64_t now = sl_time_mono_ns();
+
+	fc->next_ckpt_ns = now + (uint64_t)fc->set.checkpoint_interval *
+			   SL_NS_PER_MS;
+	fc->last_ckpt_ns = now;
+	fc_space_check(fc, now);
+	for (;;) {
+		int stop = __atomic_load_n(&fc->stop, __ATOMIC_ACQUIRE);
+		uint64_t added = 0;
+		bool blocked;
+
+		now = sl_time_mono_ns();
+		if (stop == 2)
+			break;
+		if (__atomic_load_n(&fc->unhealthy, __ATOMIC_ACQUIRE)) {
+			if (__atomic_load_n(&fc->ckpt_req, __ATOMIC_ACQUIRE)) {
+				__atomic_store_n(&fc->ckpt_rc, -EIO,
+						 __ATOMIC_RELAXED);
+				__atomic_store_n(&fc->ckpt_req, 0,
+						 __ATOMIC_RELAXED);
+				__atomic_fetch_add(&fc->ckpt_gen, 1,
+						   __ATOMIC_RELEASE);
+			}
+			if (stop)
+				break;
+			fc_idle_wait(fc, FC_IDLE_MS);
+			continue;
+		}
+		if (now >= fc->next_space_ns)
+			fc_space_check(fc, now);
+		blocked = __atomic_load_n(&fc->space_blocked,
+					  __ATOMIC_RELAXED);
+		if (fc->wlen == 0 && fc->active == UINT64_MAX &&
+		    fc_rings_pending(fc)) {
+			int rc = fc_roll(fc);
+
+			if (rc == -ENOSPC || rc == -EDQUOT) {
+				if (!__atomic_exchange_n(&fc->space_blocked, 1,
+							 __ATOMIC_RELAXED))
+					sl_log(SL_WARN, "channel file %s: no "
+					       "space for a new segment: "
+					       "refusing puts until sinks "
+					       "free some", fc->base.name);
+				blocked = true;
+			} else if (rc < 0) {
+				fc_set_unhealthy(fc, "opening a segment", rc);
+				fc_wake_producers(fc);
+				continue;
+			}
+		}
+		if (fc->active != UINT64_MAX) {
+			/* A group kept after a failed write is retried as is. */
+			if (!fc->w_ready) {
+				added = fc_fill(fc);
+				if (fc->set.group_delay_us > 0 && added &&
+				    !fc->wend_off &&
+				    fc->wlen < fc->set.group_bytes) {
+					sl_time_sleep_ns((uint64_t)
+						fc->set.group_delay_us * 1000);
+					added += fc_fill(fc);
+				}
+				if (fc->w_events || fc->wend_off) {
+					fc_pad(fc);
+					fc->w_ready = true;
+				} else {
+					fc->wlen = 0;	/* header only */
+				}
+			}
+			if (fc->w_ready)
+				fc_flush(fc);
+		}
+		if (__atomic_load_n(&fc->ckpt_req, __ATOMIC_ACQUIRE)) {
+			fc_do_checkpoint_request(fc, now);
+		} else if (now >= fc->next_ckpt_ns ||
+			   ((blocked || fc->tab.n > 2) &&
+			    now >= fc->last_ckpt_ns + FC_RECLAIM_CKPT_NS)) {
+			fc_checkpoint(fc, now);
+		}
+		if (added)
+			continue;
+		if (blocked) {
+			if (stop)
+				break;
+			sl_time_sleep_ns(FC_BLOCKED_RETRY_NS);
+			fc_space_check(fc, sl_time_mono_ns());
+			continue;
+		}
+		if (stop && !fc_rings_pending(fc) && !fc->w_ready)
+			break;
+		fc_idle_wait(fc, FC_IDLE_MS);
+	}
+	if (__atomic_load_n(&fc->stop, __ATOMIC_ACQUIRE) == 1 &&
+	    !__atomic_load_n(&fc->unhealthy, __ATOMIC_ACQUIRE) &&
+	    fc->set.checkpoint_on_close)
+		fc_checkpoint(fc, sl_time_mono_ns());
+	return NULL;
+}
+
+static void
+fc_writer_stop(struct file_channel *fc, int how)
+{
+	uint64_t one = 1;
+
+	if (!fc->writer_running)
+		return;
+	__atomic_store_n(&fc->stop, how, __ATOMIC_RELEASE);
+	if (write(fc->wfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		sl_log(SL_ERROR, "channel file %s: eventfd: %s",
+		       fc->base.name, strerror(errno));
+	pthread_join(fc->writer, NULL);
+	fc->writer_running = false;
+}
+
+static int
+fc_start(struct sl_channel *ch)
+{
+	struct file_channel *fc = (struct file_channel *)ch;
+	int rc;
+
+	if (fc->writer_running)
+		return 0;
+	__atomic_store_n(&fc->stop, 0, __ATOMIC_RELEASE);
+	rc = pthread_create(&fc->writer, NULL, fc_writer_main, fc);
+	if (rc != 0)
+		return -rc;
+	fc->writer_running = true;
+	return 0;
+}
+
+/* Graceful: write out what the rings hold, then a last checkpoint. */
+static void
+fc_stop(struct sl_channel *ch)
+{
+	fc_writer_stop((struct file_channel *)ch, 1);
+}
+
+/* ---- stats ------------------------------------------------------------------ */
+
+static int
+u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+fc_stats(const struct sl_channel *ch, struct sl_stats_sink *out)
+{
+	const struct file_channel *fc = (const struct file_channel *)ch;
+	const struct fc_stats *st = &fc->st;
+	uint32_t lat[FC_LAT_SAMPLES];
+	uint64_t n = sl_stat_read(&st->lat_n), syncs;
+	unsigned i, m = (unsigned)SL_MIN(n, (uint64_t)FC_LAT_SAMPLES);
+
+	out->put_u64(out, "Unhealthy", (uint64_t)__atomic_load_n(
+		     &fc->unhealthy, __ATOMIC_RELAXED), SL_STAT_GAUGE,
+		     SL_STAT_FLUME);
+	out->put_u64(out, "CheckpointWriteErrorCount",
+		     sl_stat_read(&st->ckpt_errors), SL_STAT_COUNTER,
+		     SL_STAT_FLUME);
+	out->put_u64(out, "CheckpointBackupWriteErrorCount",
+		     sl_stat_read(&st->ckpt_backup_errors), SL_STAT_COUNTER,
+		     SL_STAT_FLUME);
+	syncs = sl_stat_read(&st->fdatasyncs);
+	out->put_u64(out, "bytes_written", sl_stat_read(&st->bytes_written),
+		     SL_STAT_COUNTER, SL_STAT_SLUICE);
+	out->put_u64(out, "fdatasyncs", syncs, SL_STAT_COUNTER,
+		     SL_STAT_SLUICE);
+	out->put_u64(out, "group_events_avg", syncs ?
+		     sl_stat_read(&st->group_events) / syncs : 0,
+		     SL_STAT_GAUGE, SL_STAT_SLUICE);
+	out->put_u64(out, "group_bytes_avg", syncs ?
+		     sl_stat_read(&st->group_bytes) / syncs : 0,
+		     SL_STAT_GAUGE, SL_STAT_SLUICE);
+	for (i = 0; i < m; i++)
+		lat[i] = __atomic_load_n(&st->lat_us[i], __ATOMIC_RELAXED);
+	qsort(lat, m, sizeof(lat[0]), u32_cmp);
+	out->put_u64(out, "fdatasync_p50_us", m ? lat[m / 2] : 0,
+		     SL_STAT_GAUGE, SL_STAT_SLUICE);
+	out->put_u64(out, "fdatasync_p99_us", m ? lat[(m * 99) / 100] : 0,
+		     SL_STAT_GAUGE, SL_STAT_SLUICE);
+	out->put_u64(out, "segments", sl_file_channel_segments(ch),
+		     SL_STAT_GAUGE, SL_STAT_SLUICE);
+	out->put_u64(out, "segments_created",
+		     sl_stat_read(&st->segments_created), SL_STAT_COUNTER,
+		     SL_STAT_SLUICE);
+	out->put_u64(out, "segments_recycled",
+		     sl_stat_read(&st->segments_recycled), SL_STAT_COUNTER,
+		     SL_STAT_SLUICE);
+	out->put_u64(out, "segments_deleted",
+		     sl_stat_read(&st->segments_deleted), SL_STAT_COUNTER,
+		     SL_STAT_SLUICE);
+	out->put_u64(out, "checkpoints", sl_stat_read(&st->checkpoints),
+		     SL_STAT_COUNTER, SL_STAT_SLUICE);
+	out->put_u64(out, "space_refusals", sl_stat_read(&st->space_refusals),
+		     SL_STAT_COUNTER, SL_STAT_SLUICE);
+	out->put_u64(out, "space_blocked", (uint64_t)(__atomic_load_n(
+		     &fc->space_blocked, __ATOMIC_RELAXED) |
+		     __atomic_load_n(&fc->space_low, __ATOMIC_RELAXED)),
+		     SL_STAT_GAUGE, SL_STAT_SLUICE);
+	out->put_u64(out, "replayed_on_start", fc->rec.replayed,
+		     SL_STAT_GAUGE, SL_STAT_SLUICE);
+	out->put_u64(out, "truncated_bytes_on_start",
+		     fc->rec.truncated_bytes, SL_STAT_GAUGE, SL_STAT_SLUICE);
+	out->put_u64(out, "lost_events_on_start", fc->rec.lost_events,
+		     SL_STAT_GAUGE, SL_STAT_SLUICE);
+	out->put_u64(out, "missing_segments_on_start",
+		     fc->rec.missing_segments, SL_STAT_GAUGE, SL_STAT_SLUICE);
+	out->put_u64(out, "quarantined_segments", fc->rec.quarantined,
+		     SL_STAT_GAUGE, SL_STAT_SLUICE);
+	out->put_u64(out, "restart_ms", fc->rec.restart_ms, SL_STAT_GAUGE,
+		     SL_STAT_SLUICE);
+	out->put_str(out, "started_from", fc->rec.used_checkpoint ?
+		     (fc->rec.used_backup ? "backup checkpoint" :
+		      "checkpoint") : "full scan", SL_STAT_SLUICE);
+}
+
+/* ---- test and tool hooks (dlog_int.h) --------------------------------------- */
+
+void
+sl_file_channel_recovery(const struct sl_channel *ch,
+			 struct dlog_recovery *out)
+{
+	*out = ((const struct file_channel *)ch)->rec;
+}
+
+bool
+sl_file_channel_unhealthy(const struct sl_channel *ch)
+{
+	return __atomic_load_n(&((const struct file_channel *)ch)->unhealthy,
+			       __ATOMIC_ACQUIRE);
+}
+
+int
+sl_file_channel_quiesce(struct sl_channel *ch, uint64_t timeout_ms)
+{
+	struct file_channel *fc = (struct file_channel *)ch;
+	uint64_t deadline = sl_time_mono_ns() + timeout_ms * SL_NS_PER_MS;
+
+	for (;;) {
+		unsigned i, nb = __atomic_load_n(&fc->nb_prods,
+						 __ATOMIC_ACQUIRE);
+		bool done = true;
+
+		for (i = 0; i < nb; i++)
+			if (fc_producer_acked(&fc->prods[i]->base) !=
+			    fc->prods[i]->ticket)
+				done = false;
+		if (done || sl_file_channel_unhealthy(ch))
+			return 0;
+		if (sl_time_mono_ns() >= deadline)
+			return -ETIMEDOUT;
+		sl_time_sleep_ns(200 * 1000);
+	}
+}
+
+int
+sl_file_channel_checkpoint(struct sl_channel *ch, uint64_t timeout_ms)
+{
+	struct file_channel *fc = (struct file_channel *)ch;
+	uint64_t gen = __atomic_load_n(&fc->ckpt_gen, __ATOMIC_ACQUIRE);
+	uint64_t deadline = sl_time_mono_ns() + timeout_ms * SL_NS_PER_MS;
+	uint64_t one = 1;
+
+	if (!fc->writer_running)
+		return -ESRCH;
+	__atomic_store_n(&fc->ckpt_req, 1, __ATOMIC_RELEASE);
+	if (write(fc->wfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		return -errno;
+	while (__atomic_load_n(&fc->ckpt_gen, __ATOMIC_ACQUIRE) == gen) {
+		if (sl_time_mono_ns() >= deadline)
+			return -ETIMEDOUT;
+		sl_time_sleep_ns(200 * 1000);
+	}
+	return __atomic_load_n(&fc->ckpt_rc, __ATOMIC_RELAXED);
+}
+
+void
+sl_file_channel_crash(struct sl_channel *ch)
+{
+	struct file_channel *fc = (struct file_channel *)ch;
+
+	fc_writer_stop(fc, 2);
+	fc_destroy(ch);
+}
+
+const char *
+sl_file_channel_data_dir(const struct sl_channel *ch, unsigned i)
+{
+	const struct file_channel *fc = (const struct file_channel *)ch;
+
+	return i < fc->nb_dirs ? fc->dirs[i] : NULL;
+}
+
+const char *
+sl_file_channel_checkpoint_dir(const struct sl_channel *ch)
+{
+	return ((const struct file_channel *)ch)->ckpt_dir;
+}
+
+uint64_t
+sl_file_channel_segments(const struct sl_channel *ch)
+{
+	struct file_channel *fc = (struct file_channel *)ch;
+	uint64_t n;
+
+	pthread_mutex_lock(&fc->lock);
+	n = fc->tab.n;
+	pthread_mutex_unlock(&fc->lock);
+	return n;
+}
+
+const struct sl_channel_ops sl_file_channel_ops = {
+	.type = "file",
+	.aliases = fc_aliases,
+	.keys = fc_keys,
+	.settings_size = sizeof(struct fc_settings),
+	.create = fc_create,
+	.producer_open = fc_producer_open,
+	.consumer_open = fc_consumer_open,
+	.start = fc_start,
+	.stop = fc_stop,
+	.destroy = fc_destroy,
+	.put_begin = fc_put_begin,
+	.put = fc_put,
+	.put_commit = fc_put_commit,
+	.put_rollback = fc_put_rollback,
+	.producer_acked = fc_producer_acked,
+	.producer_fd = fc_producer_fd,
+	.take = fc_take,
+	.take_commit = fc_take_commit,
+	.take_rollback = fc_take_rollback,
+	.size = fc_size,
+	.capacity = fc_capacity,
+	.stats = fc_stats,
+};

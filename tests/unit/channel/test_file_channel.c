@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * File channel: acknowledged puts survive a crash and come back in order,
+ * committed takes do not come back once checkpointed, rollback returns
+ * events to the head, segments roll and are recycled, the lock file keeps
+ * a second channel out, limits answer with the documented errors, and the
+ * counters add up.
+ */
+#include <fcntl.h>
+#include <dirent.h>
+#include <poll.h>
+#include <sys/stat.h>
+
+#include "fc_util.h"
+
+static char *dir;
+
+static void
+setup(void)
+{
+	dir = fcu_tmpdir("/dev/shm");
+}
+
+static void
+teardown(void)
+{
+	fcu_rmrf(dir);
+	free(dir);
+}
+
+TestSuite(file_channel, .init = setup, .fini = teardown, .timeout = 120);
+
+struct stat_cap {
+	struct sl_stats_sink base;
+	const char *want;
+	uint64_t val;
+	bool found;
+};
+
+static void
+cap_u64(struct sl_stats_sink *s, const char *name, uint64_t v,
+	enum sl_stat_kind k, enum sl_stat_section sec)
+{
+	struct stat_cap *c = (struct stat_cap *)s;
+
+	if (strcmp(name, c->want) == 0) {
+		c->val = v;
+		c->found = true;
+	}
+}
+
+static void
+cap_str(struct sl_stats_sink *s, const char *n, const char *v,
+	enum sl_stat_section sec)
+{
+}
+
+static void
+cap_f64(struct sl_stats_sink *s, const char *n, double v,
+	enum sl_stat_section sec)
+{
+}
+
+static uint64_t
+stat_of(struct sl_channel *ch, const char *name)
+{
+	struct stat_cap c = { { cap_u64, cap_str, cap_f64 }, name, 0, false };
+
+	sl_channel_stats_emit(ch, &c.base);
+	cr_assert(c.found, "no stat %s", name);
+	return c.val;
+}
+
+Test(file_channel, acked_puts_are_taken_in_order_and_counters_add_up)
+{
+	struct fc_handle h;
+	struct sl_err err = { 0 };
+	struct sl_chan_producer *p;
+	struct sl_chan_consumer *c;
+	uint64_t ids[100];
+	int64_t t = 0;
+	size_t n, i;
+
+	fcu_open(&h, dir, NULL, NULL);
+	c = sl_channel_consumer_open(h.ch, "k1", 64, 4, &err);
+	p = sl_channel_producer_open(h.ch, "r1", &err);
+	cr_assert(c && p, "%s", err.msg);
+	cr_assert_eq(h.ch->ops->start(h.ch), 0);
+	for (i = 0; i < 20; i++) {
+		t = fcu_put_txn(p, i * 5, 5, 100);
+		cr_assert_eq(t, (int64_t)i + 1, "ticket %lld", (long long)t);
+	}
+	cr_assert(fcu_wait_ack(p, (uint64_t)t, 10000));
+	cr_assert_eq(sl_channel_size(h.ch), 100);
+	n = fcu_drain(c, ids, 100, 100, 10000);
+	cr_assert_eq(n, 100);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(ids[i], i);
+	cr_assert_eq(sl_channel_size(h.ch), 0);
+	cr_assert_eq(stat_of(h.ch, "EventPutSuccessCount"), 100);
+	cr_assert_eq(stat_of(h.ch, "EventPutAttemptCount"), 100);
+	cr_assert_eq(stat_of(h.ch, "EventTakeSuccessCount"), 100);
+	cr_assert_eq(stat_of(h.ch, "Unhealthy"), 0);
+	cr_assert_gt(stat_of(h.ch, "fdatasyncs"), 0);
+	cr_assert_gt(stat_of(h.ch, "bytes_written"), 100 * 100);
+	fcu_close(&h);
+}
+
+Test(file_channel, producer_fd_signals_acks_and_empty_commit_probes)
+{
+	struct fc_handle h;
+	struct sl_err err = { 0 };
+	struct sl_chan_producer *p;
+	struct pollfd pfd;
+	int64_t t;
+
+	fcu_open(&h, dir, NULL, NULL);
+	cr_assert_not_null(sl_channel_consumer_open(h.ch, "k1", 8, 1, &err));
+	p = sl_channel_producer_open(h.ch, "r1", &err);
+	cr_assert_eq(h.ch->ops->start(h.ch), 0);
+	pfd = (struct pollfd){ .fd = sl_channel_producer_fd(p),
+			       .events = POLLIN };
+	cr_assert_geq(pfd.fd, 0);
+	t = fcu_put_txn(p, 1, 3, 50);
+	cr_assert_eq(t, 1);
+	cr_assert_eq(poll(&pfd, 1, 10000), 1);
+	cr_assert(fcu_wait_ack(p, 1, 10000));
+	sl_channel_put_begin(p);
+	cr_assert_eq(sl_channel_put_commit(p), 1, "empty commit: last ticket");
+	fcu_close(&h);
+}
+
+Test(file_channel, acked_events_survive_a_crash)
+{
+	struct fc_handle h;
+	struct sl_err err = { 0 };
+	struct sl_chan_producer *p;
+	struct sl_chan_consumer *c;
+	struct dlog_recovery rec;
+	uint64_t ids[600];
+	int64_t t = 0;
+	size_t n, i;
+
+	fcu_open(&h, dir, (const char *const[]){ "maxFileSize=65536", NULL },
+		 NULL);
+	sl_channel_consumer_open(h.ch, "k1", 64, 1, &err);
+	p = sl_channel_producer_open(h.ch, "r1", &err);
+	cr_assert_eq(h.ch->ops->start(h.ch), 0);
+	for (i = 0; i < 50; i++)
+		t = fcu_put_txn(p, i * 10, 10, 300);
+	cr_assert(fcu_wait_ack(p, (uint64_t)t, 10000));
+	fcu_crash(&h);
+
+	fcu_open(&h, dir, (const char *const[]){ "maxFileSize=65536", NULL },
+		 NULL);
+	sl_file_channel_recovery(h.ch, &rec);
+	cr_assert_eq(rec.replayed, 500);
+	cr_assert_eq(rec.lost_events, 0);
+	cr_assert_eq(sl_channel_size(h.ch), 500);
+	c = sl_channel_consumer_open(h.ch, "k1", 64, 1, &err);
+	cr_assert_eq(h.ch->ops->start(h.ch), 0);
+	n = fcu_drain(c, ids, 600, 500, 10000);
+	cr_assert_eq(n, 500);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(ids[i], i);
+	fcu_close(&h);
+}
+
+Test(file_channel, checkpointed_takes_do_not_come_back)
+{
+	struct fc_handle h;
+	struct sl_err err = { 0 };
+	struct sl_chan_producer *p;
+	struct sl_chan_consumer *c;
+	struct dlog_recovery rec;
+	uint64_t ids[400];
+	int64_t t = 0;
+	size_t n, i;
+	const char *kv[] = { "maxFileSize=65536", NULL };
+
+	fcu_open(&h, dir, kv, NULL);
+	c = sl_channel_consumer_open(h.ch, "k1", 50, 1, &err);
+	p = sl_channel_producer_open(h.ch, "r1", &err);
+	cr_assert_eq(h.ch->ops->start(h.ch), 0);
+	for (i = 0; i < 30; i++)
+		t = fcu_put_txn(p, i * 10, 10, 500);
+	cr_assert(fcu_wait_ack(p, (uint64_t)t, 10000));
+	for (n = 0; n < 200;) {
+		struct sl_take *tk = sl_channel_take(c, 50);
+
+		cr_assert_not_null(tk);
+		for (i = 0; i < tk->nb_evs; i++)
+			cr_assert_eq(fcu_ev_check(&tk->evs[i]), n + i);
+		n += tk->nb_evs;
+		cr_assert_eq(sl_channel_take_commit(c, tk), 0);
+	}
+	cr_assert_eq(sl_file_channel_checkpoint(h.ch, 10000), 0);
+	cr_assert_gt(stat_of(h.ch, "segments_recycled") +
+		     stat_of(h.ch, "segments_deleted"), 0,
+		     "consumed segments are recycled after the checkpoint");
+	fcu_crash(&h);
+
+	fcu_open(&h, dir, kv, NULL);
+	sl_file_channel_recovery(h.ch, &rec);
+	cr_assert(rec.used_checkpoint);
+	cr_assert_eq(rec.replayed, 100);
+	c = sl_channel_consumer_open(h.ch, "k1", 64, 1, &err);
+	n = fcu_drain(c, ids, 400, 100, 5000);
+	cr_assert_eq(n, 100);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(ids[i], 200 + i);
+	fcu_close(&h);
+}
+
+Test(file_channel, rollback_returns_this_and_later_takes_to_the_head)
+{
+	struct fc_handle h;
+	struct sl_err err = { 0 };
+	struct sl_chan_producer *p;
+	struct sl_chan_consumer *c, *c2;
+	struct sl_take *a, *b, *x;
+	int64_t t;
+
+	fcu_open(&h, dir, NULL, NULL);
+	c = sl_channel_consumer_open(h.ch, "k1", 10, 4, &err);
+	c2 = sl_channel_consumer_open(h.ch, "k2", 10, 4, &err);
+	p = sl_channel_producer_open(h.ch, "r1", &err);
+	cr_assert_eq(h.ch->ops->start(h.ch), 0);
+	t = fcu_put_txn(p, 0, 40, 30);
+	cr_assert(fcu_wait_ack(p, (uint64_t)t, 10000));
+	a = sl_channel_take(c, 10);
+	b = sl_channel_take(c, 10);
+	x = sl_channel_take(c2, 10);	/* 20..29 held by another sink */
+	cr_assert(a && b && x);
+	cr_assert_eq(fcu_ev_check(&a->evs[0]), 0);
+	cr_assert_eq(fcu_ev_check(&b->evs[0]), 10);
+	cr_assert_eq(fcu_ev_check(&x->evs[0]), 20);
+	cr_assert_eq(sl_channel_take_commit(c, b), -EINVAL,
+		     "commits go in take order");
+	sl_channel_take_rollback(c, a);	/* returns 0..19 */
+	a = sl_channel_take(c2, 25);	/* capped at 10 per take */
+	cr_assert_eq(a->nb_evs, 10);
+	cr_assert_eq(fcu_ev_check(&a->evs[0]), 0);
+	b = sl_channel_take(c, 10);
+	cr_assert_eq(fcu_ev_check(&b->evs[0]), 10);
+	cr_assert_eq(b->nb_evs, 10, "stops before the other sink's take");
+	cr_assert_eq(sl_channel_take_commit(c2, x), 0);
+	cr_assert_eq(sl_channel_take_commit(c2, a), 0);
+	cr_assert_eq(sl_channel_take_commit(c, b), 0);
+	a = sl_channel_take(c, 10);
+	cr_assert_eq(fcu_ev_check(&a->evs[0]), 30);
+	cr_assert_eq(sl_channel_take_commit(c, a), 0);
+	cr_assert_eq(sl_channel_size(h.ch), 0);
+	cr_assert_eq(stat_of(h.ch, "rollback_count"), 2);
+	fcu_close(&h);
+}
+
+Test(file_channel, limits_answer_with_documented_errors)
+{
+	struct fc_handle h;
+	struct sl_err err = { 0 };
+	struct sl_chan_producer *p;
+	struct fcu_ev e;
+	const char *kv[] = { "capacity=20", "transactionCapacity=10",
+			     "maxFileSize=65536", NULL };
+	static uint8_t big[70000];
+	struct sl_event bev = { .body = big, .body_len = sizeof(big) };
+	unsigned i;
+
+	fcu_open(&h, dir, kv, NULL);
+	sl_channel_consumer_open(h.ch, "k1", 10, 1, &err);
+	p = sl_channel_producer_open(h.ch, "r1", &err);
+	cr_assert_eq(h.ch->ops->start(h.ch), 0);
+	sl_channel_put_begin(p);
+	for (i = 0; i < 10; i++) {
+		fcu_ev_make(&e, i, 40);
+		cr_assert_eq(sl_channel_put(p, &e.ev), 0);
+	}
+	cr_assert_eq(sl_channel_put(p, &e.ev), -E2BIG);
+	cr_assert_eq(sl_channel_put_commit(p), 1);
+	cr_assert_eq(fcu_put_txn(p, 10, 10, 40), 2);
+	cr_assert_eq(fcu_put_txn(p, 20, 1, 40), -ENOSPC, "capacity 20");
+	sl_channel_put_begin(p);
+	cr_assert_eq(sl_channel_put(p, &bev), -EMSGSIZE);
+	sl_channel_put_rollback(p);
+	cr_assert_eq(stat_of(h.ch, "put_full_count"), 1);
+	cr_assert_eq(stat_of(h.ch, "EventPutSuccessCount"), 20);
+	fcu_close(&h);
+}
+
+Test(file_channel, a_second_channel_on_the_same_directory_is_refused)
+{
+	struct fc_handle h, h2;
+	struct sl_err err = { 0 };
+
+	fcu_open(&h, dir, NULL, NULL);
+	cr_assert_null(fcu_open_err(&h2, dir, NULL, NULL, &err));
+	cr_assert_eq(err.code, EBUSY);
+	cr_assert(strstr(err.msg, "in use") && strstr(err.msg, "pid"),
+		  "%s", err.msg);
+	fcu_close(&h);
+	cr_assert_not_null(fcu_open_err(&h2, dir, NULL, NULL, &err),
+			   "free again after close: %s", err.msg);
+	fcu_close(&h2);
+}
+
+Test(file_channel, segments_roll_across_data_dirs_and_are_recycled)
+{
+	struct fc_handle h;
+	struct sl_err err = { 0 };
+	struct sl_chan_producer *p;
+	struct sl_chan_consumer *c;
+	char kd[600], spare[700];
+	uint64_t *ids = calloc(5000, sizeof(*ids));
+	int64_t t = 0;
+	size_t n, i;
+
+	snprintf(kd, sizeof(kd), "dataDirs=%s/d1, %s/d2", dir, dir);
+	fcu_open(&h, dir, (const char *const[]){ kd, "maxFileSize=65536",
+		 "checkpointInterval=100", NULL }, NULL);
+	c = sl_channel_consumer_open(h.ch, "k1", 100, 2, &err);
+	p = sl_channel_producer_open(h.ch, "r1", &err);
+	cr_assert_eq(h.ch->ops->start(h.ch), 0);
+	for (i = 0; i < 250; i++) {
+		t = fcu_put_txn(p, i * 20, 20, 500);
+		cr_assert_gt(t, 0);
+		if (i % 50 == 49) {
+			cr_assert(fcu_wait_ack(p, (uint64_t)t, 10000));
+			n = fcu_drain(c, ids, 5000, 1000, 10000);
+			cr_assert_eq(n, 1000);
+			cr_assert_eq(ids[0], (i - 49) * 20);
+			cr_assert_eq(ids[999], i * 20 + 19);
+		}
+	}
+	cr_assert_eq(sl_file_channel_checkpoint(h.ch, 10000), 0);
+	cr_assert_gt(stat_of(h.ch, "segments_created"), 20);
+	cr_assert_leq(stat_of(h.ch, "segments"), 2);
+	cr_assert_gt(stat_of(h.ch, "segments_recycled"), 0);
+	snprintf(spare, sizeof(spare), "%s/d2", dir);
+	{
+		DIR *dh = opendir(spare);
+		struct dirent *de;
+		unsigned logs = 0;
+
+		cr_assert_not_null(dh);
+		while ((de = readdir(dh)))
+			logs += strncmp(de->d_name, "log-", 4) == 0 ||
+				strncmp(de->d_name, "spare-", 6) == 0;
+		closedir(dh);
+		cr_assert_gt(logs, 0, "the second data dir holds segments");
+	}
+	fcu_close(&h);
+	free(ids);
+}
+
+Test(file_channel, direct_io_on_a_disk_round_trips)
+{
+	char *d = fcu_tmpdir("/var/tmp");
+	struct fc_handle h;
+	struct sl_err err = { 0 };
+	struct sl_chan_producer *p;
+	struct sl_chan_consumer *c;
+	uint64_t ids[300];
+	int64_t t = 0;
+	size_t n, i;
+	const char *kv[] = { "directIO=true", "maxFileSize=131072", NULL };
+
+	fcu_open(&h, d, kv, NULL);
+	sl_channel_consumer_open(h.ch, "k1", 64, 1, &err);
+	p = sl_channel_producer_open(h.ch, "r1", &err);
+	cr_assert_eq(h.ch->ops->start(h.ch), 0);
+	for (i = 0; i < 20; i++)
+		t = fcu_put_txn(p, i * 10, 10, 700);
+	cr_assert(fcu_wait_ack(p, (uint64_t)t, 20000));
+	fcu_crash(&h);
+	fcu_open(&h, d, kv, NULL);
+	c = sl_channel_consumer_open(h.ch, "k1", 64, 1, &err);
+	n = fcu_drain(c, ids, 300, 200, 5000);
+	cr_assert_eq(n, 200);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(ids[i], i);
+	fcu_close(&h);
+	fcu_rmrf(d);
+	free(d);
+}
+
+Test(file_channel, default_directories_name_agent_and_channel)
+{
+	struct sl_prop pv[1];
+	struct sl_props props = { .comp = "fctestagent.channels.c9", .v = pv,
+				  .n = 0, .file = "test", .line = 1 };
+	struct sl_diag diag = { 0 };
+	struct sl_err err = { 0 };
+	void *set = calloc(1, sl_file_channel_ops.settings_size);
+	struct sl_channel *ch;
+	char *home = fcu_tmpdir("/dev/shm"), want[600], *base = NULL;
+
+	cr_assert_eq(sl_keys_apply(sl_file_channel_ops.keys, set, &props,
+				   &diag), 0);
+	if (geteuid() != 0)
+		setenv("HOME", home, 1);
+	unsetenv("XDG_STATE_HOME");
+	ch = sl_file_channel_ops.create("c9", set, &props, &diag, &err);
+	cr_assert_not_null(ch, "%s", err.msg);
+	if (geteuid() == 0)
+		base = strdup("/var/lib/sluice/fctestagent/c9");
+	else
+		cr_assert(asprintf(&base, "%s/.local/state/sluice/fctestagent/"
+				   "c9", home) > 0);
+	snprintf(want, sizeof(want), "%s/checkpoint", base);
+	cr_assert_str_eq(sl_file_channel_checkpoint_dir(ch), want);
+	snprintf(want, sizeof(want), "%s/data", base);
+	cr_assert_str_eq(sl_file_channel_data_dir(ch, 0), want);
+	ch->ops->destroy(ch);
+	if (geteuid() == 0)
+		fcu_rmrf("/var/lib/sluice/fctestagent");
+	sl_keys_free(sl_file_channel_ops.keys, set);
+	free(set);
+	free(base);
+	fcu_rmrf(home);
+	free(home);
+}
