@@ -28,6 +28,7 @@ struct sink_runner {
 	bool running;
 	int stop;		/* 1: stop now; written by the control thread */
 	int drain;		/* 1: stop once the channel is empty */
+	int exited;		/* 1: the thread is done (release/acquire) */
 	uint64_t drain_deadline_ns;
 };
 
@@ -94,6 +95,8 @@ sink_runner_main(void *arg)
 	}
 	if (sk->ops->flush)
 		sk->ops->flush(sk, run->drain_deadline_ns);
+	/* Pairs with the acquire in agent_stop_all(). */
+	__atomic_store_n(&run->exited, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -292,6 +295,9 @@ agent_stop_all(struct sl_agent *ag)
 
 		if (!run->running)
 			continue;
+		/* Keep answering `ctl stats` while the sinks drain. */
+		while (!__atomic_load_n(&run->exited, __ATOMIC_ACQUIRE))
+			sl_ctl_server_poll(ag->ctl, 20);
 		pthread_join(run->thread, NULL);
 		run->running = false;
 		if (sl_channel_size(run->ch) != 0)

@@ -590,7 +590,7 @@ ctl_cmd_stop(struct ctl_opts *o)
 		return reply ? CTL_EXIT_FAILED : rc;
 	}
 	json_decref(reply);
-	printf("stopping the agent at %s: sources stopped, draining the "
+	printf("stopping the agent at %s: waiting while its sinks drain the "
 	       "channels...\n", o->path);
 	fflush(stdout);
 	deadline = sl_time_mono_ns() + (uint64_t)o->wait_s * SL_NS_PER_SEC;
