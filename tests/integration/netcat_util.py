@@ -89,9 +89,19 @@ class Agent:
         return self.proc.poll() is None
 
     def wait_ctl(self):
-        wait_for(lambda: self.proc.poll() is not None or
-                 os.path.exists(self.sock))
-        return self.proc.poll() is None and os.path.exists(self.sock)
+        """Wait until the control socket answers `ctl stats`."""
+        def up():
+            if self.proc.poll() is not None:
+                return True
+            if not os.path.exists(self.sock):
+                return False
+            try:
+                self.stats()
+                return True
+            except (RuntimeError, ValueError):
+                return False
+        wait_for(up, step=0.1)
+        return self.proc.poll() is None
 
     def stats(self):
         r = subprocess.run([SLUICE, "ctl", "--socket", self.sock, "stats",
