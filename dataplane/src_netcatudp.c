@@ -438,7 +438,8 @@ nu_start(struct sl_source *src, struct sl_err *err)
 	 * as MSG_TRUNC or as an over-size length, never as a silent cut.
 	 */
 	nu->msg.msg_namelen = sizeof(struct sockaddr_storage);
-	nu->buf_size = NU_HDR_ROOM + (size_t)nu->set.max_size + 1;
+	nu->buf_size = SL_ALIGN_UP(NU_HDR_ROOM + (size_t)nu->set.max_size + 1,
+				   (size_t)SL_CACHE_LINE);
 	nu->multishot = !(force && strcmp(force, "plain") == 0) &&
 			nu_bufring_setup(nu) == 0;
 	if (!nu->multishot) {

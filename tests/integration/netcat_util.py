@@ -108,7 +108,10 @@ class Agent:
                             "--json"], capture_output=True, text=True,
                            timeout=60)
         if r.returncode != 0:
-            raise RuntimeError(f"ctl stats failed: {r.stderr}")
+            tail = "\n".join(self.log().splitlines()[-30:])
+            raise RuntimeError(f"ctl stats failed: {r.stderr}\n"
+                               f"agent exit: {self.proc.poll()}, log "
+                               f"tail:\n{tail}")
         return json.loads(r.stdout)
 
     def counter(self, comp, name):

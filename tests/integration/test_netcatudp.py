@@ -64,16 +64,15 @@ def basics(tmp, recv_mode=None):
             s.sendto(g, ("127.0.0.1", p1))
             want.append(flume_dump(b, {"sender": me}, 64))
             # One at a time: the log order is then the send order.
-            wait_received(ag, "SOURCE.r1", len(want))
+            wait_for(lambda: len(ag.logger_events()) >= len(want))
         s.sendto(b"y" * 65, ("127.0.0.1", p1))      # one over: dropped
         wait_received(ag, "SOURCE.r1", len(grams) + 1)
         s.sendto(b"via alias\n", ("127.0.0.1", p2))
         want.append(flume_dump(b"via alias", {"peer": me}, 64))
-        wait_received(ag, "SOURCE.r2", 1)
+        wait_for(lambda: len(ag.logger_events()) >= len(want))
         s.sendto(b"default header", ("127.0.0.1", p3))
         want.append(flume_dump(b"default header", {"REMOTE_ADDRESS": me},
                                64))
-        wait_received(ag, "SOURCE.r3", 1)
         wait_for(lambda: len(ag.logger_events()) >= len(want))
         check(ag.logger_events() == want,
               "events match Flume's format:\n  got  " +
