@@ -524,7 +524,8 @@ ctl_cmd_stats(struct ctl_opts *o)
 			break;
 	}
 	json_decref(req);
-	return rc;
+	/* Ctrl-C is how a --watch ends, not an error. */
+	return o->watch_s && ctl_interrupted ? CTL_EXIT_OK : rc;
 }
 
 /* ---- components, stop -------------------------------------------------- */
