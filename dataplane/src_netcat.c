@@ -18,6 +18,7 @@
 #include <liburing.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,7 +136,6 @@ struct nc_source {
 	int lfd;
 	int wake_fd;
 	uint64_t wake_buf;
-	uint64_t ack_buf[SL_FANOUT_MAX];
 	bool accept_armed;
 	bool accept_multishot;
 	uint64_t accept_retry_at;
@@ -324,13 +324,17 @@ nc_wake_arm(struct nc_source *ns)
 	io_uring_sqe_set_data64(sqe, nc_ud(NC_OP_WAKE, 0, 0));
 }
 
+/*
+ * Watch a durable channel's ack eventfd with a multishot poll; the handler
+ * clears it with one read. (A read SQE would spin on -EAGAIN: the channel
+ * makes its eventfds non-blocking.)
+ */
 static void
 nc_ackfd_arm(struct nc_source *ns, unsigned c)
 {
 	struct io_uring_sqe *sqe = nc_sqe(ns);
 
-	io_uring_prep_read(sqe, ns->fo.ack_fds[c], &ns->ack_buf[c],
-			   sizeof(ns->ack_buf[c]), 0);
+	io_uring_prep_poll_multishot(sqe, ns->fo.ack_fds[c], POLLIN);
 	io_uring_sqe_set_data64(sqe, nc_ud(NC_OP_ACKFD, c, 0));
 }
 
@@ -1002,12 +1006,19 @@ nc_handle_cqe(struct nc_source *ns, const struct io_uring_cqe *cqe,
 		if (!__atomic_load_n(&ns->stop, __ATOMIC_ACQUIRE))
 			nc_wake_arm(ns);
 		break;
-	case NC_OP_ACKFD:
-		if (cqe->res >= 0 || cqe->res == -EINTR ||
-		    cqe->res == -EAGAIN)
-			nc_ackfd_arm(ns, nc_ud_idx(ud));
+	case NC_OP_ACKFD: {
+		unsigned c = nc_ud_idx(ud);
+		uint64_t v;
+
+		if (read(ns->fo.ack_fds[c], &v, sizeof(v)) < 0 &&
+		    errno != EAGAIN)
+			sl_log(SL_WARN, "source netcat %s: ack eventfd: %s",
+			       ns->base.name, strerror(errno));
+		if (!(cqe->flags & IORING_CQE_F_MORE) && !ns->stopping)
+			nc_ackfd_arm(ns, c);
 		nc_on_ack(ns);
 		break;
+	}
 	case NC_OP_CANCEL:
 		break;
 	}

@@ -273,9 +273,53 @@ def sigterm_drains(tmp):
     check(not os.path.exists(ag.sock), "the control socket is removed")
 
 
+def durable_acks(tmp):
+    """With the durable file channel an OK means the event is synced: the
+    source waits for the channel's acknowledgement (its eventfd) before
+    replying, for many connections at once, and every OK'd line arrives."""
+    port = free_port()
+    conf = (f"a1.sources = r1\na1.channels = c1\na1.sinks = k1\n"
+            f"a1.sources.r1.type = netcat\na1.sources.r1.bind = 127.0.0.1\n"
+            f"a1.sources.r1.port = {port}\na1.sources.r1.channels = c1\n"
+            f"a1.channels.c1.type = file\n"
+            f"a1.channels.c1.checkpointDir = {tmp}/ck\n"
+            f"a1.channels.c1.dataDirs = {tmp}/data\n"
+            f"a1.channels.c1.maxFileSize = 16777216\n"
+            f"a1.channels.c1.minimumRequiredSpace = 0\n"
+            f"a1.sinks.k1.type = logger\na1.sinks.k1.channel = c1\n")
+    ag = Agent(tmp, conf, tag="durable")
+    nb_conns, n = 20, 50
+    try:
+        check(ag.wait_tcp(port), "durable agent listens")
+        socks = [socket.create_connection(("127.0.0.1", port), 30)
+                 for _ in range(nb_conns)]
+        for k, c in enumerate(socks):
+            c.sendall(b"".join(f"d{k:02d}-{i:03d}\n".encode()
+                               for i in range(n)))
+        for k, c in enumerate(socks):
+            data, _ = recv_until(c, lambda d: d.count(b"\n") >= n)
+            check(data == b"OK\n" * n, f"conn {k}: {n} OKs after the "
+                  f"channel's acknowledgement (got {data[:40]!r})")
+            c.close()
+        total = nb_conns * n
+        wait_for(lambda: len(ag.logger_events()) >= total)
+        got = ag.logger_events()
+        for k in range(nb_conns):
+            mine = [e for e in got if f" d{k:02d}-" in e]
+            check(mine == [flume_dump(f"d{k:02d}-{i:03d}".encode())
+                           for i in range(n)],
+                  f"conn {k}: its lines arrive once, in order")
+        src = ag.stats()["SOURCE.r1"]
+        check(src["EventAcceptedCount"] == str(total),
+              f"accepted {src['EventAcceptedCount']} == {total}")
+    finally:
+        rc = ag.stop()
+    check(rc == 0, f"durable agent exits 0 (got {rc})")
+
+
 with tempfile.TemporaryDirectory() as tmp:
     for part in (seed_lines, edge_cases, channel_full_with_acks,
-                 channel_full_backpressure, sigterm_drains):
+                 channel_full_backpressure, sigterm_drains, durable_acks):
         print(f"-- {part.__name__}", flush=True)
         sub = os.path.join(tmp, part.__name__)
         os.mkdir(sub)
