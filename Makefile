@@ -9,6 +9,8 @@ DEBS := build-essential meson ninja-build pkg-config python3 \
 	libdpdk-dev libpcap-dev
 BUILD ?= build
 SANBUILD ?= build-san
+FUZZBUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 CONF ?= deploy/conf/netcat-logger.conf
 AGENT ?= agent1
 RUN_ARGS ?=
@@ -53,8 +55,35 @@ test: build-san
 	python3 tests/summary.py $(SANBUILD)/meson-logs/testlog.json; \
 	exit $$rc
 
+# libFuzzer: every tests/fuzz/fuzz_<name>.c (listed in tests/fuzz/meson.build)
+# runs for FUZZ_SECONDS, seeded from tests/fuzz/corpus/<name>; what it
+# finds collects in $(FUZZBUILD)/corpus/<name>, crashes in $(FUZZBUILD)/.
+# `make test` runs each target as a bounded smoke test instead (no clang).
+$(FUZZBUILD)/build.ninja:
+	CC=clang meson setup $(FUZZBUILD) -Dtests=disabled -Dfuzz=enabled \
+		-Db_sanitize=address,undefined -Db_lundef=false \
+		-Dc_args=-fsanitize=fuzzer-no-link
+
+fuzz: deps $(FUZZBUILD)/build.ninja
+	ninja -C $(FUZZBUILD)
+	@set -e; for src in tests/fuzz/fuzz_*.c; do \
+		name=$$(basename $$src .c); bin=$(FUZZBUILD)/tests/fuzz/$$name; \
+		if [ ! -x $$bin ]; then \
+			echo "$$src: not built; list it in tests/fuzz/meson.build"; \
+			exit 1; \
+		fi; \
+		mkdir -p $(FUZZBUILD)/corpus/$$name; \
+		seeds=; [ -d tests/fuzz/corpus/$$name ] && \
+			seeds=tests/fuzz/corpus/$$name; \
+		echo "== $$name: $(FUZZ_SECONDS) s"; \
+		$$bin -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+			-print_final_stats=1 \
+			-artifact_prefix=$(FUZZBUILD)/$$name- \
+			$(FUZZBUILD)/corpus/$$name $$seeds; \
+	done
+
 bench: build
 	QUICK=$(QUICK) BUILD=$(BUILD) bench/run
 
 clean:
-	rm -rf $(BUILD) $(SANBUILD)
+	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD)

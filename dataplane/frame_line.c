@@ -69,11 +69,11 @@ frame_line_too_long(const struct sl_frame_line *fr, const uint8_t *seg,
 		return bytes >= fr->max_len;
 	if (bytes >= fr->buf_size)
 		return true;
-	/* Units never exceed bytes for valid UTF-8: the common case. */
-	if (!need_units && bytes < fr->max_len)
-		return false;
-	*add_units = frame_line_utf16_units(seg, seg_len);
-	return (uint64_t)fr->units + *add_units >= fr->max_len;
+	if (need_units || bytes >= fr->max_len)
+		*add_units = frame_line_utf16_units(seg, seg_len);
+	/* A body whose bytes fit is never over-long, whatever it holds. */
+	return bytes >= fr->max_len &&
+	       (uint64_t)fr->units + *add_units >= fr->max_len;
 }
 
 int
