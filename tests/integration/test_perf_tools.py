@@ -13,12 +13,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 SLUICE = os.environ["SLUICE"]
 BUILD = os.environ["SLUICE_BUILD"]
 PPERF = os.path.join(BUILD, "bench", "producer-perf")
 CPERF = os.path.join(BUILD, "bench", "consumer-perf")
 KMOCK = os.path.join(BUILD, "tests", "kmock")
+KWATCH = os.path.join(BUILD, "bench", "kafka-watch")
 failures = []
 
 WINDOW_RE = re.compile(
@@ -61,7 +63,7 @@ def start_mock(tmp):
     cmd = ([SLUICE, "kafka-mock"] if probe.returncode == 0 else [KMOCK])
     cmd += ["--brokers", "1", "--topic", "perf:2", "--topic", "cons:1",
             "--topic", "empty:1", "--topic", "pfile:1", "--topic", "cfg:1",
-            "--topic", "thr:1"]
+            "--topic", "thr:1", "--topic", "lat:1"]
     if probe.returncode == 0:
         cmd += ["--control-socket", os.path.join(tmp, "mock.sock")]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
@@ -97,6 +99,7 @@ def main():
         producer_tests(bs, tmp)
         consumer_perf_tests(bs)
         consume_tests(bs)
+        kafka_watch_tests(bs)
         usage_tests(bs)
     finally:
         mock.terminate()
@@ -278,6 +281,47 @@ def consume_tests(bs):
           "TimeoutException" in r.stderr and
           "Processed a total of 3 messages" in r.stderr,
           f"--timeout-ms ends after the last record ({r.stderr!r})")
+
+
+def kafka_watch_tests(bs):
+    """bench's kafka-watch: summed high watermarks, and the latency reader's
+    counts of loadgen --seq records (distinct, duplicate, malformed)."""
+    r = run([KWATCH, "hwm", "--bootstrap-server", bs, "--topic", "perf",
+             "--once"])
+    check(r.returncode == 0 and r.stdout.startswith("baseline 3000 "
+                                                    "partitions=2"),
+          f"kafka-watch hwm sums both partitions: {r.stdout!r}")
+    w = subprocess.Popen([KWATCH, "hwm", "--bootstrap-server", bs, "--topic",
+                          "lat", "--records", "203", "--timeout", "60"],
+                         stdout=subprocess.PIPE, text=True)
+    base = w.stdout.readline()
+    lines = []
+    for seq in range(100):
+        lines.append("%08u %012u %019u xx" % (0, seq, time.time_ns()))
+    lines.append("%08u %012u %019u dup" % (0, 5, time.time_ns()))
+    lines.append("not a loadgen record")
+    for seq in range(100):
+        lines.append("%08u %012u %019u yy" % (1, seq, time.time_ns()))
+    lines.append("%08u %012u %019u late" % (1, 100, time.time_ns()))
+    r = subprocess.run(["kcat", "-P", "-b", bs, "-t", "lat"],
+                       input="\n".join(lines) + "\n", text=True,
+                       capture_output=True, timeout=60)
+    out, _ = w.communicate(timeout=90)
+    check(base.startswith("baseline 0") and w.returncode == 0 and
+          re.search(r"^reached records=203 hwm=203 end_ns=\d+", out, re.M),
+          f"kafka-watch hwm waits for +203: {base!r} {out!r}")
+    r = run([KWATCH, "latency", "--bootstrap-server", bs, "--topic", "lat",
+             "--records", "200", "--connections", "2", "--timeout", "60"])
+    m = re.search(r"latency records=(\d+) p50_us=\S+ p99_us=\S+ "
+                  r"p999_us=\S+ max_us=\S+ lost=(\d+) dup=(\d+) "
+                  r"bad=(\d+)", r.stdout)
+    check(r.returncode == 0 and m and m.groups() == ("200", "0", "1", "1"),
+          f"kafka-watch latency: 200 distinct, 1 dup, 1 bad: {r.stdout!r}")
+    r = run([KWATCH, "latency", "--bootstrap-server", bs, "--topic", "lat",
+             "--records", "300", "--connections", "2", "--timeout", "5"])
+    check(r.returncode == 1 and "records=201 " in r.stdout and
+          "lost=99 " in r.stdout,
+          f"kafka-watch latency reports what is missing: {r.stdout!r}")
 
 
 def usage_tests(bs):
