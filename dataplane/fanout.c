@@ -6,8 +6,43 @@
  * control thread.
  */
 #include <errno.h>
+#include <string.h>
+#include <strings.h>
 
 #include "fanout_int.h"
+
+int
+sl_fanout_selector_validate(const struct sl_props *props,
+			    struct sl_diag *diag)
+{
+	const struct sl_prop *p;
+	int nb = 0;
+	size_t i;
+
+	p = sl_props_get(props, "selector.type");
+	if (p && strcasecmp(p->val, "replicating") != 0 &&
+	    strcmp(p->val, "org.apache.flume.channel."
+		   "ReplicatingChannelSelector") != 0) {
+		sl_diag_add(diag, SL_DIAG_ERROR, p->file, p->line,
+			    "%s.selector.type: '%s' is not supported (sluice "
+			    "has the replicating selector only)", props->comp,
+			    p->val);
+		nb++;
+	}
+	for (i = 0; i < props->n; i++) {
+		p = &props->v[i];
+		if (strncmp(p->key, "selector.", 9) != 0 ||
+		    strcmp(p->key, "selector.type") == 0)
+			continue;
+		sl_props_get(props, p->key);	/* claimed: reported here */
+		sl_diag_add(diag, SL_DIAG_ERROR, p->file, p->line,
+			    "%s.%s: not supported (sluice puts every event "
+			    "into every channel and fails if one refuses)",
+			    props->comp, p->key);
+		nb++;
+	}
+	return nb;
+}
 
 int
 sl_fanout_open(struct sl_fanout *fo, struct sl_channel *const *chs,

@@ -34,6 +34,16 @@ struct sl_fanout {
 };
 
 /*
+ * Check the source's `selector.*` keys: Flume's replicating selector (the
+ * default, the only one sluice has) is accepted, anything else (multiplexing,
+ * optional channels, a custom class) is an error naming the line. Claims
+ * the keys it reads. Returns the number of errors added to @diag.
+ * Context: control thread (a source type's validate hook).
+ */
+int sl_fanout_selector_validate(const struct sl_props *props,
+				struct sl_diag *diag);
+
+/*
  * Open one producer on each of @chs for the thread @who. 0, or -errno with
  * @err filled (too many channels, a producer cannot be opened).
  * Context: control thread, before the source thread starts.

@@ -215,15 +215,16 @@ nc_validate(const void *settings, const struct sl_props *props,
 	const struct nc_settings *set = settings;
 	enum sl_frame_units units;
 	const struct sl_prop *p;
+	int nb = sl_fanout_selector_validate(props, diag);
 
 	if (!set->encoding || nc_encoding_units(set->encoding, &units) == 0)
-		return 0;
+		return nb;
 	p = sl_props_get(props, "encoding");
 	sl_diag_add(diag, SL_DIAG_ERROR, p ? p->file : props->file,
 		    p ? p->line : props->line, "%s.encoding: '%s' is not "
 		    "supported (allowed: UTF-8, US-ASCII)", props->comp,
 		    set->encoding);
-	return 1;
+	return nb + 1;
 }
 
 /* ---- io_uring plumbing ------------------------------------------------- */

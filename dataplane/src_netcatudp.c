@@ -95,6 +95,13 @@ static const char *const nu_aliases[] = {
 	NULL,
 };
 
+static int
+nu_validate(const void *settings, const struct sl_props *props,
+	    struct sl_diag *diag)
+{
+	return sl_fanout_selector_validate(props, diag);
+}
+
 static inline uint64_t
 nu_ud(enum nu_op op)
 {
@@ -506,6 +513,7 @@ const struct sl_source_ops sl_netcatudp_source_ops = {
 	.aliases = nu_aliases,
 	.keys = nu_keys,
 	.settings_size = sizeof(struct nu_settings),
+	.validate = nu_validate,
 	.create = nu_create,
 	.start = nu_start,
 	.stop = nu_stop,
