@@ -5,6 +5,20 @@
  * "components", "stop") to many clients with poll() and bounded per-client
  * buffers, and the agent's stats in Flume's JSON monitoring shape.
  * Control (main) thread only; counters are read with relaxed loads.
+ *
+ * Protocol, one JSON object per line each way, answered in order:
+ *   {"cmd":"stats"}                 -> {"ok":true,"stats":{Flume shape}}
+ *   {"cmd":"stats","format":"table"} -> {"ok":true,"agent":{...},
+ *        "components":[{"kind","name","type","rows":[[name,value,
+ *        "counter"|"gauge"|"info","flume"|"sluice"],...]}]}
+ *   {"cmd":"components"}            -> {"ok":true,"agent":NAME,
+ *        "components":[{"kind","name","type"[,"channel"]}]}
+ *   {"cmd":"stop"}                  -> {"ok":true,"stopping":true}; the
+ *        connection is closed when the agent has drained and exits
+ * An "id" in a request is echoed in its reply. Any problem answers
+ * {"ok":false,"error":"..."}: malformed JSON, not an object, no "cmd",
+ * unknown command or format, an empty line, more than CTL_MAX_REQUEST
+ * bytes without a newline, more than CTL_MAX_CLIENTS clients.
  */
 #include <errno.h>
 #include <fcntl.h>
