@@ -37,10 +37,8 @@ static const struct registry_line registry_lines[] = {
 	CHAN(sl_file_channel_ops),
 	SINK(sl_logger_sink_ops),
 	SINK(sl_null_sink_ops),
+	SINK(sl_kafka_sink_ops),
 
-	UNBUILT(SL_COMP_SINK, "org.apache.flume.sink.kafka.KafkaSink",
-		"the Kafka sink is being built (issue: Kafka sink on "
-		"librdkafka)"),
 	UNBUILT(SL_COMP_SOURCE, "avro", NOT_YET),
 	UNBUILT(SL_COMP_SOURCE, "thrift", NOT_YET),
 	UNBUILT(SL_COMP_SOURCE, "exec", NOT_YET),

@@ -84,5 +84,14 @@ void sl_sink_count_take(struct sl_sink *sk, unsigned nb, unsigned max);
 
 extern const struct sl_sink_ops sl_logger_sink_ops;
 extern const struct sl_sink_ops sl_null_sink_ops;
+extern const struct sl_sink_ops sl_kafka_sink_ops;
+
+/*
+ * Kafka sink settings (parsed by its key table), for `--kafka-mock`:
+ * point them at @bootstrap (0 or -ENOMEM), and read the fixed topic they
+ * name (NULL when it holds %{header}). Control thread.
+ */
+int sl_kafka_sink_set_bootstrap(void *settings, const char *bootstrap);
+const char *sl_kafka_sink_topic(const void *settings);
 
 #endif /* SL_SINK_H */

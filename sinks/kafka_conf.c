@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The Kafka sink's configuration helpers: `kafka.producer.*` (the Java
+ * client's property names, as Flume passes them through) translated into
+ * librdkafka's, `header.*` mappings, the Avro encoding of
+ * useFlumeEventFormat and the dead-letter record. Called by kafka_sink.c on
+ * the control thread (configuration) and the runner thread (encoding).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "kafka_int.h"
+
+/*
+ * Java producer names librdkafka spells differently, or cannot honour.
+ * A NULL @rd with a @why refuses the key (load fails); @warn_only ignores
+ * it with a warning instead. Names not listed go to librdkafka as they are
+ * (linger.ms, batch.size, compression.type, retries, enable.idempotence,
+ * max.in.flight.requests.per.connection, security.protocol, ssl.*, ...
+ * have the same names there), so librdkafka itself judges them.
+ */
+struct kafka_name_map {
+	const char *java;
+	const char *rd;
+	bool kbytes;		/* value in bytes -> KiB */
+	bool warn_only;
+	const char *why;
+};
+
+static const struct kafka_name_map kafka_names[] = {
+	{ "delivery.timeout.ms", "message.timeout.ms" },
+	{ "max.request.size", "message.max.bytes" },
+	{ "buffer.memory", "queue.buffering.max.kbytes", .kbytes = true },
+	{ "send.buffer.bytes", "socket.send.buffer.bytes" },
+	{ "receive.buffer.bytes", "socket.receive.buffer.bytes" },
+	{ "sasl.mechanism", "sasl.mechanisms" },
+	{ "key.serializer", NULL, .warn_only = true,
+	  .why = "sluice sends keys and values as bytes, as "
+		 "ByteArraySerializer does" },
+	{ "value.serializer", NULL, .warn_only = true,
+	  .why = "sluice sends keys and values as bytes, as "
+		 "ByteArraySerializer does" },
+	{ "max.block.ms", NULL, .warn_only = true,
+	  .why = "the sink never blocks: a full producer queue is "
+		 "backpressure on the channel" },
+	{ "metric.reporters", NULL, .warn_only = true,
+	  .why = "use `sluice ctl stats`; librdkafka's statistics are in "
+		 "the sink's stats" },
+	{ "bootstrap.servers", NULL, .warn_only = true,
+	  .why = "kafka.bootstrap.servers sets the brokers" },
+	{ "partitioner.class", NULL,
+	  .why = "Java classes cannot be loaded; kafka.producer.partitioner "
+		 "takes librdkafka's partitioners (murmur2_random, sluice's "
+		 "default, places keys as Java's default partitioner does)" },
+	{ "interceptor.classes", NULL,
+	  .why = "Java classes cannot be loaded" },
+	{ "transactional.id", NULL,
+	  .why = "the sink commits Flume transactions itself; Kafka "
+		 "transactions are not used" },
+	{ "sasl.jaas.config", NULL,
+	  .why = "use sasl.username / sasl.password (librdkafka names)" },
+	{ "ssl.truststore.location", NULL,
+	  .why = "use ssl.ca.location (a PEM file)" },
+	{ "ssl.keystore.location", NULL,
+	  .why = "use ssl.certificate.location and ssl.key.location "
+		 "(PEM files)" },
+};
+
+static const struct kafka_name_map *
+kafka_name_find(const char *java)
+{
+	size_t i;
+
+	for (i = 0; i < SL_ARRAY_SIZE(kafka_names); i++)
+		if (strcmp(kafka_names[i].java, java) == 0)
+			return &kafka_names[i];
+	return NULL;
+}
+
+/* One property into @conf; 0 or -EINVAL after a diag line. */
+static int
+kafka_conf_set_one(rd_kafka_conf_t *conf, const struct sl_props *props,
+		   const struct sl_prop *p, const char *java,
+		   struct sl_diag *diag)
+{
+	const struct kafka_name_map *m = kafka_name_find(java);
+	const char *name = java, *val = p->val;
+	char errstr[512], kb[32];
+	int64_t bytes;
+
+	if (m && !m->rd) {
+		if (diag)
+			sl_diag_add(diag, m->warn_only ? SL_DIAG_WARN :
+				    SL_DIAG_ERROR, p->file, p->line,
+				    "%s.%s: %s: %s", props->comp, p->key,
+				    m->warn_only ? "ignored" : "not supported",
+				    m->why);
+		return m->warn_only ? 0 : -EINVAL;
+	}
+	if (m) {
+		name = m->rd;
+		if (m->kbytes) {
+			if (sl_parse_int(val, 1, INT64_MAX, &bytes) < 0) {
+				if (diag)
+					sl_diag_add(diag, SL_DIAG_ERROR,
+						    p->file, p->line, "%s.%s: "
+						    "'%s' is not a number of "
+						    "bytes", props->comp,
+						    p->key, val);
+				return -EINVAL;
+			}
+			snprintf(kb, sizeof(kb), "%" PRId64,
+				 SL_MAX(bytes / 1024, (int64_t)1));
+			val = kb;
+		}
+	}
+	errstr[0] = '\0';
+	if (rd_kafka_conf_set(conf, name, val, errstr, sizeof(errstr)) ==
+	    RD_KAFKA_CONF_OK)
+		return 0;
+	if (diag)
+		sl_diag_add(diag, SL_DIAG_ERROR, p->file, p->line,
+			    "%s.%s: librdkafka%s%s%s: %s", props->comp, p->key,
+			    m ? " (as " : "", m ? name : "", m ? ")" : "",
+			    errstr);
+	return -EINVAL;
+}
+
+int
+kafka_conf_apply_producer(rd_kafka_conf_t *conf, const struct sl_props *props,
+			  const char *acks, struct sl_diag *diag)
+{
+	size_t plen = strlen(KAFKA_PRODUCER_PREFIX), i;
+	struct sl_prop *ap;
+	int nb_errors = 0;
+
+	for (i = 0; i < props->n; i++) {
+		struct sl_prop *p = &props->v[i];
+
+		if (strncmp(p->key, KAFKA_PRODUCER_PREFIX, plen) != 0 ||
+		    strcmp(p->key + plen, "acks") == 0)
+			continue;
+		p->used = true;
+		if (p->key[plen] == '\0' || p->val[0] == '\0') {
+			if (diag)
+				sl_diag_add(diag, SL_DIAG_ERROR, p->file,
+					    p->line, "%s.%s: empty %s",
+					    props->comp, p->key,
+					    p->key[plen] ? "value" : "name");
+			nb_errors++;
+			continue;
+		}
+		if (kafka_conf_set_one(conf, props, p, p->key + plen,
+				       diag) < 0)
+			nb_errors++;
+	}
+	/* acks comes from the key table (it has the requiredAcks alias). */
+	ap = sl_props_get(props, KAFKA_PRODUCER_PREFIX "acks");
+	if (!ap)
+		ap = sl_props_get(props, "requiredAcks");
+	if (acks && ap) {
+		struct sl_prop tmp = *ap;
+
+		tmp.val = (char *)acks;
+		if (kafka_conf_set_one(conf, props, &tmp, "acks", diag) < 0)
+			nb_errors++;
+	} else if (acks) {
+		char errstr[256];
+
+		if (rd_kafka_conf_set(conf, "acks", acks, errstr,
+				      sizeof(errstr)) != RD_KAFKA_CONF_OK)
+			nb_errors++;
+	}
+	return nb_errors;
+}
+
+bool
+kafka_conf_user_set(const struct sl_props *props, const char *name)
+{
+	size_t plen = strlen(KAFKA_PRODUCER_PREFIX), i;
+
+	for (i = 0; i < props->n; i++) {
+		const char *k = props->v[i].key;
+		const struct kafka_name_map *m;
+
+		if (strncmp(k, KAFKA_PRODUCER_PREFIX, plen) != 0)
+			continue;
+		k += plen;
+		m = kafka_name_find(k);
+		if (strcmp(k, name) == 0 || (m && m->rd &&
+					     strcmp(m->rd, name) == 0))
+			return true;
+	}
+	return false;
+}
+
+int
+kafka_conf_header_map(const struct sl_props *props,
+		      struct kafka_header_map *map, struct sl_diag *diag)
+{
+	size_t plen = strlen(KAFKA_HEADER_PREFIX), i;
+	int n = 0;
+
+	for (i = 0; i < props->n; i++) {
+		struct sl_prop *p = &props->v[i];
+
+		if (strncmp(p->key, KAFKA_HEADER_PREFIX, plen) != 0)
+			continue;
+		p->used = true;
+		if (p->key[plen] == '\0' || p->val[0] == '\0') {
+			if (diag)
+				sl_diag_add(diag, SL_DIAG_ERROR, p->file,
+					    p->line, "%s.%s: empty %s",
+					    props->comp, p->key,
+					    p->key[plen] ? "value" :
+					    "header name");
+			goto err;
+		}
+		if (n == KAFKA_MAX_HEADER_MAP) {
+			if (diag)
+				sl_diag_add(diag, SL_DIAG_ERROR, p->file,
+					    p->line, "%s.%s: at most %d "
+					    "header mappings (an event has at "
+					    "most %d headers)", props->comp,
+					    p->key, KAFKA_MAX_HEADER_MAP,
+					    SL_EVENT_MAX_HEADERS);
+			goto err;
+		}
+		map[n].flume = strdup(p->key + plen);
+		map[n].kafka = strdup(p->val);
+		n++;
+		if (!map[n - 1].flume || !map[n - 1].kafka)
+			goto err;
+	}
+	return n;
+err:
+	kafka_conf_header_map_free(map, n);
+	return -EINVAL;
+}
+
+void
+kafka_conf_header_map_free(struct kafka_header_map *map, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		free(map[i].flume);
+		free(map[i].kafka);
+		map[i].flume = map[i].kafka = NULL;
+	}
+}
+
+/* ---- Avro: AvroFlumeEvent {headers: map<string,string>, body: bytes} -- */
+
+/* Avro long: zig-zag then base-128 varint. */
+static size_t
+avro_long(uint8_t *out, int64_t v)
+{
+	uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+	size_t n = 0;
+
+	while (z >= 0x80) {
+		out[n++] = (uint8_t)(z | 0x80);
+		z >>= 7;
+	}
+	out[n++] = (uint8_t)z;
+	return n;
+}
+
+size_t
+kafka_avro_size(const struct sl_event *ev)
+{
+	size_t n = 10 + 10 + 10 + ev->body_len;
+	unsigned i;
+
+	for (i = 0; i < ev->nb_headers; i++)
+		n += 10 + ev->hdrs[i].key_len + 10 + ev->hdrs[i].val_len;
+	return n;
+}
+
+size_t
+kafka_avro_encode(const struct sl_event *ev, uint8_t *out, size_t size)
+{
+	size_t n = 0;
+	unsigned i;
+
+	if (size < kafka_avro_size(ev))
+		return 0;
+	/* One map block holding every header, then the 0 end marker. */
+	if (ev->nb_headers) {
+		n += avro_long(out + n, ev->nb_headers);
+		for (i = 0; i < ev->nb_headers; i++) {
+			const struct sl_header *h = &ev->hdrs[i];
+
+			n += avro_long(out + n, h->key_len);
+			memcpy(out + n, h->key, h->key_len);
+			n += h->key_len;
+			n += avro_long(out + n, h->val_len);
+			memcpy(out + n, h->val, h->val_len);
+			n += h->val_len;
+		}
+	}
+	n += avro_long(out + n, 0);
+	n += avro_long(out + n, ev->body_len);
+	memcpy(out + n, ev->body, ev->body_len);
+	return n + ev->body_len;
+}
+
+/* ---- dead-letter records ---------------------------------------------- */
+
+static const char b64[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static char *
+base64(const uint8_t *p, size_t n)
+{
+	char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
+	size_t i;
+
+	if (!out)
+		return NULL;
+	for (i = 0; i + 2 < n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 |
+			     p[i + 2];
+
+		*o++ = b64[v >> 18];
+		*o++ = b64[(v >> 12) & 63];
+		*o++ = b64[(v >> 6) & 63];
+		*o++ = b64[v & 63];
+	}
+	if (i < n) {
+		uint32_t v = (uint32_t)p[i] << 16;
+
+		if (i + 1 < n)
+			v |= (uint32_t)p[i + 1] << 8;
+		*o++ = b64[v >> 18];
+		*o++ = b64[(v >> 12) & 63];
+		*o++ = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+		*o++ = '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+char *
+kafka_dlq_record(const char *sink, const char *topic, int32_t partition,
+		 rd_kafka_resp_err_t err, const struct sl_event *ev,
+		 uint64_t now_ms, size_t *len)
+{
+	json_t *rec = json_object(), *hdrs = json_object();
+	char *body = base64(ev->body, ev->body_len), *line = NULL, *out;
+	unsigned i;
+
+	if (!rec || !hdrs || !body)
+		goto out;
+	for (i = 0; i < ev->nb_headers; i++)
+		json_object_set_new(hdrs, ev->hdrs[i].key,
+				    json_stringn(ev->hdrs[i].val,
+						 ev->hdrs[i].val_len));
+	json_object_set_new(rec, "time_ms", json_integer((json_int_t)now_ms));
+	json_object_set_new(rec, "sink", json_string(sink));
+	json_object_set_new(rec, "topic", json_string(topic ? topic : ""));
+	json_object_set_new(rec, "partition", json_integer(partition));
+	json_object_set_new(rec, "error", json_string(rd_kafka_err2name(err)));
+	json_object_set_new(rec, "reason", json_string(rd_kafka_err2str(err)));
+	json_object_set(rec, "headers", hdrs);
+	json_object_set_new(rec, "body_base64", json_string(body));
+	line = json_dumps(rec, JSON_COMPACT);
+	if (!line)
+		goto out;
+	*len = strlen(line) + 1;
+	out = realloc(line, *len + 1);
+	if (!out) {
+		free(line);
+		line = NULL;
+		goto out;
+	}
+	line = out;
+	line[*len - 1] = '\n';
+	line[*len] = '\0';
+out:
+	free(body);
+	json_decref(hdrs);
+	json_decref(rec);
+	return line;
+}
