@@ -1517,6 +1517,10 @@ kafka_stats(const struct sl_sink *sk, struct sl_stats_sink *out)
 	int code;
 
 	sl_stats_emit(out, kafka_stat_desc, &ks->st);
+	out->put_u64(out, "max_inflight_txns", ks->max_inflight,
+		     SL_STAT_GAUGE, SL_STAT_SLUICE);
+	out->put_u64(out, "batch_size", ks->batch, SL_STAT_GAUGE,
+		     SL_STAT_SLUICE);
 	for (i = 0; i < KAFKA_ERR_SLOTS; i++) {
 		uint64_t v = sl_stat_read(&ks->err_by_code[i]);
 
