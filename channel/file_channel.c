@@ -879,6 +879,16 @@ fc_read(struct file_channel *fc, struct dlog_loc *loc, uint64_t end_seq,
 		struct dlog_seg *s = dlog_segtab_at(&fc->tab, loc->seg);
 		const struct dlog_rec *r;
 
+		if (!s && loc->seg < fc->tab.base && fc->tab.n > 0) {
+			/*
+			 * We sat at the END of a segment that a checkpoint
+			 * has since recycled: go on at the oldest one left.
+			 */
+			s = &fc->tab.v[0];
+			*loc = (struct dlog_loc){ .seg = fc->tab.base,
+						  .off = DLOG_DATA_START,
+						  .seq = s->first_seq };
+		}
 		if (!s)
 			break;
 		if (s->sealed && loc->off >= s->end_off) {
@@ -1665,6 +1675,18 @@ fc_checkpoint(struct file_channel *fc, uint64_t now)
 	return 0;
 }
 
+/* True when sinks have moved past a whole segment: worth a checkpoint. */
+static bool
+fc_reclaimable(struct file_channel *fc)
+{
+	uint64_t head;
+
+	pthread_mutex_lock(&fc->lock);
+	head = fc->nb_ranges ? fc->ranges[0].start.seg : fc->cursor.seg;
+	pthread_mutex_unlock(&fc->lock);
+	return head > fc->tab.base;
+}
+
 static bool
 fc_rings_pending(struct file_channel *fc)
 {
@@ -1741,11 +1763,19 @@ fc_writer_main(void *arg)
 			fc_space_check(fc, now);
 		blocked = __atomic_load_n(&fc->space_blocked,
 					  __ATOMIC_RELAXED);
+		/* Blocked for space: keep trying, as sinks may free some. */
 		if (fc->wlen == 0 && fc->active == UINT64_MAX &&
-		    fc_rings_pending(fc)) {
+		    (blocked || fc_rings_pending(fc))) {
 			int rc = fc_roll(fc);
 
-			if (rc == -ENOSPC || rc == -EDQUOT) {
+			if (rc == 0 && blocked) {
+				__atomic_store_n(&fc->space_blocked, 0,
+						 __ATOMIC_RELAXED);
+				blocked = false;
+				sl_log(SL_INFO, "channel file %s: space for a "
+				       "new segment again, accepting puts",
+				       fc->base.name);
+			} else if (rc == -ENOSPC || rc == -EDQUOT) {
 				if (!__atomic_exchange_n(&fc->space_blocked, 1,
 							 __ATOMIC_RELAXED))
 					sl_log(SL_WARN, "channel file %s: no "
@@ -1783,8 +1813,8 @@ fc_writer_main(void *arg)
 		if (__atomic_load_n(&fc->ckpt_req, __ATOMIC_ACQUIRE)) {
 			fc_do_checkpoint_request(fc, now);
 		} else if (now >= fc->next_ckpt_ns ||
-			   ((blocked || fc->tab.n > 2) &&
-			    now >= fc->last_ckpt_ns + FC_RECLAIM_CKPT_NS)) {
+			   (now >= fc->last_ckpt_ns + FC_RECLAIM_CKPT_NS &&
+			    (blocked || fc_reclaimable(fc)))) {
 			fc_checkpoint(fc, now);
 		}
 		if (added)

@@ -70,7 +70,7 @@ fcu_open_err(struct fc_handle *h, const char *dir, const char *const *kv,
 				  .file = "test", .line = 1 };
 	struct sl_diag diag = { 0 };
 	char ck[512], data[512];
-	bool has_ck = false, has_data = false;
+	bool has_ck = false, has_data = false, has_size = false;
 	size_t i, n = 0;
 
 	for (i = 0; kv && kv[i]; i++) {
@@ -78,6 +78,8 @@ fcu_open_err(struct fc_handle *h, const char *dir, const char *const *kv,
 			has_ck = true;
 		if (strncmp(kv[i], "dataDirs=", 9) == 0)
 			has_data = true;
+		if (strncmp(kv[i], "maxFileSize=", 12) == 0)
+			has_size = true;
 	}
 	snprintf(ck, sizeof(ck), "checkpointDir=%s/ck", dir);
 	snprintf(data, sizeof(data), "dataDirs=%s/data", dir);
@@ -89,6 +91,9 @@ fcu_open_err(struct fc_handle *h, const char *dir, const char *const *kv,
 			all[m++] = ck;
 		if (!has_data)
 			all[m++] = data;
+		/* Not Flume's 2 GiB: tests live on tmpfs. */
+		if (!has_size)
+			all[m++] = "maxFileSize=1048576";
 		for (i = 0; kv && kv[i]; i++)
 			all[m++] = kv[i];
 		cr_assert(m <= FC_MAX_KV);

@@ -1,0 +1,764 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Durable log under faults: a failed fdatasync makes the channel unhealthy
+ * and nothing is acknowledged after it; short writes are re-issued; ENOSPC
+ * (from the backend, and for real on a small tmpfs) is backpressure that
+ * lifts when space frees; and damage at rest (bit flips, a zeroed length,
+ * a truncated record, a missing segment, a corrupt checkpoint) is found,
+ * counted and quarantined, never delivered and never silently deleted.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "fc_util.h"
+
+static char *dir;
+
+static void
+setup(void)
+{
+	dir = fcu_tmpdir("/dev/shm");
+}
+
+static void
+teardown(void)
+{
+	char mnt[600];
+
+	snprintf(mnt, sizeof(mnt), "%s/mnt", dir);
+	umount2(mnt, MNT_DETACH);	/* after a failed test */
+	fcu_rmrf(dir);
+	free(dir);
+}
+
+TestSuite(dlog_faults, .init = setup, .fini = teardown, .timeout = 120);
+
+/* ---- a fault-injecting backend over io_uring ---------------------------- */
+
+struct fault_io {
+	struct dlog_io base;
+	struct dlog_io *in;
+	int fail_sync_at;	/* fail the Nth fdatasync (1-based) with EIO */
+	int nb_syncs;
+	int enospc_writes;	/* while set, data writes fail with ENOSPC */
+	int enospc_falloc;	/* while set, fallocate fails with ENOSPC */
+	int nb_enospc;
+};
+
+static int
+f_open(struct dlog_io *io, const char *p, int fl, mode_t m)
+{
+	struct fault_io *f = (struct fault_io *)io;
+
+	return f->in->ops->open(f->in, p, fl, m);
+}
+
+static int
+f_close(struct dlog_io *io, int fd)
+{
+	struct fault_io *f = (struct fault_io *)io;
+
+	return f->in->ops->close(f->in, fd);
+}
+
+static int
+f_pwrite(struct dlog_io *io, int fd, const void *b, size_t n, uint64_t off)
+{
+	struct fault_io *f = (struct fault_io *)io;
+
+	if (__atomic_load_n(&f->enospc_writes, __ATOMIC_ACQUIRE) &&
+	    n > sizeof(struct dlog_ckpt)) {
+		__atomic_fetch_add(&f->nb_enospc, 1, __ATOMIC_RELAXED);
+		return -ENOSPC;
+	}
+	return f->in->ops->pwrite(f->in, fd, b, n, off);
+}
+
+static ssize_t
+f_pread(struct dlog_io *io, int fd, void *b, size_t n, uint64_t off)
+{
+	struct fault_io *f = (struct fault_io *)io;
+
+	return f->in->ops->pread(f->in, fd, b, n, off);
+}
+
+static int
+f_fdatasync(struct dlog_io *io, int fd)
+{
+	struct fault_io *f = (struct fault_io *)io;
+	int n = __atomic_add_fetch(&f->nb_syncs, 1, __ATOMIC_ACQ_REL);
+
+	if (n == __atomic_load_n(&f->fail_sync_at, __ATOMIC_ACQUIRE))
+		return -EIO;
+	return f->in->ops->fdatasync(f->in, fd);
+}
+
+static int
+f_fallocate(struct dlog_io *io, int fd, uint64_t off, uint64_t len)
+{
+	struct fault_io *f = (struct fault_io *)io;
+
+	if (__atomic_load_n(&f->enospc_falloc, __ATOMIC_ACQUIRE)) {
+		__atomic_fetch_add(&f->nb_enospc, 1, __ATOMIC_RELAXED);
+		return -ENOSPC;
+	}
+	return f->in->ops->fallocate(f->in, fd, off, len);
+}
+
+static int
+f_rename(struct dlog_io *io, const char *a, const char *b)
+{
+	struct fault_io *f = (struct fault_io *)io;
+
+	return f->in->ops->rename(f->in, a, b);
+}
+
+static int
+f_unlink(struct dlog_io *io, const char *p)
+{
+	struct fault_io *f = (struct fault_io *)io;
+
+	return f->in->ops->unlink(f->in, p);
+}
+
+static int
+f_fsync_dir(struct dlog_io *io, const char *d)
+{
+	struct fault_io *f = (struct fault_io *)io;
+
+	return f->in->ops->fsync_dir(f->in, d);
+}
+
+static int
+f_avail(struct dlog_io *io, const char *d, uint64_t *b)
+{
+	struct fault_io *f = (struct fault_io *)io;
+
+	return f->in->ops->avail(f->in, d, b);
+}
+
+static void
+f_destroy(struct dlog_io *io)
+{
+	struct fault_io *f = (struct fault_io *)io;
+
+	f->in->ops->destroy(f->in);
+	free(f);
+}
+
+static const struct dlog_io_ops fault_ops = {
+	.open = f_open, .close = f_close, .pwrite = f_pwrite,
+	.pread = f_pread, .fdatasync = f_fdatasync,
+	.fallocate = f_fallocate, .rename = f_rename, .unlink = f_unlink,
+	.fsync_dir = f_fsync_dir, .avail = f_avail, .destroy = f_destroy,
+};
+
+static struct fault_io *
+fault_io_new(void)
+{
+	struct fault_io *f = calloc(1, sizeof(*f));
+	struct sl_err err = { 0 };
+
+	f->base.ops = &fault_ops;
+	f->in = sl_dlog_io_uring_create(false, "test", &err);
+	cr_assert_not_null(f->in, "%s", err.msg);
+	return f;
+}
+
+/* ---- stats helper -------------------------------------------------------- */
+
+struct stat_cap {
+	struct sl_stats_sink base;
+	const char *want;
+	uint64_t val;
+	bool found;
+};
+
+static void
+cap_u64(struct sl_stats_sink *s, const char *name, uint64_t v,
+	enum sl_stat_kind k, enum sl_stat_section sec)
+{
+	struct stat_cap *c = (struct stat_cap *)s;
+
+	if (strcmp(name, c->want) == 0) {
+		c->val = v;
+		c->found = true;
+	}
+}
+
+static void
+cap_str(struct sl_stats_sink *s, const char *n, const char *v,
+	enum sl_stat_section sec)
+{
+}
+
+static void
+cap_f64(struct sl_stats_sink *s, const char *n, double v,
+	enum sl_stat_section sec)
+{
+}
+
+static void
+pr_u64(struct sl_stats_sink *s, const char *name, uint64_t v,
+       enum sl_stat_kind k, enum sl_stat_section sec)
+{
+	fprintf(stderr, "  %s: %llu\n", name, (unsigned long long)v);
+}
+
+static void
+dump_stats(struct sl_channel *ch)
+{
+	struct sl_stats_sink s = { pr_u64, cap_str, cap_f64 };
+
+	sl_channel_stats_emit(ch, &s);
+}
+
+static uint64_t
+stat_of(struct sl_channel *ch, const char *name)
+{
+	struct stat_cap c = { { cap_u64, cap_str, cap_f64 }, name, 0, false };
+
+	sl_channel_stats_emit(ch, &c.base);
+	cr_assert(c.found, "no stat %s", name);
+	return c.val;
+}
+
+/* ---- faults while running -------------------------------------------------- */
+
+Test(dlog_faults, failed_fdatasync_is_never_retried_nor_acknowledged)
+{
+	struct fault_io *f = fault_io_new();
+	struct dlog_test_opts o = { .io = &f->base };
+	struct fc_handle h;
+	struct sl_err err = { 0 };
+	struct sl_chan_producer *p;
+	struct sl_chan_consumer *c;
+	uint64_t ids[64];
+	int64_t t;
+	size_t n, i;
+
+	fcu_open(&h, dir, NULL, &o);
+	c = sl_channel_consumer_open(h.ch, "k1", 64, 1, &err);
+	p = sl_channel_producer_open(h.ch, "r1", &err);
+	cr_assert_eq(h.ch->ops->start(h.ch), 0);
+	for (i = 0; i < 2; i++) {
+		t = fcu_put_txn(p, i * 4, 4, 64);
+		cr_assert(fcu_wait_ack(p, (uint64_t)t, 10000));
+	}
+	__atomic_store_n(&f->fail_sync_at, f->nb_syncs + 1, __ATOMIC_RELEASE);
+	t = fcu_put_txn(p, 8, 4, 64);
+	cr_assert_eq(t, 3);
+	cr_assert_not(fcu_wait_ack(p, 3, 10000), "never acknowledged");
+	cr_assert(sl_file_channel_unhealthy(h.ch));
+	cr_assert_eq(sl_channel_producer_acked(p), 2);
+	cr_assert_eq(fcu_put_txn(p, 12, 4, 64), -EIO);
+	sl_channel_put_begin(p);
+	cr_assert_eq(sl_channel_put_commit(p), -EIO, "empty commit probes");
+	cr_assert_eq(stat_of(h.ch, "Unhealthy"), 1);
+	cr_assert_eq(stat_of(h.ch, "EventPutErrorCount"), 4);
+	/* Sinks still get what was durable before the failure, only that. */
+	n = fcu_drain(c, ids, 64, 8, 2000);
+	cr_assert_eq(n, 8);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(ids[i], i);
+	sl_time_sleep_ns(300 * SL_NS_PER_MS);
+	cr_assert_eq(sl_channel_producer_acked(p), 2, "still not acked");
+	fcu_crash(&h);
+	f_destroy(&f->base);
+}
+
+Test(dlog_faults, short_writes_are_reissued_whole)
+{
+	struct sl_err err = { 0 };
+	struct dlog_io *io = sl_dlog_io_uring_create(false, "test", &err);
+	struct dlog_test_opts o = { .io = io };
+	struct fc_handle h;
+	struct sl_chan_producer *p;
+	struct sl_chan_consumer *c;
+	uint64_t *ids = calloc(4000, sizeof(*ids));
+	int64_t t = 0;
+	size_t n, i;
+	const char *kv[] = { "groupCommitBytes=1048576", NULL };
+
+	cr_assert_not_null(io);
+	sl_dlog_io_uring_short_every(io, 2);
+	fcu_open(&h, dir, kv, &o);
+	sl_channel_consumer_open(h.ch, "k1", 64, 1, &err);
+	p = sl_channel_producer_open(h.ch, "r1", &err);
+	cr_assert_eq(h.ch->ops->start(h.ch), 0);
+	for (i = 0; i < 100; i++)
+		t = fcu_put_txn(p, i * 30, 30, 1000);
+	cr_assert(fcu_wait_ack(p, (uint64_t)t, 20000));
+	fcu_crash(&h);
+	cr_assert_gt(sl_dlog_io_uring_short_every(io, 0), 0,
+		     "short completions happened");
+	fcu_open(&h, dir, kv, NULL);
+	c = sl_channel_consumer_open(h.ch, "k1", 64, 1, &err);
+	n = fcu_drain(c, ids, 4000, 3000, 5000);
+	cr_assert_eq(n, 3000);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(ids[i], i);
+	fcu_close(&h);
+	io->ops->destroy(io);
+	free(ids);
+}
+
+/* Poll put commits of one event until one is refused with -ENOSPC. */
+static int64_t
+put_until_refused(struct sl_chan_producer *p, uint64_t *id, int64_t *last)
+{
+	uint64_t deadline = sl_time_mono_ns() + 10 * SL_NS_PER_SEC;
+	int64_t t;
+
+	while (sl_time_mono_ns() < deadline) {
+		t = fcu_put_txn(p, *id, 1, 100);
+		if (t == -ENOSPC)
+			return t;
+		cr_assert_gt(t, 0, "commit: %lld", (long long)t);
+		*last = t;
+		(*id)++;
+		sl_time_sleep_ns(5 * SL_NS_PER_MS);
+	}
+	return 0;
+}
+
+Test(dlog_faults, enospc_from_the_backend_is_backpressure_then_resumes)
+{
+	struct fault_io *f = fault_io_new();
+	struct dlog_test_opts o = { .io = &f->base };
+	struct fc_handle h;
+	struct sl_err err = { 0 };
+	struct sl_chan_producer *p;
+	struct sl_chan_consumer *c;
+	uint64_t ids[2000], id = 0;
+	int64_t last = 0, t;
+	size_t n, i;
+
+	fcu_open(&h, dir, NULL, &o);
+	c = sl_channel_consumer_open(h.ch, "k1", 64, 1, &err);
+	p = sl_channel_producer_open(h.ch, "r1", &err);
+	cr_assert_eq(h.ch->ops->start(h.ch), 0);
+	t = fcu_put_txn(p, id, 5, 100);
+	id += 5;
+	cr_assert(fcu_wait_ack(p, (uint64_t)t, 10000));
+	__atomic_store_n(&f->enospc_writes, 1, __ATOMIC_RELEASE);
+	cr_assert_eq(put_until_refused(p, &id, &last), -ENOSPC);
+	cr_assert_gt(f->nb_enospc, 0);
+	cr_assert_lt(sl_channel_producer_acked(p), (uint64_t)last,
+		     "nothing written while out of space is acknowledged");
+	cr_assert_eq(stat_of(h.ch, "space_blocked"), 1);
+	cr_assert_gt(stat_of(h.ch, "space_refusals"), 0);
+	cr_assert_not(sl_file_channel_unhealthy(h.ch), "ENOSPC is not EIO");
+	__atomic_store_n(&f->enospc_writes, 0, __ATOMIC_RELEASE);
+	cr_assert(fcu_wait_ack(p, (uint64_t)last, 10000), "resumes");
+	t = fcu_put_txn(p, id, 1, 100);
+	cr_assert_gt(t, 0);
+	id++;
+	cr_assert(fcu_wait_ack(p, (uint64_t)t, 10000));
+	n = fcu_drain(c, ids, 2000, id, 5000);
+	cr_assert_eq(n, id, "every accepted put arrives once");
+	for (i = 0; i < n; i++)
+		cr_assert_eq(ids[i], i);
+	fcu_close(&h);
+	f_destroy(&f->base);
+}
+
+Test(dlog_faults, enospc_on_a_new_segment_blocks_until_sinks_free_one)
+{
+	struct fault_io *f = fault_io_new();
+	struct dlog_test_opts o = { .io = &f->base };
+	struct fc_handle h;
+	struct sl_err err = { 0 };
+	struct sl_chan_producer *p;
+	struct sl_chan_consumer *c;
+	uint64_t *ids = calloc(20000, sizeof(*ids)), id = 0;
+	int64_t last = 0;
+	size_t n, i;
+	const char *kv[] = { "maxFileSize=65536", NULL };
+
+	fcu_open(&h, dir, kv, &o);
+	c = sl_channel_consumer_open(h.ch, "k1", 100, 1, &err);
+	p = sl_channel_producer_open(h.ch, "r1", &err);
+	cr_assert_eq(h.ch->ops->start(h.ch), 0);
+	__atomic_store_n(&f->enospc_falloc, 1, __ATOMIC_RELEASE);
+	cr_assert_eq(put_until_refused(p, &id, &last), -ENOSPC);
+	__atomic_store_n(&f->enospc_falloc, 0, __ATOMIC_RELEASE);
+	cr_assert(fcu_wait_ack(p, (uint64_t)last, 10000), "resumes");
+	n = fcu_drain(c, ids, 20000, id, 5000);
+	cr_assert_eq(n, id);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(ids[i], i);
+	fcu_close(&h);
+	f_destroy(&f->base);
+	free(ids);
+}
+
+Test(dlog_faults, real_enospc_on_a_small_tmpfs_is_backpressure)
+{
+	char mnt[600];
+	struct fc_handle h;
+	struct sl_err err = { 0 };
+	struct sl_chan_producer *p;
+	struct sl_chan_consumer *c;
+	uint64_t *ids = calloc(20000, sizeof(*ids)), id = 0, got = 0;
+	int64_t last = 0, t;
+	size_t n, i;
+	const char *kv[] = { "maxFileSize=262144", "minimumRequiredSpace=0",
+			     "checkpointInterval=100", NULL };
+
+	snprintf(mnt, sizeof(mnt), "%s/mnt", dir);
+	cr_assert_eq(mkdir(mnt, 0700), 0);
+	if (mount("sluice-test", mnt, "tmpfs", 0, "size=1m") < 0) {
+		free(ids);
+		cr_skip_test("cannot mount a tmpfs here (%s): needs root or "
+			     "CAP_SYS_ADMIN", strerror(errno));
+	}
+	fcu_open(&h, mnt, kv, NULL);
+	c = sl_channel_consumer_open(h.ch, "k1", 100, 1, &err);
+	p = sl_channel_producer_open(h.ch, "r1", &err);
+	cr_assert_eq(h.ch->ops->start(h.ch), 0);
+	for (i = 0; i < 20000; i++) {
+		t = fcu_put_txn(p, id, 10, 900);
+		if (t == -ENOSPC && !sl_file_channel_unhealthy(h.ch) &&
+		    stat_of(h.ch, "space_blocked"))
+			break;
+		if (t > 0) {
+			last = t;
+			id += 10;
+		} else {
+			sl_time_sleep_ns(SL_NS_PER_MS);
+		}
+	}
+	cr_assert_lt(i, 20000, "the 1 MiB tmpfs filled up");
+	cr_assert_not(sl_file_channel_unhealthy(h.ch));
+	/*
+	 * Commits accepted before the disk filled wait in the ring: a sink
+	 * drains what is durable, a checkpoint frees a segment, the writer
+	 * writes them, and they are acknowledged.
+	 */
+	{
+		uint64_t deadline = sl_time_mono_ns() + 20 * SL_NS_PER_SEC;
+
+		while (got < id && sl_time_mono_ns() < deadline)
+			got += fcu_drain(c, ids + got, 20000 - got, 0, 0);
+	}
+	if (got != id)
+		dump_stats(h.ch);
+	cr_assert_eq(got, id, "got %llu of %llu; segments %llu spares? "
+		     "blocked %llu ckpts %llu recycled %llu",
+		     (unsigned long long)got, (unsigned long long)id,
+		     (unsigned long long)stat_of(h.ch, "segments"),
+		     (unsigned long long)stat_of(h.ch, "space_blocked"),
+		     (unsigned long long)stat_of(h.ch, "checkpoints"),
+		     (unsigned long long)stat_of(h.ch, "segments_recycled"));
+	cr_assert_geq(sl_channel_producer_acked(p), (uint64_t)last);
+	for (i = 0; i < got; i++)
+		cr_assert_eq(ids[i], i);
+	{
+		uint64_t deadline = sl_time_mono_ns() + 20 * SL_NS_PER_SEC;
+
+		do {
+			sl_time_sleep_ns(20 * SL_NS_PER_MS);
+			t = fcu_put_txn(p, id, 10, 900);
+		} while (t == -ENOSPC && sl_time_mono_ns() < deadline);
+	}
+	cr_assert_gt(t, 0, "puts accepted again after space freed");
+	id += 10;
+	cr_assert(fcu_wait_ack(p, (uint64_t)t, 10000));
+	n = fcu_drain(c, ids, 20000, 10, 5000);
+	cr_assert_eq(n, 10);
+	cr_assert_eq(ids[0], id - 10);
+	fcu_close(&h);
+	cr_assert_eq(umount(mnt), 0);
+	free(ids);
+}
+
+/* ---- damage at rest --------------------------------------------------------- */
+
+/* Fill a closed channel with @nb events (ids 0..) in @nb/10 transactions. */
+static void
+fill_closed(const char *const *kv, unsigned nb, unsigned body)
+{
+	struct fc_handle h;
+	struct sl_err err = { 0 };
+	struct sl_chan_producer *p;
+	int64_t t = 0;
+	unsigned i;
+
+	fcu_open(&h, dir, kv, NULL);
+	sl_channel_consumer_open(h.ch, "k1", 64, 1, &err);
+	p = sl_channel_producer_open(h.ch, "r1", &err);
+	cr_assert_eq(h.ch->ops->start(h.ch), 0);
+	for (i = 0; i < nb / 10; i++)
+		t = fcu_put_txn(p, i * 10, 10, body);
+	cr_assert(fcu_wait_ack(p, (uint64_t)t, 20000));
+	fcu_close(&h);
+}
+
+/* Segment files of DIR/data in log order (ids ascending, no wrap here). */
+static unsigned
+list_segments(char paths[][700], unsigned max)
+{
+	char d[600];
+	DIR *dh;
+	struct dirent *de;
+	unsigned n = 0, i, j;
+
+	snprintf(d, sizeof(d), "%s/data", dir);
+	dh = opendir(d);
+	cr_assert_not_null(dh);
+	while ((de = readdir(dh)) && n < max)
+		if (strncmp(de->d_name, "log-", 4) == 0 &&
+		    strlen(de->d_name) == 12)
+			snprintf(paths[n++], 700, "%s/%s", d, de->d_name);
+	closedir(dh);
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++)
+			if (strcmp(paths[j], paths[i]) < 0) {
+				char t[700];
+
+				memcpy(t, paths[i], 700);
+				memcpy(paths[i], paths[j], 700);
+				memcpy(paths[j], t, 700);
+			}
+	return n;
+}
+
+/* Offset of the @k-th event record of segment @path. */
+static uint64_t
+event_offset(const char *path, unsigned k)
+{
+	int fd = open(path, O_RDONLY);
+	uint64_t off = DLOG_DATA_START;
+	struct dlog_rec r;
+	unsigned i = 0;
+
+	cr_assert_geq(fd, 0);
+	for (;;) {
+		cr_assert_eq(pread(fd, &r, sizeof(r), (off_t)off),
+			     (ssize_t)sizeof(r));
+		cr_assert(r.type == DLOG_REC_EVENT || r.type == DLOG_REC_PAD,
+			  "record %u of %s", i, path);
+		if (r.type == DLOG_REC_EVENT && i++ == k)
+			break;
+		off += dlog_rec_span(r.len);
+	}
+	close(fd);
+	return off;
+}
+
+static void
+poke(const char *path, uint64_t off, const void *b, size_t n)
+{
+	int fd = open(path, O_WRONLY);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pwrite(fd, b, n, (off_t)off), (ssize_t)n);
+	close(fd);
+}
+
+static uint8_t
+peek_byte(const char *path, uint64_t off)
+{
+	int fd = open(path, O_RDONLY);
+	uint8_t b = 0;
+
+	cr_assert_eq(pread(fd, &b, 1, (off_t)off), 1);
+	close(fd);
+	return b;
+}
+
+/*
+ * Reopen, drain everything and check: bodies intact (fcu_ev_check), ids
+ * ascending without repeats, every id in [0, nb) not in [lost_lo,
+ * lost_hi) present. Returns the number drained.
+ */
+static size_t
+reopen_check(const char *const *kv, unsigned nb, uint64_t lost_lo,
+	     uint64_t lost_hi, struct dlog_recovery *rec)
+{
+	struct fc_handle h;
+	struct sl_err err = { 0 };
+	struct sl_chan_consumer *c;
+	uint64_t *ids = calloc(nb + 1, sizeof(*ids));
+	size_t n, i, j = 0;
+	uint64_t id;
+
+	fcu_open(&h, dir, kv, NULL);
+	sl_file_channel_recovery(h.ch, rec);
+	c = sl_channel_consumer_open(h.ch, "k1", 64, 1, &err);
+	n = fcu_drain(c, ids, nb + 1, 0, 0);
+	for (i = 1; i < n; i++)
+		cr_assert_gt(ids[i], ids[i - 1], "ascending, no repeats");
+	for (id = 0; id < nb; id++) {
+		if (id >= lost_lo && id < lost_hi)
+			continue;
+		while (j < n && ids[j] < id)
+			j++;
+		cr_assert(j < n && ids[j] == id, "event %llu is missing",
+			  (unsigned long long)id);
+	}
+	fcu_close(&h);
+	free(ids);
+	return n;
+}
+
+static const char *const small_kv[] = { "maxFileSize=65536", NULL };
+
+Test(dlog_faults, bit_flip_in_a_middle_segment_is_quarantined)
+{
+	char segs[16][700], q[800];
+	struct dlog_recovery rec;
+	uint64_t off;
+	uint8_t b;
+	size_t n;
+
+	fill_closed(small_kv, 600, 400);
+	cr_assert_geq(list_segments(segs, 16), 3);
+	off = event_offset(segs[0], 20) + DLOG_REC_HDR + 30;
+	b = peek_byte(segs[0], off) ^ 0x10;
+	poke(segs[0], off, &b, 1);
+	/* Events 20.. of the first segment are lost; the rest must come. */
+	n = reopen_check(small_kv, 600, 20, 140, &rec);
+	cr_assert_eq(rec.corrupt_records, 1);
+	cr_assert_eq(rec.quarantined, 1);
+	cr_assert_gt(rec.lost_events, 0);
+	cr_assert_eq(n + rec.lost_events, 600, "lost counted exactly");
+	snprintf(q, sizeof(q), "%s.quarantined", segs[0]);
+	cr_assert_eq(access(q, F_OK), 0, "kept as %s", q);
+}
+
+Test(dlog_faults, zeroed_length_in_a_middle_segment_is_found)
+{
+	char segs[16][700];
+	struct dlog_recovery rec;
+	uint32_t zero = 0;
+	size_t n;
+
+	fill_closed(small_kv, 600, 400);
+	cr_assert_geq(list_segments(segs, 16), 3);
+	poke(segs[1], event_offset(segs[1], 5) +
+	     offsetof(struct dlog_rec, len), &zero, 4);
+	n = reopen_check(small_kv, 600, 100, 300, &rec);
+	cr_assert_eq(rec.corrupt_records, 1);
+	cr_assert_eq(n + rec.lost_events, 600);
+}
+
+Test(dlog_faults, bit_flip_at_the_tail_is_cut_and_counted)
+{
+	char segs[16][700], last[700];
+	struct dlog_recovery rec;
+	unsigned nseg;
+	uint64_t off;
+	uint8_t b;
+	size_t n;
+
+	fill_closed(small_kv, 600, 400);
+	nseg = list_segments(segs, 16);
+	memcpy(last, segs[nseg - 1], sizeof(last));
+	off = event_offset(last, 3) + DLOG_REC_HDR + 7;
+	b = peek_byte(last, off) ^ 1;
+	poke(last, off, &b, 1);
+	n = reopen_check(small_kv, 600, 0, 600, &rec);
+	cr_assert_gt(rec.truncated_bytes, 0);
+	cr_assert_eq(rec.corrupt_records, 0, "a tail, not a hole");
+	cr_assert_lt(n, 600);
+	cr_assert_eq(n % 10, 0, "cut back to a whole transaction");
+}
+
+Test(dlog_faults, truncated_record_in_the_last_segment_is_cut)
+{
+	char segs[16][700];
+	struct dlog_recovery rec;
+	unsigned nseg;
+	size_t n;
+
+	fill_closed(small_kv, 600, 400);
+	nseg = list_segments(segs, 16);
+	cr_assert_eq(truncate(segs[nseg - 1],
+			      (off_t)event_offset(segs[nseg - 1], 12) + 40),
+		     0);
+	n = reopen_check(small_kv, 600, 0, 600, &rec);
+	cr_assert_gt(rec.truncated_bytes, 0);
+	cr_assert_eq(n % 10, 0, "cut back to a whole transaction");
+	cr_assert_lt(n, 600);
+}
+
+Test(dlog_faults, missing_segment_is_reported_and_the_rest_replayed)
+{
+	char segs[16][700];
+	struct dlog_recovery rec;
+	size_t n;
+
+	fill_closed(small_kv, 600, 400);
+	cr_assert_geq(list_segments(segs, 16), 3);
+	cr_assert_eq(unlink(segs[1]), 0);
+	n = reopen_check(small_kv, 600, 100, 300, &rec);
+	cr_assert_eq(rec.missing_segments, 1);
+	cr_assert_gt(rec.lost_events, 0);
+	cr_assert_eq(n + rec.lost_events, 600);
+}
+
+/* Consume the first @k events of a closed channel and close it again. */
+static void
+consume_closed(const char *const *kv, unsigned k)
+{
+	struct fc_handle h;
+	struct sl_err err = { 0 };
+	struct sl_chan_consumer *c;
+	unsigned n = 0;
+
+	fcu_open(&h, dir, kv, NULL);
+	c = sl_channel_consumer_open(h.ch, "k1", 10, 1, &err);
+	cr_assert_eq(h.ch->ops->start(h.ch), 0);
+	while (n < k) {
+		struct sl_take *t = sl_channel_take(c, 10);
+
+		cr_assert_not_null(t);
+		n += t->nb_evs;
+		cr_assert_eq(sl_channel_take_commit(c, t), 0);
+	}
+	fcu_close(&h);
+}
+
+Test(dlog_faults, corrupt_checkpoint_falls_back_to_a_full_scan)
+{
+	struct dlog_recovery rec;
+	char ck[700];
+	uint8_t junk[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	size_t n;
+
+	fill_closed(NULL, 300, 100);
+	consume_closed(NULL, 100);
+	snprintf(ck, sizeof(ck), "%s/ck/checkpoint", dir);
+	poke(ck, 8, junk, sizeof(junk));
+	/* Nothing after the lost checkpoint's head may be missing. */
+	n = reopen_check(NULL, 300, 0, 100, &rec);
+	cr_assert_not(rec.used_checkpoint);
+	cr_assert_geq(n, 200);
+}
+
+Test(dlog_faults, dual_checkpoints_fall_back_to_the_backup)
+{
+	struct dlog_recovery rec;
+	char ck[700], bk[700];
+	uint8_t junk[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	size_t n;
+
+	snprintf(bk, sizeof(bk), "backupCheckpointDir=%s/bk", dir);
+	{
+		const char *kv[] = { "useDualCheckpoints=true", bk, NULL };
+
+		fill_closed(kv, 300, 100);
+		consume_closed(kv, 100);
+		snprintf(ck, sizeof(ck), "%s/ck/checkpoint", dir);
+		poke(ck, 8, junk, sizeof(junk));
+		n = reopen_check(kv, 300, 0, 100, &rec);
+	}
+	cr_assert(rec.used_checkpoint);
+	cr_assert(rec.used_backup);
+	cr_assert_eq(n, 200, "exactly what was not committed");
+}
