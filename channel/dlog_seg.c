@@ -117,9 +117,9 @@ cand_open(const struct dlog_recover_args *a, struct cand *c)
 	const struct dlog_rec *r;
 	struct stat st;
 
-	c->s.fd = open(c->s.path, O_RDWR | O_CLOEXEC);
+	c->s.fd = a->io->ops->open(a->io, c->s.path, O_RDWR, 0);
 	if (c->s.fd < 0)
-		return -errno;
+		return c->s.fd;
 	if (fstat(c->s.fd, &st) < 0)
 		return -errno;
 	c->s.size = (uint64_t)st.st_size;
