@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "sl_channel.h"
@@ -293,6 +294,8 @@ int sl_file_channel_quiesce(struct sl_channel *ch, uint64_t timeout_ms);
 void sl_file_channel_crash(struct sl_channel *ch);
 /* Ask the writer for a checkpoint now and wait for it; 0 or -errno. */
 int sl_file_channel_checkpoint(struct sl_channel *ch, uint64_t timeout_ms);
+/* Print the take-side state (ranges, cursor, segments). Debugging aid. */
+void sl_file_channel_dump(struct sl_channel *ch, FILE *out);
 /* Paths the channel resolved (defaults applied). */
 const char *sl_file_channel_data_dir(const struct sl_channel *ch,
 				     unsigned i);

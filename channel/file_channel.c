@@ -1626,6 +1626,13 @@ fc_checkpoint(struct file_channel *fc, uint64_t now)
 			   SL_NS_PER_MS;
 	pthread_mutex_lock(&fc->lock);
 	head = fc->nb_ranges ? fc->ranges[0].start : fc->cursor;
+	if (head.seg < fc->tab.base && fc->tab.n > 0) {
+		/* At the END of a segment already recycled: the next one. */
+		s = &fc->tab.v[0];
+		head = (struct dlog_loc){ .seg = fc->tab.base,
+					  .off = DLOG_DATA_START,
+					  .seq = s->first_seq };
+	}
 	/* Past the END of a segment: the head is the next one's start. */
 	s = dlog_segtab_at(&fc->tab, head.seg);
 	while (s && s->sealed && head.off >= s->end_off &&
@@ -2076,3 +2083,41 @@ const struct sl_channel_ops sl_file_channel_ops = {
 	.capacity = fc_capacity,
 	.stats = fc_stats,
 };
+
+void
+sl_file_channel_dump(struct sl_channel *ch, FILE *out)
+{
+	struct file_channel *fc = (struct file_channel *)ch;
+	size_t i;
+
+	pthread_mutex_lock(&fc->lock);
+	fprintf(out, "cursor seg %llu off %llu seq %llu; durable %llu; "
+		"table base %llu n %zu active %llu\n",
+		(unsigned long long)fc->cursor.seg,
+		(unsigned long long)fc->cursor.off,
+		(unsigned long long)fc->cursor.seq,
+		(unsigned long long)fc->durable_seq,
+		(unsigned long long)fc->tab.base, fc->tab.n,
+		(unsigned long long)fc->active);
+	for (i = 0; i < fc->nb_ranges; i++) {
+		const struct fc_range *r = &fc->ranges[i];
+
+		fprintf(out, "  range %llu %d nb %u: %llu/%llu/%llu .. "
+			"%llu/%llu/%llu\n", (unsigned long long)r->id,
+			r->state, r->nb_evs,
+			(unsigned long long)r->start.seg,
+			(unsigned long long)r->start.off,
+			(unsigned long long)r->start.seq,
+			(unsigned long long)r->end.seg,
+			(unsigned long long)r->end.off,
+			(unsigned long long)r->end.seq);
+	}
+	for (i = 0; i < fc->tab.n; i++) {
+		const struct dlog_seg *s = &fc->tab.v[i];
+
+		fprintf(out, "  seg %08x first %llu end %llu sealed %d\n",
+			s->id, (unsigned long long)s->first_seq,
+			(unsigned long long)s->end_off, s->sealed);
+	}
+	pthread_mutex_unlock(&fc->lock);
+}
