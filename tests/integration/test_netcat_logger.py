@@ -317,9 +317,63 @@ def durable_acks(tmp):
     check(rc == 0, f"durable agent exits 0 (got {rc})")
 
 
+def replicating(tmp):
+    """Two channels (Flume's replicating selector): every line reaches both
+    sinks, each in order, and both channels count every put. Over IPv6
+    loopback when the machine has it, to cover that listener too."""
+    port = free_port()
+    v6 = socket.has_ipv6
+    if v6:
+        try:
+            with socket.socket(socket.AF_INET6) as probe:
+                probe.bind(("::1", 0))
+        except OSError:
+            v6 = False
+    host = "::1" if v6 else "127.0.0.1"
+    conf = (f"a1.sources = r1\na1.channels = c1 c2\na1.sinks = k1 k2\n"
+            f"a1.sources.r1.type = netcat\na1.sources.r1.bind = {host}\n"
+            f"a1.sources.r1.port = {port}\na1.sources.r1.channels = c1 c2\n"
+            f"a1.sources.r1.selector.type = replicating\n"
+            f"a1.channels.c1.type = memory\na1.channels.c2.type = memory\n"
+            f"a1.channels.c1.capacity = 1000\n"
+            f"a1.channels.c2.capacity = 1000\n"
+            f"a1.sinks.k1.type = logger\na1.sinks.k1.channel = c1\n"
+            f"a1.sinks.k2.type = logger\na1.sinks.k2.channel = c2\n")
+    ag = Agent(tmp, conf, tag="repl")
+    n = 200
+    try:
+        ok = wait_for(lambda: "listening on" in ag.log() or
+                      ag.proc.poll() is not None)
+        check(ok and ag.proc.poll() is None, f"replicating agent listens "
+              f"on {host}")
+        lines = [f"both-{i:03d}".encode() for i in range(n)]
+        with socket.create_connection((host, port), 30) as c:
+            c.sendall(b"".join(x + b"\n" for x in lines))
+            data, _ = recv_until(c, lambda d: d.count(b"\n") >= n)
+        check(data == b"OK\n" * n, "one OK per line with two channels")
+        want = [flume_dump(x) for x in lines]
+        wait_for(lambda: len(ag.logger_events()) >= 2 * n)
+        for k in ("k1", "k2"):
+            got = [line[line.index("Event: "):]
+                   for line in ag.log().splitlines()
+                   if f"sink logger {k}: Event: " in line]
+            check(got == want, f"sink {k} got every line in order "
+                  f"({len(got)} of {n})")
+        st = ag.stats()
+        for c in ("CHANNEL.c1", "CHANNEL.c2"):
+            check(st[c]["EventPutSuccessCount"] == str(n),
+                  f"{c} put success {st[c]['EventPutSuccessCount']}")
+        check(st["SOURCE.r1"]["EventAcceptedCount"] == str(n),
+              "accepted once per line, not once per channel")
+    finally:
+        rc = ag.stop()
+    check(rc == 0, f"replicating agent exits 0 (got {rc})")
+
+
 with tempfile.TemporaryDirectory() as tmp:
     for part in (seed_lines, edge_cases, channel_full_with_acks,
-                 channel_full_backpressure, sigterm_drains, durable_acks):
+                 channel_full_backpressure, sigterm_drains, durable_acks,
+                 replicating):
         print(f"-- {part.__name__}", flush=True)
         sub = os.path.join(tmp, part.__name__)
         os.mkdir(sub)
