@@ -105,6 +105,7 @@ struct nc_conn {
 	bool send_inflight;
 	bool send_failed;
 	bool eof;
+	bool stop_read;		/* the source is stopping: no new reads */
 	bool closing;
 	bool waiting;		/* on a wait list */
 	bool stalled;		/* ChannelWriteFail counted for this stall */
@@ -687,7 +688,7 @@ nc_conn_run(struct nc_conn *conn)
 		nc_conn_drop_held(conn);
 	if (conn->closing || conn->pause != NC_PAUSE_NONE || conn->held)
 		goto out;
-	if (conn->eof) {
+	if (conn->eof || conn->stop_read) {
 		sl_frame_line_finish(&conn->fr);
 		nc_conn_close(conn);
 	} else if (!conn->recv_armed) {
@@ -723,6 +724,30 @@ nc_conn_close(struct nc_conn *conn)
 	nc_recv_cancel(conn);
 }
 
+/*
+ * Stopping: lines the kernel already holds for @conn will never be put;
+ * read them (bounded, without blocking) only to count them. The reply
+ * buffer is free by now and serves as scratch.
+ */
+static void
+nc_conn_drain_kernel(struct nc_conn *conn)
+{
+	size_t used;
+	int i;
+
+	for (i = 0; i < 1024; i++) {
+		ssize_t n = recv(conn->fd, conn->out, sizeof(conn->out),
+				 MSG_DONTWAIT);
+
+		if (n <= 0)
+			break;
+		sl_stat_add(&conn->ns->base.stats.rx_bytes, (uint64_t)n);
+		if (sl_frame_line_feed(&conn->fr, conn->out, (size_t)n, &used,
+				       nc_count_unsent, conn) < 0)
+			break;
+	}
+}
+
 /* Free @conn once nothing of it is in flight and its replies are out. */
 static void
 nc_conn_try_free(struct nc_conn *conn)
@@ -737,6 +762,8 @@ nc_conn_try_free(struct nc_conn *conn)
 		nc_send_kick(conn);
 		return;
 	}
+	if (ns->stopping && !sl_frame_line_dead(&conn->fr))
+		nc_conn_drain_kernel(conn);
 	sl_frame_line_finish(&conn->fr);	/* counts a tail left at stop */
 	close(conn->fd);
 	ns->conns[conn->idx] = NULL;
@@ -758,7 +785,11 @@ nc_conn_new(struct nc_source *ns, int fd, uint64_t now)
 	struct nc_conn *conn;
 	uint64_t sup;
 
-	if (ns->nb_free == 0 || ns->stopping) {
+	if (ns->stopping) {
+		close(fd);	/* accepted just before the listener stopped */
+		return;
+	}
+	if (ns->nb_free == 0) {
 		sl_stat_add(&st->drop[SL_DROP_CONN_LIMIT], 1);
 		if (sl_log_ratelimit_ok(&ns->rl_limit, now,
 					NC_LOG_INTERVAL_NS, &sup))
@@ -955,7 +986,11 @@ nc_retry(struct nc_source *ns, uint64_t now)
 	ns->next_retry = now + NC_RETRY_NS;
 }
 
-/* Stop: no new connections, close every open one after its replies. */
+/*
+ * Stop: no new connections and no new reads. What a connection already
+ * received is still put (a paused one keeps retrying) until the grace
+ * period ends; then nc_count_left() counts the rest.
+ */
 static void
 nc_begin_stop(struct nc_source *ns, uint64_t now)
 {
@@ -971,19 +1006,40 @@ nc_begin_stop(struct nc_source *ns, uint64_t now)
 	}
 	for (i = 0; i < (uint32_t)ns->set.max_connections; i++) {
 		struct nc_conn *conn = ns->conns[i];
+
+		if (!conn)
+			continue;
+		conn->stop_read = true;
+		nc_recv_cancel(conn);
+		if (conn->pause == NC_PAUSE_NONE && !conn->recv_armed)
+			nc_conn_run(conn);	/* may free conn */
+	}
+}
+
+static void nc_conn_drain_kernel(struct nc_conn *conn);
+
+/* The grace period is over: count what was received but not put. */
+static void
+nc_count_left(struct nc_source *ns)
+{
+	uint32_t i;
+
+	for (i = 0; i < (uint32_t)ns->set.max_connections; i++) {
+		struct nc_conn *conn = ns->conns[i];
 		size_t used;
 
 		if (!conn)
 			continue;
-		/* Lines received but not put: counted, never silent. */
 		if (conn->held && !conn->closing)
 			sl_frame_line_feed(&conn->fr,
 					   conn->held + conn->held_off,
 					   conn->held_len - conn->held_off,
 					   &used, nc_count_unsent, conn);
 		nc_conn_drop_held(conn);
-		nc_conn_close(conn);
-		nc_conn_try_free(conn);
+		/* The reply buffer is scratch only when no send reads it. */
+		if (!conn->send_inflight && !sl_frame_line_dead(&conn->fr))
+			nc_conn_drain_kernel(conn);
+		sl_frame_line_finish(&conn->fr);
 	}
 }
 
@@ -1069,10 +1125,12 @@ nc_thread_main(void *arg)
 		    (ns->nb_conns == 0 || now >= ns->stop_deadline))
 			break;
 	}
-	if (ns->nb_conns)
+	if (ns->nb_conns) {
 		sl_log(SL_WARN, "source netcat %s: %u connections still "
 		       "busy at stop; closing them", ns->base.name,
 		       ns->nb_conns);
+		nc_count_left(ns);
+	}
 	return NULL;
 }
 
@@ -1246,6 +1304,33 @@ nc_start(struct sl_source *src, struct sl_err *err)
 	return 0;
 }
 
+/* Like Flume's sources, say what the source did when it stops. */
+static void
+nc_log_totals(const struct nc_source *ns)
+{
+	const struct sl_source_stats *st = &ns->base.stats;
+	char drops[512] = "";
+	size_t n = 0;
+	unsigned i;
+
+	for (i = 0; i < SL_DROP_MAX && n < sizeof(drops); i++) {
+		uint64_t v = sl_stat_read(&st->drop[i]);
+
+		if (v)
+			n += (size_t)snprintf(drops + n, sizeof(drops) - n,
+					      ", %s=%llu", sl_drop_names[i],
+					      (unsigned long long)v);
+	}
+	sl_log(SL_INFO, "source netcat %s: stopped (EventReceivedCount=%llu,"
+	       " EventAcceptedCount=%llu, EventReadFail=%llu, "
+	       "ChannelWriteFail=%llu, rx_bytes=%llu%s)", ns->base.name,
+	       (unsigned long long)sl_stat_read(&st->event_received_count),
+	       (unsigned long long)sl_stat_read(&st->event_accepted_count),
+	       (unsigned long long)sl_stat_read(&st->event_read_fail),
+	       (unsigned long long)sl_stat_read(&st->channel_write_fail),
+	       (unsigned long long)sl_stat_read(&st->rx_bytes), drops);
+}
+
 static void
 nc_stop(struct sl_source *src)
 {
@@ -1261,6 +1346,7 @@ nc_stop(struct sl_source *src)
 		       strerror(errno));
 	pthread_join(ns->thread, NULL);
 	ns->thread_started = false;
+	nc_log_totals(ns);
 	/* Like Flume, stop listening once the source has stopped. */
 	close(ns->lfd);
 	ns->lfd = -1;

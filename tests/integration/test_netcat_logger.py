@@ -370,8 +370,57 @@ def replicating(tmp):
     check(rc == 0, f"replicating agent exits 0 (got {rc})")
 
 
+def stop_accounting(tmp):
+    """SIGTERM while the source is throttled by a full channel: what it had
+    received is still put during the stop's grace period, and whatever is
+    left (held, or still in the kernel's socket buffer) is counted as
+    drop_source_stopped in the source's closing line: every line sent is
+    either logged or counted, none vanishes."""
+    port = free_port()
+    conf = (f"a1.sources = r1\na1.channels = c1\na1.sinks = k1\n"
+            f"a1.sources.r1.type = netcat\na1.sources.r1.bind = 127.0.0.1\n"
+            f"a1.sources.r1.port = {port}\na1.sources.r1.channels = c1\n"
+            f"a1.sources.r1.ack-every-event = false\n"
+            f"a1.channels.c1.type = memory\na1.channels.c1.capacity = 1\n"
+            f"a1.channels.c1.transactionCapacity = 1\n"
+            f"a1.sinks.k1.type = logger\na1.sinks.k1.channel = c1\n")
+    ag = Agent(tmp, conf, tag="stopacct")
+    n = 2000                    # 32 KB: all of it fits the socket buffers
+    lines = [f"stop-acct-{i:05d}".encode() for i in range(n)]
+    c = None
+    try:
+        check(ag.wait_tcp(port), "stop-accounting agent listens")
+        c = socket.create_connection(("127.0.0.1", port), 30)
+        c.sendall(b"".join(x + b"\n" for x in lines))
+        check(wait_for(lambda: ag.counter("SOURCE.r1", "ChannelWriteFail")
+                       > 0), "the source is throttled by the full channel")
+    finally:
+        rc = ag.stop()
+        if c:
+            c.close()
+    check(rc == 0, f"SIGTERM: exit 0 (got {rc})")
+    m = re.search(r"source netcat r1: stopped \((.*)\)", ag.log())
+    check(m is not None, "the source logs its totals when it stops")
+    if not m:
+        return
+    tot = dict(kv.split("=") for kv in m.group(1).split(", "))
+    received = int(tot["EventReceivedCount"])
+    stopped = int(tot.get("drop_source_stopped", "0"))
+    check(int(tot["EventAcceptedCount"]) == received,
+          f"every received line was put: {tot}")
+    check("drop_unterminated_tail" not in tot, f"no partial line: {tot}")
+    check(received + stopped == n, f"received {received} + counted at stop "
+          f"{stopped} == {n} sent")
+    got = ag.logger_events()
+    check(got == [flume_dump(x) for x in lines[:received]],
+          f"the {received} received lines were all logged, in order "
+          f"({len(got)} logged)")
+    print(f"stop_accounting: {received} put, {stopped} counted at stop",
+          flush=True)
+
+
 with tempfile.TemporaryDirectory() as tmp:
-    for part in (seed_lines, edge_cases, channel_full_with_acks,
+    for part in (stop_accounting, seed_lines, edge_cases, channel_full_with_acks,
                  channel_full_backpressure, sigterm_drains, durable_acks,
                  replicating):
         print(f"-- {part.__name__}", flush=True)
