@@ -38,7 +38,8 @@
 	X(TCP_SNDBUF_FULL,	"drop_tcp_sndbuf_full")			\
 	X(FRAG_NO_MEM,		"drop_frag_no_mem")			\
 	X(NO_MBUF,		"drop_no_mbuf")				\
-	X(TX_FULL,		"drop_tx_full")
+	X(TX_FULL,		"drop_tx_full")				\
+	X(SOCKET_OVERFLOW,	"drop_socket_overflow")
 
 enum sl_drop {
 #define SL_DROP_ENUM(e, n) SL_DROP_##e,

@@ -866,7 +866,14 @@ nc_on_recv(struct nc_source *ns, const struct io_uring_cqe *cqe)
 	const uint8_t *data = NULL;
 	int res = cqe->res;
 
-	SL_VERIFY(conn && conn->gen == (uint32_t)cqe->user_data);
+	if (SL_UNLIKELY(!conn || conn->gen != (uint32_t)cqe->user_data)) {
+		/* Cannot happen (a connection outlives its requests); never
+		 * crash on it, never lose the buffer. */
+		sl_stat_add(&ns->base.stats.generic_processing_fail, 1);
+		if (has_buf)
+			nc_buf_recycle(ns, bid);
+		return;
+	}
 	if (!(cqe->flags & IORING_CQE_F_MORE))
 		conn->recv_armed = false;
 	if (has_buf)
@@ -925,7 +932,10 @@ nc_on_send(struct nc_source *ns, const struct io_uring_cqe *cqe)
 {
 	struct nc_conn *conn = ns->conns[nc_ud_idx(cqe->user_data)];
 
-	SL_VERIFY(conn && conn->gen == (uint32_t)cqe->user_data);
+	if (SL_UNLIKELY(!conn || conn->gen != (uint32_t)cqe->user_data)) {
+		sl_stat_add(&ns->base.stats.generic_processing_fail, 1);
+		return;
+	}
 	conn->send_inflight = false;
 	if (cqe->res < 0) {
 		/* The peer is gone; its replies cannot be delivered. */

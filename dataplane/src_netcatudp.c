@@ -29,8 +29,10 @@
 #define NU_RING_ENTRIES		256
 #define NU_NB_BUFS		64u		/* power of two */
 #define NU_BGID			9
+/* Room for SO_RXQ_OVFL: the kernel's count of datagrams it dropped. */
+#define NU_CTRL_LEN		CMSG_SPACE(sizeof(uint32_t))
 #define NU_HDR_ROOM		(sizeof(struct io_uring_recvmsg_out) + \
-				 sizeof(struct sockaddr_storage))
+				 sizeof(struct sockaddr_storage) + NU_CTRL_LEN)
 #define NU_ADDR_MAX		(INET6_ADDRSTRLEN + 16)
 
 enum nu_op {
@@ -58,8 +60,10 @@ struct nu_source {
 	size_t buf_size;	/* one provided buffer */
 	uint8_t *bufs;
 	uint8_t *plain;		/* one-shot fallback buffer */
-	struct msghdr msg;	/* template: name length, no control */
+	struct msghdr msg;	/* template: name and control lengths */
 	struct sockaddr_storage plain_name;
+	uint64_t plain_ctrl[(NU_CTRL_LEN + 7) / 8];
+	uint32_t ovfl_seen;	/* the kernel's cumulative drop count */
 	struct iovec plain_iov;
 	int fd;
 	int wake_fd;
@@ -132,6 +136,8 @@ nu_recv_arm(struct nu_source *nu)
 	} else {
 		nu->msg.msg_name = &nu->plain_name;
 		nu->msg.msg_namelen = sizeof(nu->plain_name);
+		nu->msg.msg_control = nu->plain_ctrl;
+		nu->msg.msg_controllen = sizeof(nu->plain_ctrl);
 		nu->msg.msg_iov = &nu->plain_iov;
 		nu->msg.msg_iovlen = 1;
 		io_uring_prep_recvmsg(sqe, nu->fd, &nu->msg, 0);
@@ -190,6 +196,25 @@ nu_flush(struct nu_source *nu)
 	sl_stat_add(&st->drop[SL_DROP_CHANNEL_FULL], nb);
 }
 
+/*
+ * SO_RXQ_OVFL: datagrams the kernel dropped on this socket (its buffer was
+ * full) since the last one we read. Counted, as every other drop.
+ */
+static void
+nu_overflow(struct nu_source *nu, const struct cmsghdr *cm)
+{
+	uint32_t v, delta;
+
+	if (!cm || cm->cmsg_level != SOL_SOCKET ||
+	    cm->cmsg_type != SO_RXQ_OVFL ||
+	    cm->cmsg_len < CMSG_LEN(sizeof(uint32_t)))
+		return;
+	memcpy(&v, CMSG_DATA(cm), sizeof(v));
+	delta = v - nu->ovfl_seen;	/* wraps as the kernel's does */
+	nu->ovfl_seen = v;
+	sl_stat_add(&nu->base.stats.drop[SL_DROP_SOCKET_OVERFLOW], delta);
+}
+
 /* One datagram: an event into the open batch, or a counted drop. */
 static void
 nu_datagram(struct nu_source *nu, const uint8_t *data, uint32_t len,
@@ -242,6 +267,14 @@ nu_on_recv(struct nu_source *nu, const struct io_uring_cqe *cqe)
 		struct io_uring_recvmsg_out *o;
 
 		o = io_uring_recvmsg_validate(buf, cqe->res, &nu->msg);
+		if (o) {
+			struct cmsghdr *cm;
+
+			for (cm = io_uring_recvmsg_cmsg_firsthdr(o, &nu->msg);
+			     cm; cm = io_uring_recvmsg_cmsg_nexthdr(o,
+							&nu->msg, cm))
+				nu_overflow(nu, cm);
+		}
 		if (o)
 			nu_datagram(nu, io_uring_recvmsg_payload(o, &nu->msg),
 				    io_uring_recvmsg_payload_length(o,
@@ -257,6 +290,11 @@ nu_on_recv(struct nu_source *nu, const struct io_uring_cqe *cqe)
 				      io_uring_buf_ring_mask(NU_NB_BUFS), 0);
 		io_uring_buf_ring_advance(nu->br, 1);
 	} else if (cqe->res >= 0 && !nu->multishot) {
+		struct cmsghdr *cm;
+
+		for (cm = CMSG_FIRSTHDR(&nu->msg); cm;
+		     cm = CMSG_NXTHDR(&nu->msg, cm))
+			nu_overflow(nu, cm);
 		nu_datagram(nu, nu->plain, (uint32_t)cqe->res,
 			    nu->msg.msg_flags & MSG_TRUNC,
 			    (const struct sockaddr *)&nu->plain_name,
@@ -349,7 +387,7 @@ nu_bind(struct nu_source *nu, struct sl_err *err)
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	char port[16], addr[NU_ADDR_MAX];
-	int fd = -1, rc, saved = 0, rcvbuf = 4 << 20;
+	int fd = -1, rc, saved = 0, rcvbuf = 4 << 20, one = 1;
 
 	snprintf(port, sizeof(port), "%lld", (long long)nu->set.port);
 	rc = getaddrinfo(nu->set.bind, port, &hints, &res);
@@ -376,8 +414,10 @@ nu_bind(struct nu_source *nu, struct sl_err *err)
 				  "source netcatudp %s: cannot bind %s:%lld: %s",
 				  nu->base.name, nu->set.bind,
 				  (long long)nu->set.port, strerror(saved));
-	/* Bursts wait in the kernel while the thread commits a batch. */
+	/* Bursts wait in the kernel while the thread commits a batch; what
+	 * the kernel still drops, it tells us (SO_RXQ_OVFL). */
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 	nu->fd = fd;
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
 		nu_format_addr((struct sockaddr *)&ss, sl, addr);
@@ -445,6 +485,7 @@ nu_start(struct sl_source *src, struct sl_err *err)
 	 * as MSG_TRUNC or as an over-size length, never as a silent cut.
 	 */
 	nu->msg.msg_namelen = sizeof(struct sockaddr_storage);
+	nu->msg.msg_controllen = NU_CTRL_LEN;
 	nu->buf_size = SL_ALIGN_UP(NU_HDR_ROOM + (size_t)nu->set.max_size + 1,
 				   (size_t)SL_CACHE_LINE);
 	nu->multishot = !(force && strcmp(force, "plain") == 0) &&

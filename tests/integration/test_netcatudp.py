@@ -7,6 +7,7 @@ by default; an over-size datagram is a counted drop; a full channel is a
 counted drop (UDP has no backpressure) and the counters add up exactly.
 Runs with the multishot recvmsg path and with the one-shot fallback."""
 import os
+import signal
 import socket
 import sys
 import tempfile
@@ -147,8 +148,60 @@ def channel_full(tmp):
     check(rc == 0, f"full agent exits 0 (got {rc})")
 
 
+def socket_overflow(tmp, recv_mode=None):
+    """Datagrams the kernel drops because the agent did not read in time
+    (here: the agent is stopped with SIGSTOP during a burst) are counted
+    from SO_RXQ_OVFL: received + drop_socket_overflow == sent, exactly."""
+    port = free_port(socket.SOCK_DGRAM)
+    conf = (f"a1.sources = r1\na1.channels = c1\na1.sinks = k1\n"
+            f"a1.sources.r1.type = netcatudp\n"
+            f"a1.sources.r1.bind = 127.0.0.1\na1.sources.r1.port = {port}\n"
+            f"a1.sources.r1.channels = c1\n"
+            f"a1.channels.c1.type = memory\na1.channels.c1.capacity = 100000\n"
+            f"a1.channels.c1.transactionCapacity = 1000\n"
+            f"a1.sinks.k1.type = null\na1.sinks.k1.channel = c1\n"
+            f"a1.sinks.k1.batchSize = 1000\n")
+    env = {"SLUICE_NETCAT_RECV": recv_mode} if recv_mode else {}
+    ag = Agent(tmp, conf, tag="ovfl", env=env)
+    s, _ = udp_sender()
+    n = 20000
+    try:
+        check(ag.wait_ctl(), "overflow agent up")
+        os.kill(ag.proc.pid, signal.SIGSTOP)
+        try:
+            for i in range(n):
+                s.sendto(b"o%07d" % i + b"." * 200, ("127.0.0.1", port))
+        finally:
+            os.kill(ag.proc.pid, signal.SIGCONT)
+        # The kernel reports its drop count with the next datagram read.
+        wait_for(lambda: ag.counter("SOURCE.r1", "EventReceivedCount") > 0)
+        s.sendto(b"marker", ("127.0.0.1", port))
+        n += 1
+
+        def settled():
+            src = ag.stats()["SOURCE.r1"]
+            return (int(src["EventReceivedCount"]) +
+                    int(src["sluice"]["drop_socket_overflow"]) >= n)
+        wait_for(settled)
+        src = ag.stats()["SOURCE.r1"]
+        rec = int(src["EventReceivedCount"])
+        ovfl = int(src["sluice"]["drop_socket_overflow"])
+        check(ovfl > 0, "the stopped agent's socket overflowed")
+        check(rec + ovfl == n, f"received {rec} + kernel drops {ovfl} == "
+              f"sent {n} ({recv_mode or 'multishot'})")
+        print(f"socket_overflow: {rec} received, {ovfl} dropped by the "
+              f"kernel and counted", flush=True)
+    finally:
+        s.close()
+        rc = ag.stop()
+    check(rc == 0, f"overflow agent exits 0 (got {rc})")
+
+
 with tempfile.TemporaryDirectory() as tmp:
-    for name, part in (("basics", basics),
+    for name, part in (("overflow", socket_overflow),
+                       ("overflow-plain",
+                        lambda t: socket_overflow(t, "plain")),
+                       ("basics", basics),
                        ("basics-plain", lambda t: basics(t, "plain")),
                        ("channel_full", channel_full)):
         print(f"-- {name}", flush=True)
