@@ -91,7 +91,7 @@ struct nc_conn;
 struct nc_wait {
 	struct nc_conn *head;
 	struct nc_conn *tail;
-	uint32_t nb;
+	uint64_t nb;		/* gauge: `ctl stats` reads it (relaxed) */
 };
 
 struct nc_conn {
@@ -131,6 +131,7 @@ struct nc_source {
 	struct io_uring ring;
 	bool ring_ok;
 	enum nc_recv_mode mode;
+	const char *mode_name;		/* for `ctl stats` (atomic) */
 	struct io_uring_buf_ring *br;
 	size_t br_size;
 	uint8_t *bufs;
@@ -159,6 +160,13 @@ struct nc_source {
 	struct sl_log_ratelimit rl_accept;
 	struct sl_log_ratelimit rl_limit;
 };
+
+static const char *
+nc_mode_name(enum nc_recv_mode mode)
+{
+	return mode == NC_RECV_MULTISHOT ? "multishot" :
+	       mode == NC_RECV_SELECT ? "provided-buffer" : "plain";
+}
 
 #define NC_OFF(f) offsetof(struct nc_settings, f)
 
@@ -437,7 +445,7 @@ nc_wait_add(struct nc_wait *w, struct nc_conn *conn)
 	else
 		w->head = conn;
 	w->tail = conn;
-	w->nb++;
+	sl_stat_add(&w->nb, 1);
 	conn->waiting = true;
 }
 
@@ -451,7 +459,7 @@ nc_wait_pop(struct nc_wait *w)
 	w->head = conn->next_wait;
 	if (!w->head)
 		w->tail = NULL;
-	w->nb--;
+	sl_stat_add(&w->nb, (uint64_t)-1);
 	conn->next_wait = NULL;
 	conn->waiting = false;
 	return conn;
@@ -471,7 +479,7 @@ nc_wait_remove(struct nc_wait *w, struct nc_conn *conn)
 			w->head = c->next_wait;
 		if (w->tail == c)
 			w->tail = prev;
-		w->nb--;
+		sl_stat_add(&w->nb, (uint64_t)-1);
 		conn->next_wait = NULL;
 		conn->waiting = false;
 		return;
@@ -916,6 +924,8 @@ nc_on_recv(struct nc_source *ns, const struct io_uring_cqe *cqe)
 		conn->eof = true;
 	} else if (res == -EINVAL && ns->mode == NC_RECV_MULTISHOT) {
 		ns->mode = NC_RECV_SELECT;	/* no multishot recv here */
+		__atomic_store_n(&ns->mode_name, nc_mode_name(ns->mode),
+				 __ATOMIC_RELAXED);
 	}
 	if (has_buf)
 		nc_buf_recycle(ns, bid);
@@ -958,7 +968,7 @@ nc_on_send(struct nc_source *ns, const struct io_uring_cqe *cqe)
 static void
 nc_on_ack(struct nc_source *ns)
 {
-	uint32_t n = ns->ack_wait.nb;
+	uint64_t n = ns->ack_wait.nb;
 	struct nc_conn *conn;
 
 	while (n-- > 0 && (conn = nc_wait_pop(&ns->ack_wait))) {
@@ -980,7 +990,7 @@ nc_on_ack(struct nc_source *ns)
 static void
 nc_retry(struct nc_source *ns, uint64_t now)
 {
-	uint32_t n = ns->chan_wait.nb;
+	uint64_t n = ns->chan_wait.nb;
 	struct nc_conn *conn;
 
 	while (n-- > 0 && (conn = nc_wait_pop(&ns->chan_wait))) {
@@ -1302,9 +1312,10 @@ nc_start(struct sl_source *src, struct sl_err *err)
 		ns->mode = NC_RECV_PLAIN;
 		ns->accept_multishot = false;
 	}
+	__atomic_store_n(&ns->mode_name, nc_mode_name(ns->mode),
+			 __ATOMIC_RELAXED);
 	sl_log(SL_INFO, "source netcat %s: io_uring, %s recv, %s accept",
-	       src->name, ns->mode == NC_RECV_MULTISHOT ? "multishot" :
-	       ns->mode == NC_RECV_SELECT ? "provided-buffer" : "plain",
+	       src->name, ns->mode_name,
 	       ns->accept_multishot ? "multishot" : "one-shot");
 	rc = pthread_create(&ns->thread, NULL, nc_thread_main, ns);
 	if (rc != 0)
@@ -1395,6 +1406,22 @@ nc_destroy(struct sl_source *src)
 	free(ns);
 }
 
+/* Backpressure at a glance: who is paused, and how the source reads. */
+static void
+nc_stats(const struct sl_source *src, struct sl_stats_sink *out)
+{
+	const struct nc_source *ns = (const struct nc_source *)src;
+	const char *mode = __atomic_load_n(&ns->mode_name, __ATOMIC_RELAXED);
+
+	out->put_u64(out, "conns_paused_channel_full",
+		     sl_stat_read(&ns->chan_wait.nb), SL_STAT_GAUGE,
+		     SL_STAT_SLUICE);
+	out->put_u64(out, "conns_waiting_ack", sl_stat_read(&ns->ack_wait.nb),
+		     SL_STAT_GAUGE, SL_STAT_SLUICE);
+	out->put_str(out, "recv_mode", mode ? mode : "not started",
+		     SL_STAT_SLUICE);
+}
+
 const struct sl_source_ops sl_netcat_source_ops = {
 	.type = "netcat",
 	.aliases = nc_aliases,
@@ -1405,4 +1432,5 @@ const struct sl_source_ops sl_netcat_source_ops = {
 	.start = nc_start,
 	.stop = nc_stop,
 	.destroy = nc_destroy,
+	.stats = nc_stats,
 };

@@ -33,7 +33,7 @@
 #define NU_CTRL_LEN		CMSG_SPACE(sizeof(uint32_t))
 #define NU_HDR_ROOM		(sizeof(struct io_uring_recvmsg_out) + \
 				 sizeof(struct sockaddr_storage) + NU_CTRL_LEN)
-#define NU_ADDR_MAX		(INET6_ADDRSTRLEN + 16)
+#define NU_ADDR_MAX		(INET6_ADDRSTRLEN + 32)
 
 enum nu_op {
 	NU_OP_RECV = 1,
@@ -156,11 +156,15 @@ nu_wake_arm(struct nu_source *nu)
 	io_uring_sqe_set_data64(sqe, nu_ud(NU_OP_WAKE));
 }
 
-/* "/ip:port" as Java prints an unresolved InetSocketAddress. */
+/*
+ * "/ip:port" as Java prints the sender's InetSocketAddress: dotted quad for
+ * IPv4 (and IPv4-mapped IPv6), eight uncompressed hex groups for IPv6
+ * (Inet6Address.getHostAddress()), "%scope" when there is one.
+ */
 static uint16_t
 nu_format_addr(const struct sockaddr *sa, socklen_t len, char *out)
 {
-	char host[INET6_ADDRSTRLEN] = "?";
+	char host[INET6_ADDRSTRLEN + 16] = "?";
 	unsigned port = 0;
 
 	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
@@ -171,9 +175,21 @@ nu_format_addr(const struct sockaddr *sa, socklen_t len, char *out)
 	} else if (sa->sa_family == AF_INET6 &&
 		   len >= sizeof(struct sockaddr_in6)) {
 		const struct sockaddr_in6 *s6 = (const void *)sa;
+		const uint8_t *a = s6->sin6_addr.s6_addr;
+		int n = 0, i;
 
-		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
 		port = ntohs(s6->sin6_port);
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			inet_ntop(AF_INET, a + 12, host, sizeof(host));
+		} else {
+			for (i = 0; i < 16; i += 2)
+				n += snprintf(host + n, sizeof(host) - (size_t)n,
+					      "%s%x", i ? ":" : "",
+					      (unsigned)(a[i] << 8 | a[i + 1]));
+			if (s6->sin6_scope_id)
+				snprintf(host + n, sizeof(host) - (size_t)n,
+					 "%%%u", (unsigned)s6->sin6_scope_id);
+		}
 	}
 	return (uint16_t)snprintf(out, NU_ADDR_MAX, "/%s:%u", host, port);
 }

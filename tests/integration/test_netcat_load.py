@@ -129,9 +129,10 @@ def ack_phase(tmp, recv_mode=None):
     total = NB_CONNS * NB_LINES
     try:
         check(ag.wait_tcp(port), "ack agent listens")
-        if recv_mode:
-            check(f"io_uring, {recv_mode} recv" in ag.log(),
-                  f"the source reads with the {recv_mode} fallback")
+        mode = ag.stats()["SOURCE.r1"]["sluice"]["recv_mode"]
+        check(mode == (recv_mode or "multishot"),
+              f"the source reads with {recv_mode or 'multishot'} recv "
+              f"(ctl stats says {mode})")
         t0 = time.monotonic()
         clients = run_clients(port, ack=True)
         print(f"ack phase: {total} lines over {NB_CONNS} connections in "

@@ -19,6 +19,15 @@ from netcat_util import (Agent, Checks, flume_dump, free_port,  # noqa: E402
 check = Checks("test_netcatudp")
 
 
+def ipv6_ok():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
 def udp_sender():
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", 0))
@@ -31,8 +40,10 @@ def wait_received(ag, comp, n):
 
 
 def basics(tmp, recv_mode=None):
-    p1, p2, p3 = (free_port(socket.SOCK_DGRAM) for _ in range(3))
-    conf = (f"a1.sources = r1 r2 r3\na1.channels = c1\na1.sinks = k1\n"
+    p1, p2, p3, p4 = (free_port(socket.SOCK_DGRAM) for _ in range(4))
+    v6 = ipv6_ok()
+    conf = (f"a1.sources = r1 r2 r3{' r4' if v6 else ''}\n"
+            f"a1.channels = c1\na1.sinks = k1\n"
             f"a1.sources.r1.type = netcatudp\n"
             f"a1.sources.r1.bind = 127.0.0.1\na1.sources.r1.port = {p1}\n"
             f"a1.sources.r1.remoteAddressHeader = sender\n"
@@ -48,6 +59,10 @@ def basics(tmp, recv_mode=None):
             f"a1.channels.c1.type = memory\n"
             f"a1.sinks.k1.type = logger\na1.sinks.k1.channel = c1\n"
             f"a1.sinks.k1.maxBytesToLog = 64\n")
+    if v6:
+        conf += (f"a1.sources.r4.type = netcatudp\n"
+                 f"a1.sources.r4.bind = ::1\na1.sources.r4.port = {p4}\n"
+                 f"a1.sources.r4.channels = c1\n")
     env = {"SLUICE_NETCAT_RECV": recv_mode} if recv_mode else {}
     ag = Agent(tmp, conf, tag="udp", env=env)
     s, me = udp_sender()
@@ -75,6 +90,15 @@ def basics(tmp, recv_mode=None):
         want.append(flume_dump(b"default header", {"REMOTE_ADDRESS": me},
                                64))
         wait_for(lambda: len(ag.logger_events()) >= len(want))
+        if v6:
+            # Java prints IPv6 senders as eight uncompressed groups.
+            with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s6:
+                s6.bind(("::1", 0))
+                s6.sendto(b"over ipv6", ("::1", p4))
+                want.append(flume_dump(
+                    b"over ipv6", {"REMOTE_ADDRESS": "/0:0:0:0:0:0:0:1:"
+                                   f"{s6.getsockname()[1]}"}, 64))
+                wait_for(lambda: len(ag.logger_events()) >= len(want))
         check(ag.logger_events() == want,
               "events match Flume's format:\n  got  " +
               "\n       ".join(ag.logger_events()) + "\n  want " +
