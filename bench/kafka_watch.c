@@ -65,7 +65,9 @@ watch_usage(FILE *out)
 	      "parses loadgen --seq\n"
 	      "headers and prints 'latency records=R p50_us= p99_us= "
 	      "p999_us= max_us=\n"
-	      "lost= dup= bad=': receive time minus send time. --cdf writes "
+	      "lost= dup= bad= [FELL-BEHIND]': receive time minus send "
+	      "time; FELL-BEHIND:\n"
+	      "records left the log before they were read. --cdf writes "
 	      "'percentile,us'\n"
 	      "lines. Exit 0 when N distinct records arrived, 1 otherwise, "
 	      "2 on usage.\n", out);
@@ -148,6 +150,9 @@ watch_client(const struct watch_args *wa, bool tune_fetch)
 	      rd_kafka_conf_set(conf, "fetch.error.backoff.ms", "5", errstr,
 				sizeof(errstr)) ||
 	      rd_kafka_conf_set(conf, "enable.partition.eof", "false", errstr,
+				sizeof(errstr)) ||
+	      /* records gone before we read them: say so, do not skip */
+	      rd_kafka_conf_set(conf, "auto.offset.reset", "error", errstr,
 				sizeof(errstr))))) {
 		fprintf(stderr, "kafka-watch: %s\n", errstr);
 		rd_kafka_conf_destroy(conf);
@@ -284,6 +289,7 @@ watch_latency(const struct watch_args *wa)
 	uint64_t deadline = sl_time_mono_ns() + wa->timeout_s * SL_NS_PER_SEC;
 	uint64_t per_conn, nb_slots, seq, ts, now, got = 0, dup = 0, bad = 0;
 	uint64_t nb_errors = 0;
+	bool fell_behind = false;
 	rd_kafka_topic_partition_list_t *parts;
 	uint8_t *seen = NULL;
 	uint64_t *lat = NULL;
@@ -324,6 +330,14 @@ watch_latency(const struct watch_args *wa)
 		if (!m)
 			continue;
 		now = bench_wall_ns();
+		if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+			fprintf(stderr, "kafka-watch: records left the log "
+				"before they were read (the reader fell "
+				"behind): %s\n", rd_kafka_message_errstr(m));
+			rd_kafka_message_destroy(m);
+			fell_behind = true;
+			break;
+		}
 		if (m->err) {
 			if (nb_errors++ < 10)
 				fprintf(stderr, "kafka-watch: %s\n",
@@ -347,14 +361,15 @@ watch_latency(const struct watch_args *wa)
 	}
 	qsort(lat, got, sizeof(*lat), bench_cmp_u64);
 	printf("latency records=%llu p50_us=%.1f p99_us=%.1f p999_us=%.1f "
-	       "max_us=%.1f lost=%llu dup=%llu bad=%llu\n",
+	       "max_us=%.1f lost=%llu dup=%llu bad=%llu%s\n",
 	       (unsigned long long)got,
 	       bench_percentile(lat, got, 50, true) / 1e3,
 	       bench_percentile(lat, got, 99, true) / 1e3,
 	       bench_percentile(lat, got, 99.9, true) / 1e3,
 	       (got ? lat[got - 1] : 0) / 1e3,
 	       (unsigned long long)(wa->nb_records - got),
-	       (unsigned long long)dup, (unsigned long long)bad);
+	       (unsigned long long)dup, (unsigned long long)bad,
+	       fell_behind ? " FELL-BEHIND" : "");
 	if (wa->cdf_path && got)
 		watch_write_cdf(wa->cdf_path, lat, got);
 	rc = got == wa->nb_records ? 0 : 1;
