@@ -85,5 +85,11 @@ fuzz: deps $(FUZZBUILD)/build.ninja
 bench: build
 	QUICK=$(QUICK) BUILD=$(BUILD) bench/run
 
+# Long runs: the file channel's kill -9 loop with SOAK_ROUNDS kills.
+SOAK_ROUNDS ?= 300
+soak: build-san
+	SL_KILL9_ROUNDS=$(SOAK_ROUNDS) SLUICE=$(SANBUILD)/control/sluice \
+		SLUICE_SRC=. python3 tests/integration/test_file_channel_kill9.py
+
 clean:
 	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD)

@@ -165,6 +165,7 @@ struct dlog_recovery {
 	uint64_t corrupt_records;
 	bool used_checkpoint;		/* false: full scan */
 	bool used_backup;		/* backup checkpoint was the good one */
+	bool fresh;			/* nothing on disk: a new log */
 	uint64_t restart_ms;
 };
 

@@ -553,6 +553,7 @@ sl_dlog_recover(const struct dlog_recover_args *a,
 	}
 	for (d = 0; d < a->nb_dirs; d++)
 		a->io->ops->fsync_dir(a->io, a->dirs[d]);
+	out->rec.fresh = nc == 0 && !have_ck;
 	out->rec.replayed = nb;
 	out->rec.restart_ms = (sl_time_mono_ns() - t0) / SL_NS_PER_MS;
 	rc = 0;

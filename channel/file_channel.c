@@ -552,7 +552,7 @@ sl_file_channel_create_opts(const char *name, const void *settings,
 		       (long long)set->capacity);
 	sl_log(SL_INFO, "%s: started from %s in %llu ms: %llu events to "
 	       "replay, %llu segments, %llu torn bytes cut, %llu events lost, "
-	       "%llu segments quarantined", who,
+	       "%llu segments quarantined", who, fc->rec.fresh ? "a new log" :
 	       fc->rec.used_checkpoint ? (fc->rec.used_backup ?
 	       "the backup checkpoint" : "the checkpoint") : "a full scan",
 	       (unsigned long long)fc->rec.restart_ms,
@@ -1959,9 +1959,10 @@ fc_stats(const struct sl_channel *ch, struct sl_stats_sink *out)
 		     SL_STAT_GAUGE, SL_STAT_SLUICE);
 	out->put_u64(out, "restart_ms", fc->rec.restart_ms, SL_STAT_GAUGE,
 		     SL_STAT_SLUICE);
-	out->put_str(out, "started_from", fc->rec.used_checkpoint ?
-		     (fc->rec.used_backup ? "backup checkpoint" :
-		      "checkpoint") : "full scan", SL_STAT_SLUICE);
+	out->put_str(out, "started_from", fc->rec.fresh ? "new log" :
+		     fc->rec.used_checkpoint ? (fc->rec.used_backup ?
+		     "backup checkpoint" : "checkpoint") : "full scan",
+		     SL_STAT_SLUICE);
 }
 
 /* ---- test and tool hooks (dlog_int.h) --------------------------------------- */
