@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * dlog_bench: the file channel alone. For each group size G, a producer
+ * appends 1 KiB records in transactions of G and commits them (a sink
+ * thread takes and commits behind it) until TOTAL bytes are acknowledged;
+ * beside it, the ceiling on the same disk: a plain loop of one write of
+ * G records + fdatasync. One line per case: records/s, MB/s, fdatasync
+ * p50/p99, and the channel's share of the plain loop's MB/s.
+ *
+ *   dlog_bench [-d DIR] [-m MB_PER_CASE] [-g G1,G2,...] [-r RECORD_BYTES]
+ *              [-s SEGMENT_MB] [-n REPEATS] [-o] (O_DIRECT for both)
+ * Each case runs REPEATS times, plain and channel interleaved; the median
+ * run of each is printed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sl_channel.h"
+#include "sl_time.h"
+
+static unsigned seg_mb = 16;
+
+struct result {
+	double secs;
+	uint64_t records;
+	uint64_t bytes;
+	uint64_t p50_us, p99_us;
+	uint64_t syncs;
+};
+
+static int
+u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The ceiling: write G records, fdatasync, repeat. */
+static int
+run_plain(const char *dir, unsigned group, unsigned rec, uint64_t total,
+	  bool direct, struct result *res)
+{
+	char path[1200];
+	size_t len = (size_t)group * rec;
+	uint64_t nb = total / len, i, off = 0, t0, t;
+	uint64_t *lat = calloc(nb ? nb : 1, sizeof(*lat));
+	uint8_t *buf;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/plain.bench", dir) >=
+	    (int)sizeof(path))
+		return -1;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | (direct ? O_DIRECT : 0),
+		  0644);
+	if (fd < 0 || posix_memalign((void **)&buf, 4096, len) != 0) {
+		fprintf(stderr, "dlog_bench: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	memset(buf, 'x', len);
+	t0 = sl_time_mono_ns();
+	for (i = 0; i < nb; i++) {
+		if (pwrite(fd, buf, len, (off_t)off) != (ssize_t)len) {
+			perror("dlog_bench: write");
+			return -1;
+		}
+		off += len;
+		t = sl_time_mono_ns();
+		if (fdatasync(fd) < 0) {
+			perror("dlog_bench: fdatasync");
+			return -1;
+		}
+		lat[i] = (sl_time_mono_ns() - t) / 1000;
+	}
+	res->secs = (double)(sl_time_mono_ns() - t0) / 1e9;
+	res->records = nb * group;
+	res->bytes = nb * len;
+	res->syncs = nb;
+	qsort(lat, nb, sizeof(*lat), u64_cmp);
+	res->p50_us = nb ? lat[nb / 2] : 0;
+	res->p99_us = nb ? lat[nb * 99 / 100] : 0;
+	close(fd);
+	unlink(path);
+	free(lat);
+	free(buf);
+	return 0;
+}
+
+struct stat_pick {
+	struct sl_stats_sink base;
+	uint64_t p50, p99, syncs;
+};
+
+static void
+pick_u64(struct sl_stats_sink *s, const char *name, uint64_t v,
+	 enum sl_stat_kind k, enum sl_stat_section sec)
+{
+	struct stat_pick *p = (struct stat_pick *)s;
+
+	if (strcmp(name, "fdatasync_p50_us") == 0)
+		p->p50 = v;
+	else if (strcmp(name, "fdatasync_p99_us") == 0)
+		p->p99 = v;
+	else if (strcmp(name, "fdatasyncs") == 0)
+		p->syncs = v;
+}
+
+static void
+pick_str(struct sl_stats_sink *s, const char *n, const char *v,
+	 enum sl_stat_section sec)
+{
+}
+
+static void
+pick_f64(struct sl_stats_sink *s, const char *n, double v,
+	 enum sl_stat_section sec)
+{
+}
+
+struct drainer {
+	struct sl_chan_consumer *c;
+	int stop;
+};
+
+static void *
+drain_main(void *arg)
+{
+	struct drainer *d = arg;
+
+	while (!__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE)) {
+		struct sl_take *t = sl_channel_take(d->c, 1000);
+
+		if (!t) {
+			sl_time_sleep_ns(100 * 1000);
+			continue;
+		}
+		sl_channel_take_commit(d->c, t);
+	}
+	return NULL;
+}
+
+static struct sl_channel *
+open_channel(const char *dir, unsigned group, unsigned rec, bool direct,
+	     void **settings)
+{
+	const struct sl_channel_ops *ops = &sl_file_channel_ops;
+	char kv[8][1300];
+	struct sl_prop pv[8];
+	struct sl_props props = { .comp = "bench.channels.c1", .v = pv,
+				  .file = "dlog_bench", .line = 1 };
+	struct sl_diag diag = { 0 };
+	struct sl_err err = { 0 };
+	struct sl_channel *ch;
+	unsigned i, n = 0;
+
+	if (snprintf(kv[n++], 1300, "checkpointDir=%s/ck", dir) >= 1300 ||
+	    snprintf(kv[n++], 1300, "dataDirs=%s/data", dir) >= 1300)
+		return NULL;
+	snprintf(kv[n++], 1300, "groupCommitBytes=%u",
+		 group * (rec + 64) + 8192);
+	snprintf(kv[n++], 1300, "maxFileSize=%u", seg_mb << 20);
+	snprintf(kv[n++], 1300, "transactionCapacity=%u", group);
+	snprintf(kv[n++], 1300, "directIO=%s", direct ? "true" : "false");
+	snprintf(kv[n++], 1300, "ringBytes=%u", 64u << 20);
+	snprintf(kv[n++], 1300, "minimumRequiredSpace=0");
+	for (i = 0; i < n; i++) {
+		char *eq = strchr(kv[i], '=');
+
+		*eq = '\0';
+		pv[i] = (struct sl_prop){ .key = kv[i], .val = eq + 1,
+					  .file = "dlog_bench" };
+	}
+	props.n = n;
+	*settings = calloc(1, ops->settings_size);
+	if (sl_keys_apply(ops->keys, *settings, &props, &diag) != 0) {
+		fprintf(stderr, "dlog_bench: %s\n", diag.v[0].text);
+		return NULL;
+	}
+	sl_diag_free(&diag);
+	ch = ops->create("c1", *settings, &props, &diag, &err);
+	if (!ch)
+		fprintf(stderr, "dlog_bench: %s\n", err.msg);
+	return ch;
+}
+
+/* The file channel: transactions of G records, acked via the eventfd. */
+static int
+run_channel(const char *dir, unsigned group, unsigned rec, uint64_t total,
+	    bool direct, struct result *res)
+{
+	struct stat_pick pick = { { pick_u64, pick_str, pick_f64 }, 0, 0, 0 };
+	struct drainer d = { 0 };
+	struct sl_chan_producer *p;
+	struct sl_err err = { 0 };
+	struct sl_channel *ch;
+	struct sl_event ev;
+	pthread_t th;
+	void *settings;
+	uint8_t *body = malloc(rec);
+	uint64_t nb = total / ((uint64_t)group * rec), i, t0;
+	unsigned k;
+	int64_t ticket = 0;
+
+	ch = open_channel(dir, group, rec, direct, &settings);
+	if (!ch)
+		return -1;
+	d.c = sl_channel_consumer_open(ch, "drain", 1000, 1, &err);
+	p = sl_channel_producer_open(ch, "bench", &err);
+	if (!d.c || !p || ch->ops->start(ch) < 0) {
+		fprintf(stderr, "dlog_bench: %s\n", err.msg);
+		return -1;
+	}
+	/* A body of rec bytes encodes to rec + 8 bytes in the log. */
+	memset(body, 'x', rec);
+	ev = (struct sl_event){ .body = body, .body_len = rec - 8 };
+	pthread_create(&th, NULL, drain_main, &d);
+	t0 = sl_time_mono_ns();
+	for (i = 0; i < nb; i++) {
+		int64_t t;
+
+		do {
+			sl_channel_put_begin(p);
+			for (k = 0; k < group; k++)
+				if (sl_channel_put(p, &ev) < 0)
+					break;
+			if (k < group) {
+				sl_channel_put_rollback(p);
+				t = -ENOSPC;
+			} else {
+				t = sl_channel_put_commit(p);
+			}
+			if (t == -ENOSPC)
+				sl_time_sleep_ns(20 * 1000);
+		} while (t == -ENOSPC);
+		if (t < 0) {
+			fprintf(stderr, "dlog_bench: commit: %s\n",
+				strerror((int)-t));
+			return -1;
+		}
+		ticket = t;
+	}
+	while (sl_channel_producer_acked(p) < (uint64_t)ticket)
+		sl_time_sleep_ns(20 * 1000);
+	res->secs = (double)(sl_time_mono_ns() - t0) / 1e9;
+	res->records = nb * group;
+	res->bytes = nb * group * (uint64_t)rec;
+	sl_channel_stats_emit(ch, &pick.base);
+	res->p50_us = pick.p50;
+	res->p99_us = pick.p99;
+	res->syncs = pick.syncs;
+	__atomic_store_n(&d.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	ch->ops->stop(ch);
+	ch->ops->destroy(ch);
+	sl_keys_free(sl_file_channel_ops.keys, settings);
+	free(settings);
+	free(body);
+	return 0;
+}
+
+/* By throughput, for the median. */
+static int
+res_cmp(const void *a, const void *b)
+{
+	const struct result *x = a, *y = b;
+	double rx = (double)x->bytes / x->secs, ry = (double)y->bytes / y->secs;
+
+	return rx < ry ? -1 : rx > ry;
+}
+
+static void
+print(const char *name, unsigned group, const struct result *r,
+      double ratio)
+{
+	printf("dlog_bench case=%-12s group=%-5u records/s=%-9.0f MB/s=%-7.1f "
+	       "syncs=%-6llu fdatasync_p50_us=%-6llu fdatasync_p99_us=%-6llu",
+	       name, group, (double)r->records / r->secs,
+	       (double)r->bytes / r->secs / 1e6, (unsigned long long)r->syncs,
+	       (unsigned long long)r->p50_us, (unsigned long long)r->p99_us);
+	if (ratio >= 0)
+		printf(" vs_plain=%.0f%%", ratio * 100);
+	printf("\n");
+	fflush(stdout);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *base = "/var/tmp", *groups = "16,64,256,1024";
+	unsigned rec = 1024, mb = 64, reps = 3;
+	bool direct = false;
+	char dir[1024], *list, *tok, *save = NULL;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "d:m:g:r:s:n:oh")) != -1) {
+		switch (opt) {
+		case 's': seg_mb = (unsigned)atoi(optarg); break;
+		case 'n': reps = (unsigned)atoi(optarg); break;
+		case 'd': base = optarg; break;
+		case 'm': mb = (unsigned)atoi(optarg); break;
+		case 'g': groups = optarg; break;
+		case 'r': rec = (unsigned)atoi(optarg); break;
+		case 'o': direct = true; break;
+		default:
+			fprintf(stderr, "usage: dlog_bench [-d DIR] [-m MB] "
+				"[-g G1,G2,..] [-r RECORD_BYTES] [-s SEGMENT_MB] [-n REPEATS] [-o]\n");
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (reps < 1 || reps > 16) {
+		fprintf(stderr, "dlog_bench: -n must be 1..16\n");
+		return 2;
+	}
+	if (rec < 64) {
+		fprintf(stderr, "dlog_bench: -r must be >= 64\n");
+		return 2;
+	}
+	if (snprintf(dir, sizeof(dir), "%s/dlog-bench-XXXXXX", base) >=
+	    (int)sizeof(dir) || !mkdtemp(dir)) {
+		perror("dlog_bench: mkdtemp");
+		return 1;
+	}
+	list = strdup(groups);
+	for (tok = strtok_r(list, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		unsigned g = (unsigned)atoi(tok), k;
+		struct result plain[16], chan[16];
+		char sub[1100];
+
+		if (g == 0)
+			continue;
+		/* Interleaved repeats; the median of each is reported. */
+		for (k = 0; k < reps; k++) {
+			if (run_plain(dir, g, rec, (uint64_t)mb << 20, direct,
+				      &plain[k]) < 0)
+				return 1;
+			if (snprintf(sub, sizeof(sub), "%s/g%u.%u", dir, g,
+				     k) >= (int)sizeof(sub))
+				return 1;
+			if (run_channel(sub, g, rec, (uint64_t)mb << 20, direct,
+					&chan[k]) < 0)
+				return 1;
+		}
+		qsort(plain, reps, sizeof(plain[0]), res_cmp);
+		qsort(chan, reps, sizeof(chan[0]), res_cmp);
+		print("plain", g, &plain[reps / 2], -1);
+		print("file_channel", g, &chan[reps / 2],
+		      ((double)chan[reps / 2].bytes / chan[reps / 2].secs) /
+		      ((double)plain[reps / 2].bytes / plain[reps / 2].secs));
+	}
+	free(list);
+	{
+		char cmd[1100];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "dlog_bench: cannot remove %s\n", dir);
+	}
+	return 0;
+}
