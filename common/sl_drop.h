@@ -39,7 +39,8 @@
 	X(FRAG_NO_MEM,		"drop_frag_no_mem")			\
 	X(NO_MBUF,		"drop_no_mbuf")				\
 	X(TX_FULL,		"drop_tx_full")				\
-	X(SOCKET_OVERFLOW,	"drop_socket_overflow")
+	X(SOCKET_OVERFLOW,	"drop_socket_overflow")			\
+	X(PEER_GONE,		"drop_peer_gone")
 
 enum sl_drop {
 #define SL_DROP_ENUM(e, n) SL_DROP_##e,

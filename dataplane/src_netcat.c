@@ -664,14 +664,47 @@ nc_conn_drop_held(struct nc_conn *conn)
 	conn->held_len = conn->held_off = 0;
 }
 
-/* Count the lines a stopping source never got to put. */
+/*
+ * Count the lines a closing connection never got to put: the source is
+ * stopping, or the peer stopped taking its replies (a send failed).
+ */
 static int
 nc_count_unsent(void *arg, const uint8_t *line, uint32_t len)
 {
 	struct nc_conn *conn = arg;
 
-	sl_stat_add(&conn->ns->base.stats.drop[SL_DROP_SOURCE_STOPPED], 1);
+	sl_stat_add(&conn->ns->base.stats.drop[conn->send_failed &&
+		    !conn->ns->stopping ? SL_DROP_PEER_GONE :
+		    SL_DROP_SOURCE_STOPPED], 1);
 	return 0;
+}
+
+/*
+ * Feed bytes a closing connection will never put, only to count them: its
+ * lines, and an over-long line as the source counts one (EventReadFail).
+ * Returns the framer's result.
+ */
+static int
+nc_count_feed(struct nc_conn *conn, const uint8_t *data, size_t len)
+{
+	size_t used;
+	int rc = sl_frame_line_feed(&conn->fr, data, len, &used,
+				    nc_count_unsent, conn);
+
+	if (rc == -EMSGSIZE)
+		sl_stat_add(&conn->ns->base.stats.event_read_fail, 1);
+	return rc;
+}
+
+/* Drop what @conn holds; lines not yet put are counted, never silent. */
+static void
+nc_conn_discard_held(struct nc_conn *conn)
+{
+	if (conn->held && conn->held_off < conn->held_len &&
+	    !sl_frame_line_dead(&conn->fr))
+		nc_count_feed(conn, conn->held + conn->held_off,
+			      conn->held_len - conn->held_off);
+	nc_conn_drop_held(conn);
 }
 
 static void nc_conn_try_free(struct nc_conn *conn);
@@ -693,7 +726,7 @@ nc_conn_run(struct nc_conn *conn)
 			break;
 	}
 	if (conn->held && (conn->held_off == conn->held_len || conn->closing))
-		nc_conn_drop_held(conn);
+		nc_conn_discard_held(conn);
 	if (conn->closing || conn->pause != NC_PAUSE_NONE || conn->held)
 		goto out;
 	if (conn->eof || conn->stop_read) {
@@ -740,7 +773,6 @@ nc_conn_close(struct nc_conn *conn)
 static void
 nc_conn_drain_kernel(struct nc_conn *conn)
 {
-	size_t used;
 	int i;
 
 	for (i = 0; i < 1024; i++) {
@@ -750,8 +782,7 @@ nc_conn_drain_kernel(struct nc_conn *conn)
 		if (n <= 0)
 			break;
 		sl_stat_add(&conn->ns->base.stats.rx_bytes, (uint64_t)n);
-		if (sl_frame_line_feed(&conn->fr, conn->out, (size_t)n, &used,
-				       nc_count_unsent, conn) < 0)
+		if (nc_count_feed(conn, conn->out, (size_t)n) < 0)
 			break;
 	}
 }
@@ -770,6 +801,7 @@ nc_conn_try_free(struct nc_conn *conn)
 		nc_send_kick(conn);
 		return;
 	}
+	nc_conn_discard_held(conn);
 	if (ns->stopping && !sl_frame_line_dead(&conn->fr))
 		nc_conn_drain_kernel(conn);
 	sl_frame_line_finish(&conn->fr);	/* counts a tail left at stop */
@@ -891,15 +923,11 @@ nc_on_recv(struct nc_source *ns, const struct io_uring_cqe *cqe)
 	if (res > 0 && data) {
 		sl_stat_add(&ns->base.stats.rx_bytes, (uint64_t)res);
 		if (conn->closing) {
-			size_t used;
-
-			/* Stopping: lines that arrive now are counted as not
-			 * put; after an over-long line the framer is dead
-			 * and the rest is not read. */
+			/* Stopping, or the peer is gone: lines that arrive
+			 * now are counted as not put; after an over-long line
+			 * the framer is dead and the rest is not read. */
 			if (!sl_frame_line_dead(&conn->fr))
-				sl_frame_line_feed(&conn->fr, data, (size_t)res,
-						   &used, nc_count_unsent,
-						   conn);
+				nc_count_feed(conn, data, (size_t)res);
 		} else if (conn->held || conn->pause != NC_PAUSE_NONE) {
 			if (nc_conn_hold(conn, data, (size_t)res) < 0) {
 				sl_stat_add(&ns->base.stats.
@@ -1046,16 +1074,10 @@ nc_count_left(struct nc_source *ns)
 
 	for (i = 0; i < (uint32_t)ns->set.max_connections; i++) {
 		struct nc_conn *conn = ns->conns[i];
-		size_t used;
 
 		if (!conn)
 			continue;
-		if (conn->held && !conn->closing)
-			sl_frame_line_feed(&conn->fr,
-					   conn->held + conn->held_off,
-					   conn->held_len - conn->held_off,
-					   &used, nc_count_unsent, conn);
-		nc_conn_drop_held(conn);
+		nc_conn_discard_held(conn);
 		/* The reply buffer is scratch only when no send reads it. */
 		if (!conn->send_inflight && !sl_frame_line_dead(&conn->fr))
 			nc_conn_drain_kernel(conn);
