@@ -130,7 +130,8 @@ def ack_phase(tmp, recv_mode=None):
     try:
         check(ag.wait_tcp(port), "ack agent listens")
         mode = ag.stats()["SOURCE.r1"]["sluice"]["recv_mode"]
-        check(mode == (recv_mode or "multishot"),
+        want = {"select": "provided-buffer"}.get(recv_mode, recv_mode)
+        check(mode == (want or "multishot"),
               f"the source reads with {recv_mode or 'multishot'} recv "
               f"(ctl stats says {mode})")
         t0 = time.monotonic()
@@ -225,6 +226,7 @@ with tempfile.TemporaryDirectory() as tmp:
     # one-shot fallback older kernels get, then backpressure.
     for name, part in (("ack", ack_phase),
                        ("ack-plain", lambda t: ack_phase(t, "plain")),
+                       ("ack-select", lambda t: ack_phase(t, "select")),
                        ("backpressure", backpressure_phase)):
         print(f"-- {name}", flush=True)
         sub = os.path.join(tmp, name)

@@ -368,3 +368,24 @@ Test(frame_line, null_drop_array_is_allowed)
 					collect, &g), 0);
 	cr_expect_eq(sl_frame_line_finish(&fr), 2);
 }
+
+/*
+ * Regression (found by tests/fuzz/fuzz_frame_line.c): in UTF16 mode a
+ * pending unterminated line was judged by units alone, so stray 4-byte
+ * leads (2 units per byte) made a line over-long when it arrived split but
+ * not when it arrived whole. A body whose bytes fit is never over-long.
+ */
+Test(frame_line, utf16_verdict_does_not_depend_on_the_split)
+{
+	static const uint8_t in[] = { 0xF0, 0xF0, '\n' };
+	struct got g = { 0 };
+
+	setup(4, SL_FRAME_UNITS_UTF16);
+	cr_assert_eq(feed_steps(&g, in, sizeof(in), sizeof(in)), 0);
+	expect_event(&g, 0, in, 2);
+	g.nb = 0;
+	setup(4, SL_FRAME_UNITS_UTF16);
+	cr_assert_eq(feed_steps(&g, in, sizeof(in), 1), 0);
+	expect_event(&g, 0, in, 2);
+	cr_expect_eq(drop[SL_DROP_LINE_TOO_LONG], 0);
+}
