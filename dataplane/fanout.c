@@ -10,6 +10,8 @@
 #include <strings.h>
 
 #include "fanout_int.h"
+#include "sl_log.h"
+#include "sl_source.h"
 
 int
 sl_fanout_selector_validate(const struct sl_props *props,
@@ -181,4 +183,30 @@ sl_fanout_acked(struct sl_fanout *fo, const uint64_t *tickets)
 		if (sl_channel_producer_acked(fo->prods[c]) < tickets[c])
 			return false;
 	return true;
+}
+
+void
+sl_fanout_log_totals(const struct sl_source *src, const char *type)
+{
+	const struct sl_source_stats *st = &src->stats;
+	char drops[768] = "";
+	size_t n = 0;
+	unsigned i;
+
+	for (i = 0; i < SL_DROP_MAX && n < sizeof(drops); i++) {
+		uint64_t v = sl_stat_read(&st->drop[i]);
+
+		if (v)
+			n += (size_t)snprintf(drops + n, sizeof(drops) - n,
+					      ", %s=%llu", sl_drop_names[i],
+					      (unsigned long long)v);
+	}
+	sl_log(SL_INFO, "source %s %s: stopped (EventReceivedCount=%llu, "
+	       "EventAcceptedCount=%llu, EventReadFail=%llu, "
+	       "ChannelWriteFail=%llu, rx_bytes=%llu%s)", type, src->name,
+	       (unsigned long long)sl_stat_read(&st->event_received_count),
+	       (unsigned long long)sl_stat_read(&st->event_accepted_count),
+	       (unsigned long long)sl_stat_read(&st->event_read_fail),
+	       (unsigned long long)sl_stat_read(&st->channel_write_fail),
+	       (unsigned long long)sl_stat_read(&st->rx_bytes), drops);
 }

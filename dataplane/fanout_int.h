@@ -82,4 +82,13 @@ int sl_fanout_solo(struct sl_fanout *fo, const struct sl_event *ev,
  * fo->tickets taken after a commit). */
 bool sl_fanout_acked(struct sl_fanout *fo, const uint64_t *tickets);
 
+/*
+ * Log a stopped source's totals as Flume's sources do, one INFO line:
+ * "source TYPE NAME: stopped (EventReceivedCount=..., ..., drop_x=...)",
+ * the drops that are not zero included. Context: control thread, after the
+ * source's thread has exited.
+ */
+struct sl_source;
+void sl_fanout_log_totals(const struct sl_source *src, const char *type);
+
 #endif /* SL_FANOUT_INT_H */

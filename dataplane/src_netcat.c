@@ -1347,33 +1347,6 @@ nc_start(struct sl_source *src, struct sl_err *err)
 	return 0;
 }
 
-/* Like Flume's sources, say what the source did when it stops. */
-static void
-nc_log_totals(const struct nc_source *ns)
-{
-	const struct sl_source_stats *st = &ns->base.stats;
-	char drops[512] = "";
-	size_t n = 0;
-	unsigned i;
-
-	for (i = 0; i < SL_DROP_MAX && n < sizeof(drops); i++) {
-		uint64_t v = sl_stat_read(&st->drop[i]);
-
-		if (v)
-			n += (size_t)snprintf(drops + n, sizeof(drops) - n,
-					      ", %s=%llu", sl_drop_names[i],
-					      (unsigned long long)v);
-	}
-	sl_log(SL_INFO, "source netcat %s: stopped (EventReceivedCount=%llu,"
-	       " EventAcceptedCount=%llu, EventReadFail=%llu, "
-	       "ChannelWriteFail=%llu, rx_bytes=%llu%s)", ns->base.name,
-	       (unsigned long long)sl_stat_read(&st->event_received_count),
-	       (unsigned long long)sl_stat_read(&st->event_accepted_count),
-	       (unsigned long long)sl_stat_read(&st->event_read_fail),
-	       (unsigned long long)sl_stat_read(&st->channel_write_fail),
-	       (unsigned long long)sl_stat_read(&st->rx_bytes), drops);
-}
-
 static void
 nc_stop(struct sl_source *src)
 {
@@ -1389,7 +1362,7 @@ nc_stop(struct sl_source *src)
 		       strerror(errno));
 	pthread_join(ns->thread, NULL);
 	ns->thread_started = false;
-	nc_log_totals(ns);
+	sl_fanout_log_totals(&ns->base, "netcat");
 	/* Like Flume, stop listening once the source has stopped. */
 	close(ns->lfd);
 	ns->lfd = -1;

@@ -10,6 +10,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/sock_diag.h>
 #include <liburing.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -38,6 +39,7 @@
 enum nu_op {
 	NU_OP_RECV = 1,
 	NU_OP_WAKE,
+	NU_OP_CANCEL,
 };
 
 struct nu_settings {
@@ -231,6 +233,24 @@ nu_overflow(struct nu_source *nu, const struct cmsghdr *cm)
 	sl_stat_add(&nu->base.stats.drop[SL_DROP_SOCKET_OVERFLOW], delta);
 }
 
+/*
+ * SO_RXQ_OVFL reports drops only with a datagram queued after them; at
+ * stop, read the socket's own total (SO_MEMINFO) so none goes uncounted.
+ */
+static void
+nu_overflow_settle(struct nu_source *nu)
+{
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mi);
+
+	if (getsockopt(nu->fd, SOL_SOCKET, SO_MEMINFO, mi, &len) < 0 ||
+	    len < sizeof(uint32_t) * (SK_MEMINFO_DROPS + 1))
+		return;
+	sl_stat_add(&nu->base.stats.drop[SL_DROP_SOCKET_OVERFLOW],
+		    (uint32_t)(mi[SK_MEMINFO_DROPS] - nu->ovfl_seen));
+	nu->ovfl_seen = mi[SK_MEMINFO_DROPS];
+}
+
 /* One datagram: an event into the open batch, or a counted drop. */
 static void
 nu_datagram(struct nu_source *nu, const uint8_t *data, uint32_t len,
@@ -320,6 +340,56 @@ nu_on_recv(struct nu_source *nu, const struct io_uring_cqe *cqe)
 	}
 }
 
+/*
+ * Stop: the datagrams the kernel already completed into our buffers are
+ * put; those still waiting in the socket buffer are counted
+ * (drop_source_stopped), never silently lost.
+ */
+static void
+nu_finish(struct nu_source *nu)
+{
+	struct io_uring_sqe *sqe;
+	char b;
+	int i;
+
+	if (nu->recv_armed) {
+		sqe = nu_sqe(nu);
+		io_uring_prep_cancel64(sqe, nu_ud(NU_OP_RECV), 0);
+		io_uring_sqe_set_data64(sqe, nu_ud(NU_OP_CANCEL));
+	}
+	while (nu->recv_armed) {
+		struct io_uring_cqe *cqe;
+		unsigned head, nb = 0;
+
+		if (io_uring_submit_and_wait(&nu->ring, 1) < 0)
+			break;
+		io_uring_for_each_cqe(&nu->ring, head, cqe) {
+			if (cqe->user_data == nu_ud(NU_OP_RECV))
+				nu_on_recv(nu, cqe);
+			nb++;
+		}
+		io_uring_cq_advance(&nu->ring, nb);
+	}
+	nu_flush(nu);
+	for (i = 0; i < 1 << 20; i++) {
+		uint64_t ctrl[(NU_CTRL_LEN + 7) / 8];
+		struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+				    .msg_control = ctrl,
+				    .msg_controllen = sizeof(ctrl) };
+		struct cmsghdr *cm;
+		ssize_t n = recvmsg(nu->fd, &m, MSG_DONTWAIT | MSG_TRUNC);
+
+		if (n < 0)
+			break;
+		for (cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm))
+			nu_overflow(nu, cm);
+		sl_stat_add(&nu->base.stats.rx_bytes, (uint64_t)n);
+		sl_stat_add(&nu->base.stats.drop[SL_DROP_SOURCE_STOPPED], 1);
+	}
+	nu_overflow_settle(nu);
+}
+
 static void *
 nu_thread_main(void *arg)
 {
@@ -348,6 +418,7 @@ nu_thread_main(void *arg)
 		if (!nu->recv_armed)
 			nu_recv_arm(nu);
 	}
+	nu_finish(nu);
 	return NULL;
 }
 
@@ -541,6 +612,7 @@ nu_stop(struct sl_source *src)
 	nu->thread_started = false;
 	close(nu->fd);
 	nu->fd = -1;
+	sl_fanout_log_totals(&nu->base, "netcatudp");
 }
 
 static void

@@ -7,6 +7,7 @@ by default; an over-size datagram is a counted drop; a full channel is a
 counted drop (UDP has no backpressure) and the counters add up exactly.
 Runs with the multishot recvmsg path and with the one-shot fallback."""
 import os
+import re
 import signal
 import socket
 import sys
@@ -221,8 +222,52 @@ def socket_overflow(tmp, recv_mode=None):
     check(rc == 0, f"overflow agent exits 0 (got {rc})")
 
 
+def stop_accounting(tmp):
+    """SIGTERM right after a burst: every datagram sent is an event, a
+    kernel drop (drop_socket_overflow) or counted at stop
+    (drop_source_stopped) in the source's closing line."""
+    port = free_port(socket.SOCK_DGRAM)
+    conf = (f"a1.sources = r1\na1.channels = c1\na1.sinks = k1\n"
+            f"a1.sources.r1.type = netcatudp\n"
+            f"a1.sources.r1.bind = 127.0.0.1\na1.sources.r1.port = {port}\n"
+            f"a1.sources.r1.channels = c1\n"
+            f"a1.channels.c1.type = memory\na1.channels.c1.capacity = 100000\n"
+            f"a1.channels.c1.transactionCapacity = 1000\n"
+            f"a1.sinks.k1.type = null\na1.sinks.k1.channel = c1\n"
+            f"a1.sinks.k1.batchSize = 1000\n")
+    ag = Agent(tmp, conf, tag="ustop")
+    s, _ = udp_sender()
+    n = 20000
+    try:
+        check(ag.wait_ctl(), "udp stop agent up")
+        os.kill(ag.proc.pid, signal.SIGSTOP)
+        try:
+            for i in range(n):
+                s.sendto(b"s%07d" % i + b"." * 200, ("127.0.0.1", port))
+        finally:
+            os.kill(ag.proc.pid, signal.SIGCONT)
+    finally:
+        s.close()
+        rc = ag.stop()
+    check(rc == 0, f"udp stop agent exits 0 (got {rc})")
+    m = re.search(r"source netcatudp r1: stopped \((.*)\)", ag.log())
+    check(m is not None, "the source logs its totals when it stops")
+    if not m:
+        return
+    tot = dict(kv.split("=") for kv in m.group(1).split(", "))
+    rec = int(tot["EventReceivedCount"])
+    ovfl = int(tot.get("drop_socket_overflow", "0"))
+    stopped = int(tot.get("drop_source_stopped", "0"))
+    check(rec == int(tot["EventAcceptedCount"]), f"all received put: {tot}")
+    check(rec + ovfl + stopped == n, f"received {rec} + kernel drops {ovfl} "
+          f"+ counted at stop {stopped} == sent {n}")
+    print(f"udp stop_accounting: {rec} put, {ovfl} kernel drops, {stopped} "
+          f"counted at stop", flush=True)
+
+
 with tempfile.TemporaryDirectory() as tmp:
-    for name, part in (("overflow", socket_overflow),
+    for name, part in (("stop_accounting", stop_accounting),
+                       ("overflow", socket_overflow),
                        ("overflow-plain",
                         lambda t: socket_overflow(t, "plain")),
                        ("basics", basics),
