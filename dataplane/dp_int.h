@@ -14,6 +14,9 @@
 #include <stdint.h>
 
 #include "net_int.h"
+#include "sl_channel.h"
+#include "sl_props.h"
+#include "sl_source.h"
 #include "sl_drop.h"
 #include "sl_stats.h"
 #include "tcp_int.h"
@@ -47,9 +50,6 @@ struct sl_lcore_stats {
 	uint64_t tcp_window_probes;	/* answered with window 0 */
 	uint64_t tcp_window_updates;
 	uint64_t frags_reassembled;
-	uint64_t nic_missed;		/* backend: port counters */
-	uint64_t nic_nombuf;
-	uint64_t ring_depth;		/* gauge, backend */
 	uint64_t drop[SL_DROP_MAX];
 };
 
@@ -82,6 +82,8 @@ struct sl_net_app_ops {
 	/* The connection is gone (closed, reset, timed out): free app state. */
 	void (*tcp_closed)(void *ctx, struct sl_lcore *lc,
 			   struct sl_tcp_conn *conn);
+	/* Optional: end of an rx burst (commit batches, send replies). */
+	void (*burst_end)(void *ctx, struct sl_lcore *lc, uint64_t now);
 };
 
 struct sl_net_listener {
@@ -181,7 +183,12 @@ void sl_lcore_input(struct sl_lcore *lc, const uint8_t *frame, uint32_t len,
 /* One whole UDP datagram (after reassembly); @pkt's IPv4 fields valid. */
 void sl_lcore_udp_input(struct sl_lcore *lc, const struct sl_pkt *pkt,
 			const uint8_t *data, uint32_t len, uint64_t now);
-/* End of a burst: send owed ACKs and data; run timers when due. */
+/* A reassembled IPv4 datagram (Ethernet header first, IP checksum left
+ * zero by the reassembly): its UDP payload is one event. */
+void sl_lcore_input_reassembled(struct sl_lcore *lc, const uint8_t *frame,
+				uint32_t len, uint64_t now);
+/* End of a burst: the applications' burst_end, then the ACKs and data owed,
+ * then the timers when due. */
 void sl_lcore_flush(struct sl_lcore *lc, uint64_t now);
 
 /* The local address entry for @addr, or NULL. */
@@ -204,6 +211,21 @@ void sl_icmp_input(struct sl_lcore *lc, const struct sl_pkt *pkt);
 /* Emit the lcore's counters (for `ctl stats`). Any thread. */
 void sl_lcore_stats_emit(const struct sl_lcore_stats *st,
 			 struct sl_stats_sink *out);
+
+struct sl_dataplane;
+/* The @i-th lcore of @dp and its port's address (host order) in *@addr;
+ * NULL past the end. Context: control thread, before start. */
+struct sl_lcore *sl_dataplane_lcore(struct sl_dataplane *dp, unsigned i,
+				    uint32_t *addr);
+
+/* sl_dp_source_create() on explicit lcores (@dp may be NULL: tests). */
+struct sl_source *sl_dp_source_create_on(struct sl_lcore *const *lcs,
+					 unsigned nb_lcs,
+					 struct sl_dataplane *dp,
+					 const char *type, const char *name,
+					 const struct sl_props *props,
+					 struct sl_channel *const *chs,
+					 unsigned nb_chs, struct sl_err *err);
 
 /* Keyed hash (SipHash-2-4) for SYN cookies and RSS-free hashing. */
 uint64_t sl_siphash(const uint64_t key[2], const void *data, size_t len);

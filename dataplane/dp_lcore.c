@@ -197,8 +197,30 @@ sl_lcore_input(struct sl_lcore *lc, const uint8_t *frame, uint32_t len,
 }
 
 void
+sl_lcore_input_reassembled(struct sl_lcore *lc, const uint8_t *frame,
+			   uint32_t len, uint64_t now)
+{
+	struct sl_pkt pkt;
+	enum sl_drop drop;
+
+	if (sl_net_parse_eth(&pkt, frame, len, SL_RX_IP_CSUM_GOOD, &drop) < 0 ||
+	    sl_net_parse_ipv4(&pkt, &drop) < 0 ||
+	    sl_net_parse_udp(&pkt, &drop) < 0) {
+		sl_lcore_drop(lc, drop);
+		return;
+	}
+	sl_lcore_udp_input(lc, &pkt, pkt.payload, pkt.payload_len, now);
+}
+
+void
 sl_lcore_flush(struct sl_lcore *lc, uint64_t now)
 {
+	unsigned i;
+
+	for (i = 0; i < lc->nb_listeners; i++)
+		if (lc->listeners[i].ops->burst_end)
+			lc->listeners[i].ops->burst_end(lc->listeners[i].ctx,
+							lc, now);
 	sl_tcp_flush(lc, now);
 	if (now >= lc->next_timer) {
 		lc->next_timer = now + DP_TIMER_PERIOD_NS;
@@ -285,9 +307,6 @@ static const struct sl_stat_desc lcore_stat_desc[] = {
 	LC_STAT(tcp_window_probes, SL_STAT_COUNTER),
 	LC_STAT(tcp_window_updates, SL_STAT_COUNTER),
 	LC_STAT(frags_reassembled, SL_STAT_COUNTER),
-	LC_STAT(nic_missed, SL_STAT_COUNTER),
-	LC_STAT(nic_nombuf, SL_STAT_COUNTER),
-	LC_STAT(ring_depth, SL_STAT_GAUGE),
 	SL_STAT_DESC_END,
 };
 

@@ -1,0 +1,754 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Flume's netcat and netcatudp sources on the dataplane: the same keys,
+ * framing (frame_line.c) and channel fan-out (fanout.c) as the kernel
+ * sources, fed by the lcores' TCP/UDP stack instead of sockets. One
+ * struct dps_core per (source, lcore), touched only by that lcore; the
+ * Flume counters are summed into the source once per burst. Created on
+ * the control thread before the lcores start; no EAL here.
+ *
+ * Backpressure: the TCP window is what the channel (and, with
+ * ack-every-event, the connection's reply queue) can take; a line the
+ * channel refuses is answered FAILED (ack-every-event) or left unread, so
+ * TCP brings it again (ack-every-event = false), as on the kernel path.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dp_int.h"
+#include "fanout_int.h"
+#include "frame_int.h"
+#include "sl_dataplane.h"
+
+#define DPS_MAX_CORES		64
+#define DPS_REPLY_MAX		224
+#define DPS_ROOM_MAX		(4u << 20)	/* bytes of window, at most */
+#define DPS_AVG_LINE_GUESS	128
+
+/* Flume's MemoryChannel message for a full channel, as the kernel path. */
+#define DPS_MSG_FULL	"Space for commit to queue couldn't be acquired. " \
+			"Sinks are likely not keeping up with sources, or " \
+			"the buffer size is too tight"
+#define DPS_MSG_BROKEN	"Unable to put event on required channel: "
+
+struct dps_settings {
+	char *bind;
+	int64_t port;
+	int64_t max_line_length;
+	bool ack_every_event;
+	char *encoding;
+	int64_t max_connections;
+	char *remote_address_header;
+};
+
+struct dps_core;
+
+struct dps_conn {
+	struct dps_core *pc;
+	struct sl_tcp_conn *conn;
+	uint32_t idx;
+	unsigned ch_from;
+	bool stalled;
+	bool waiting_ack;
+	uint32_t ok_owed;		/* OK replies held for a durable ack */
+	uint64_t tickets[SL_FANOUT_MAX];
+	uint64_t bytes, lines;		/* for the window estimate */
+	struct sl_frame_line fr;
+	uint8_t buf[];
+};
+
+struct dps_source;
+
+struct dps_core {
+	struct dps_source *src;
+	struct sl_lcore *lc;
+	struct sl_fanout fo;
+	struct sl_source_stats st;	/* this core's, merged per burst */
+	uint8_t *conn_mem;
+	size_t conn_size;
+	uint32_t *free_idx;
+	uint32_t nb_free, max_conns;
+	struct dps_conn **ack_wait;	/* conns owing OKs until an ack */
+	uint32_t nb_ack_wait;
+	unsigned udp_batch;		/* events in the open UDP batch */
+};
+
+struct dps_source {
+	struct sl_source base;
+	struct dps_settings set;
+	bool udp;
+	enum sl_frame_units units;
+	uint32_t bind;			/* host order */
+	struct sl_dataplane *dp;
+	struct dps_core *cores[DPS_MAX_CORES];
+	unsigned nb_cores;
+};
+
+#define DPS_OFF(f) offsetof(struct dps_settings, f)
+
+static const struct sl_key dps_tcp_keys[] = {
+	{ "bind", SL_KEY_STR, NULL, DPS_OFF(bind), .required = true },
+	{ "port", SL_KEY_INT, NULL, DPS_OFF(port), 1, 65535,
+	  .required = true },
+	{ "max-line-length", SL_KEY_INT, "512", DPS_OFF(max_line_length),
+	  1, 1 << 20 },
+	{ "ack-every-event", SL_KEY_BOOL, "true", DPS_OFF(ack_every_event) },
+	{ "encoding", SL_KEY_STR, "utf-8", DPS_OFF(encoding) },
+	{ "max-connections", SL_KEY_INT, "10000", DPS_OFF(max_connections),
+	  1, 1000000 },
+	SL_KEY_END,
+};
+
+static const struct sl_key dps_udp_keys[] = {
+	{ "bind", SL_KEY_STR, NULL, DPS_OFF(bind), .required = true },
+	{ "port", SL_KEY_INT, NULL, DPS_OFF(port), 1, 65535,
+	  .required = true },
+	{ "remoteAddressHeader", SL_KEY_STR, NULL,
+	  DPS_OFF(remote_address_header) },
+	SL_KEY_END,
+};
+
+static const struct sl_source_ops dps_netcat_ops;
+static const struct sl_source_ops dps_netcatudp_ops;
+
+/* ---- per-burst bookkeeping --------------------------------------------- */
+
+#define DPS_MERGE(f)							\
+	do {								\
+		if (pc->st.f) {						\
+			sl_stat_add_mt(&gs->f, pc->st.f);		\
+			pc->st.f = 0;					\
+		}							\
+	} while (0)
+
+/* Add this core's counters to the source's; one atomic add per counter
+ * that moved, once per burst (never per packet). */
+static void
+dps_stats_merge(struct dps_core *pc)
+{
+	struct sl_source_stats *gs = &pc->src->base.stats;
+	unsigned i;
+
+	DPS_MERGE(event_received_count);
+	DPS_MERGE(event_accepted_count);
+	DPS_MERGE(append_batch_received_count);
+	DPS_MERGE(append_batch_accepted_count);
+	DPS_MERGE(open_connection_count);	/* a gauge: deltas add up */
+	DPS_MERGE(event_read_fail);
+	DPS_MERGE(channel_write_fail);
+	DPS_MERGE(generic_processing_fail);
+	DPS_MERGE(rx_bytes);
+	DPS_MERGE(connections_accepted);
+	DPS_MERGE(connections_closed);
+	for (i = 0; i < SL_DROP_MAX; i++)
+		DPS_MERGE(drop[i]);
+}
+
+/* Events every channel can take now. */
+static uint64_t
+dps_chan_room(const struct dps_core *pc)
+{
+	uint64_t room = UINT64_MAX;
+	unsigned c;
+
+	for (c = 0; c < pc->fo.nb; c++) {
+		const struct sl_channel *ch = pc->fo.prods[c]->ch;
+		uint64_t cap = sl_channel_capacity(ch);
+		uint64_t size = sl_channel_size(ch);
+
+		room = SL_MIN(room, size < cap ? cap - size : 0);
+	}
+	return room;
+}
+
+/* ---- TCP: netcat -------------------------------------------------------- */
+
+static void
+dps_reply(struct dps_conn *c, const char *s, size_t len)
+{
+	/* Room was checked before the line was taken (dps_on_line). */
+	if (sl_tcp_send(c->pc->lc, c->conn, s, (uint32_t)len) < 0)
+		c->pc->st.drop[SL_DROP_TCP_SNDBUF_FULL]++;
+}
+
+static void
+dps_reply_failed(struct dps_conn *c, int rc)
+{
+	struct dps_core *pc = c->pc;
+	char msg[DPS_REPLY_MAX];
+	int n;
+
+	if (rc == -ENOSPC)
+		n = snprintf(msg, sizeof(msg), "FAILED: %s\n", DPS_MSG_FULL);
+	else
+		n = snprintf(msg, sizeof(msg), "FAILED: %s%s\n",
+			     DPS_MSG_BROKEN,
+			     pc->fo.prods[SL_MIN(c->ch_from, pc->fo.nb - 1)]
+				     ->ch->name);
+	dps_reply(c, msg, (size_t)SL_MIN(n, (int)sizeof(msg) - 1));
+}
+
+static void
+dps_oks(struct dps_conn *c, uint32_t nb)
+{
+	static const char oks[] = "OK\nOK\nOK\nOK\nOK\nOK\nOK\nOK\n";
+
+	while (nb) {
+		uint32_t k = SL_MIN(nb, 8u);
+
+		dps_reply(c, oks, 3u * k);
+		nb -= k;
+	}
+}
+
+static void
+dps_ack_wait(struct dps_conn *c, uint32_t nb)
+{
+	struct dps_core *pc = c->pc;
+
+	c->ok_owed += nb;
+	memcpy(c->tickets, pc->fo.tickets, sizeof(c->tickets));
+	if (!c->waiting_ack) {
+		c->waiting_ack = true;
+		pc->ack_wait[pc->nb_ack_wait++] = c;
+	}
+}
+
+/* Commit the open batch: its lines become OK replies, or FAILED when
+ * another producer took the channel's room first. */
+static void
+dps_commit(struct dps_conn *c)
+{
+	struct dps_core *pc = c->pc;
+	bool ok;
+	unsigned i, nb = sl_fanout_flush(&pc->fo, &ok);
+
+	if (nb == 0)
+		return;
+	if (ok) {
+		pc->st.event_accepted_count += nb;
+		if (!pc->src->set.ack_every_event)
+			return;
+		if (pc->fo.any_ack_fd)
+			dps_ack_wait(c, nb);
+		else
+			dps_oks(c, nb);
+		return;
+	}
+	pc->st.channel_write_fail += nb;
+	if (pc->src->set.ack_every_event)
+		for (i = 0; i < nb; i++)
+			dps_reply_failed(c, -ENOSPC);
+	else
+		pc->st.drop[SL_DROP_CHANNEL_FULL] += nb;
+}
+
+/* The framer's callback, Flume's NetcatSource per line (as src_netcat.c). */
+static int
+dps_on_line(void *arg, const uint8_t *line, uint32_t len)
+{
+	struct dps_conn *c = arg;
+	struct dps_core *pc = c->pc;
+	struct sl_event ev = { .body = line, .body_len = len };
+	bool ack = pc->src->set.ack_every_event;
+	unsigned from = c->ch_from;
+	int rc;
+
+	if (ack && sl_tcp_sndbuf_free(c->conn) <
+		   DPS_REPLY_MAX * (pc->fo.nb_evs + 2u)) {
+		/* Each batched line may still become a FAILED reply. */
+		dps_commit(c);
+		if (sl_tcp_sndbuf_free(c->conn) < 2 * DPS_REPLY_MAX)
+			return -ENOBUFS;
+	}
+	c->lines++;
+	c->bytes += len + 1u;
+	rc = sl_fanout_batch_put(&pc->fo, &ev, &from);
+	if (rc == 0) {
+		c->ch_from = 0;
+		c->stalled = false;
+		pc->st.event_received_count++;
+		return 0;
+	}
+	dps_commit(c);
+	c->ch_from = from;
+	rc = sl_fanout_solo(&pc->fo, &ev, &from);
+	c->ch_from = from;
+	if (rc == 0) {
+		c->ch_from = 0;
+		c->stalled = false;
+		pc->st.event_received_count++;
+		pc->st.event_accepted_count++;
+		if (ack && pc->fo.any_ack_fd)
+			dps_ack_wait(c, 1);
+		else if (ack)
+			dps_oks(c, 1);
+		return 0;
+	}
+	if (!ack && rc == -ENOSPC) {
+		/* Backpressure: the line stays unread; TCP brings it again. */
+		if (!c->stalled)
+			pc->st.channel_write_fail++;
+		c->stalled = true;
+		c->lines--;
+		c->bytes -= len + 1u;
+		return -EAGAIN;
+	}
+	pc->st.event_received_count++;
+	pc->st.channel_write_fail++;
+	if (ack)
+		dps_reply_failed(c, rc);
+	else
+		pc->st.drop[rc == -ENOSPC ? SL_DROP_CHANNEL_FULL
+					  : SL_DROP_CHANNEL_ERROR]++;
+	c->ch_from = 0;
+	return 0;
+}
+
+static void *
+dps_tcp_accept(void *ctx, struct sl_lcore *lc, struct sl_tcp_conn *conn,
+	       uint64_t now)
+{
+	struct dps_core *pc = ctx;
+	struct dps_conn *c;
+	uint32_t idx;
+
+	if (!pc->nb_free) {
+		pc->st.drop[SL_DROP_CONN_LIMIT]++;
+		return NULL;
+	}
+	idx = pc->free_idx[--pc->nb_free];
+	c = (struct dps_conn *)(pc->conn_mem + pc->conn_size * idx);
+	memset(c, 0, sizeof(*c));
+	c->pc = pc;
+	c->conn = conn;
+	c->idx = idx;
+	sl_frame_line_init(&c->fr, c->buf,
+			   (uint32_t)pc->src->set.max_line_length,
+			   pc->src->units, pc->st.drop);
+	pc->st.connections_accepted++;
+	pc->st.open_connection_count++;
+	return c;
+}
+
+/*
+ * The window: what the channels can take (events x this connection's
+ * average line), and with ack-every-event what its reply queue can answer.
+ */
+static uint32_t
+dps_tcp_room(void *ctx, struct sl_lcore *lc, struct sl_tcp_conn *conn)
+{
+	struct dps_core *pc = ctx;
+	struct dps_conn *c = conn->app;
+	uint64_t avg, room, replies;
+
+	if (c->waiting_ack)
+		return 0;
+	avg = c->lines ? c->bytes / c->lines : DPS_AVG_LINE_GUESS;
+	avg = SL_MAX(avg, 1u);
+	room = dps_chan_room(pc);
+	room = room > DPS_ROOM_MAX / avg ? DPS_ROOM_MAX : room * avg;
+	if (pc->src->set.ack_every_event) {
+		uint32_t fr = sl_tcp_sndbuf_free(conn);
+
+		replies = fr > 2 * DPS_REPLY_MAX ?
+			  (fr - 2 * DPS_REPLY_MAX) / 3 : 0;
+		room = SL_MIN(room, replies * avg);
+	}
+	return (uint32_t)SL_MIN(room, (uint64_t)DPS_ROOM_MAX);
+}
+
+static uint32_t
+dps_tcp_recv(void *ctx, struct sl_lcore *lc, struct sl_tcp_conn *conn,
+	     const uint8_t *data, uint32_t len, uint64_t now)
+{
+	struct dps_conn *c = conn->app;
+	struct dps_core *pc = c->pc;
+	size_t used = 0;
+	int rc;
+
+	if (c->waiting_ack)
+		return 0;
+	rc = sl_frame_line_feed(&c->fr, data, len, &used, dps_on_line, c);
+	dps_commit(c);
+	pc->st.rx_bytes += used;
+	if (rc == -EMSGSIZE) {
+		char msg[DPS_REPLY_MAX];
+		int n = snprintf(msg, sizeof(msg), "FAILED: Event exceeds the "
+				 "maximum length (%u chars, including "
+				 "newline)\n",
+				 (unsigned)pc->src->set.max_line_length);
+
+		pc->st.event_read_fail++;
+		dps_reply(c, msg, (size_t)SL_MIN(n, (int)sizeof(msg) - 1));
+		sl_tcp_close(lc, conn);
+		pc->st.rx_bytes += len - used;
+		return len;
+	}
+	return (uint32_t)used;
+}
+
+static void
+dps_tcp_eof(void *ctx, struct sl_lcore *lc, struct sl_tcp_conn *conn,
+	    uint64_t now)
+{
+	struct dps_conn *c = conn->app;
+
+	/* The unterminated tail is discarded and counted by the framer. */
+	sl_frame_line_finish(&c->fr);
+}
+
+static void
+dps_tcp_closed(void *ctx, struct sl_lcore *lc, struct sl_tcp_conn *conn)
+{
+	struct dps_core *pc = ctx;
+	struct dps_conn *c = conn->app;
+	uint32_t i;
+
+	if (c->waiting_ack) {
+		for (i = 0; i < pc->nb_ack_wait; i++)
+			if (pc->ack_wait[i] == c) {
+				pc->ack_wait[i] =
+					pc->ack_wait[--pc->nb_ack_wait];
+				break;
+			}
+	}
+	if (sl_frame_line_pending(&c->fr))
+		sl_frame_line_finish(&c->fr);
+	pc->st.connections_closed++;
+	pc->st.open_connection_count--;
+	pc->free_idx[pc->nb_free++] = c->idx;
+}
+
+static void
+dps_burst_end(void *ctx, struct sl_lcore *lc, uint64_t now)
+{
+	struct dps_core *pc = ctx;
+	uint32_t i = 0;
+	bool ok;
+
+	if (pc->src->udp && pc->fo.open) {
+		unsigned nb = sl_fanout_flush(&pc->fo, &ok);
+
+		if (ok) {
+			pc->st.event_accepted_count += nb;
+		} else {
+			pc->st.channel_write_fail += nb;
+			pc->st.drop[SL_DROP_CHANNEL_FULL] += nb;
+		}
+	}
+	/* Durable channels: OKs go out once the channel acknowledged. */
+	while (i < pc->nb_ack_wait) {
+		struct dps_conn *c = pc->ack_wait[i];
+
+		if (!sl_fanout_acked(&pc->fo, c->tickets)) {
+			i++;
+			continue;
+		}
+		dps_oks(c, c->ok_owed);
+		c->ok_owed = 0;
+		c->waiting_ack = false;
+		sl_tcp_window_update(lc, c->conn);
+		pc->ack_wait[i] = pc->ack_wait[--pc->nb_ack_wait];
+	}
+	dps_stats_merge(pc);
+}
+
+/* ---- UDP: netcatudp ----------------------------------------------------- */
+
+static void
+dps_udp_recv(void *ctx, struct sl_lcore *lc, const struct sl_pkt *pkt,
+	     const uint8_t *data, uint32_t len, uint64_t now)
+{
+	struct dps_core *pc = ctx;
+	struct sl_event ev = { .body = data, .body_len = len };
+	const uint8_t *nl = memchr(data, '\n', len);
+	char addr[32];
+	unsigned from = 0;
+	bool ok;
+	int rc;
+
+	/* One event per datagram, its body up to the first newline. */
+	if (nl)
+		ev.body_len = (uint32_t)(nl - data);
+	if (pc->src->set.remote_address_header) {
+		struct in_addr a = { .s_addr = pkt->saddr };
+		char ip[INET_ADDRSTRLEN];
+		int n;
+
+		inet_ntop(AF_INET, &a, ip, sizeof(ip));
+		n = snprintf(addr, sizeof(addr), "%s:%u", ip,
+			     ntohs(pkt->sport));
+		ev.nb_headers = 1;
+		ev.hdrs[0].key = pc->src->set.remote_address_header;
+		ev.hdrs[0].key_len =
+			(uint16_t)strlen(pc->src->set.remote_address_header);
+		ev.hdrs[0].val = addr;
+		ev.hdrs[0].val_len = (uint16_t)n;
+	}
+	pc->st.rx_bytes += len;
+	pc->st.event_received_count++;
+	rc = sl_fanout_batch_put(&pc->fo, &ev, &from);
+	if (rc == 0)
+		return;
+	/* The batch is full or a channel refused: commit, then alone. */
+	{
+		unsigned nb = sl_fanout_flush(&pc->fo, &ok);
+
+		if (ok) {
+			pc->st.event_accepted_count += nb;
+		} else {
+			pc->st.channel_write_fail += nb;
+			pc->st.drop[SL_DROP_CHANNEL_FULL] += nb;
+		}
+	}
+	rc = sl_fanout_solo(&pc->fo, &ev, &from);
+	if (rc == 0) {
+		pc->st.event_accepted_count++;
+		return;
+	}
+	pc->st.channel_write_fail++;
+	pc->st.drop[rc == -ENOSPC ? SL_DROP_CHANNEL_FULL
+				  : SL_DROP_CHANNEL_ERROR]++;
+}
+
+static const struct sl_net_app_ops dps_tcp_app = {
+	.tcp_accept = dps_tcp_accept,
+	.tcp_room = dps_tcp_room,
+	.tcp_recv = dps_tcp_recv,
+	.tcp_eof = dps_tcp_eof,
+	.tcp_closed = dps_tcp_closed,
+	.burst_end = dps_burst_end,
+};
+
+static const struct sl_net_app_ops dps_udp_app = {
+	.udp_recv = dps_udp_recv,
+	.burst_end = dps_burst_end,
+};
+
+/* ---- create / destroy --------------------------------------------------- */
+
+static void
+dps_core_free(struct dps_core *pc)
+{
+	if (!pc)
+		return;
+	free(pc->conn_mem);
+	free(pc->free_idx);
+	free(pc->ack_wait);
+	free(pc);
+}
+
+static void
+dps_destroy(struct sl_source *src)
+{
+	struct dps_source *s = (struct dps_source *)src;
+	unsigned i;
+
+	for (i = 0; i < s->nb_cores; i++)
+		dps_core_free(s->cores[i]);
+	sl_keys_free(s->udp ? dps_udp_keys : dps_tcp_keys, &s->set);
+	free(s->base.name);
+	free(s);
+}
+
+static int
+dps_units(const char *enc, enum sl_frame_units *units)
+{
+	if (!enc || !strcasecmp(enc, "utf-8") || !strcasecmp(enc, "utf8")) {
+		*units = SL_FRAME_UNITS_UTF16;
+		return 0;
+	}
+	if (!strcasecmp(enc, "us-ascii") || !strcasecmp(enc, "ascii") ||
+	    !strcasecmp(enc, "iso646-us")) {
+		*units = SL_FRAME_UNITS_BYTES;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int
+dps_core_add(struct dps_source *s, struct sl_lcore *lc,
+	     struct sl_channel *const *chs, unsigned nb_chs,
+	     struct sl_err *err)
+{
+	struct dps_core *pc;
+	char who[160];
+	uint32_t i;
+	int rc;
+
+	if (s->nb_cores == DPS_MAX_CORES)
+		return sl_err_set(err, E2BIG, "source %s: more than %u lcores",
+				  s->base.name, DPS_MAX_CORES);
+	pc = calloc(1, sizeof(*pc));
+	if (!pc)
+		return sl_err_set(err, ENOMEM, "source %s: out of memory",
+				  s->base.name);
+	s->cores[s->nb_cores++] = pc;
+	pc->src = s;
+	pc->lc = lc;
+	snprintf(who, sizeof(who), "source %s %s lcore %u",
+		 s->base.ops->type, s->base.name, lc->lcore_id);
+	if (sl_fanout_open(&pc->fo, chs, nb_chs, who, err) < 0)
+		return -err->code;
+	if (!s->udp) {
+		pc->max_conns = (uint32_t)SL_MIN((uint64_t)s->set.max_connections,
+						 (uint64_t)lc->tcp.max_conns);
+		pc->conn_size = SL_ALIGN_UP(sizeof(struct dps_conn) +
+			sl_frame_line_buf_size(
+				(uint32_t)s->set.max_line_length, s->units),
+			(size_t)SL_CACHE_LINE);
+		pc->conn_mem = calloc(pc->max_conns, pc->conn_size);
+		pc->free_idx = calloc(pc->max_conns, sizeof(*pc->free_idx));
+		pc->ack_wait = calloc(pc->max_conns, sizeof(*pc->ack_wait));
+		if (!pc->conn_mem || !pc->free_idx || !pc->ack_wait)
+			return sl_err_set(err, ENOMEM, "source %s: no memory "
+					  "for %u connections", s->base.name,
+					  pc->max_conns);
+		for (i = 0; i < pc->max_conns; i++)
+			pc->free_idx[i] = pc->max_conns - 1 - i;
+		pc->nb_free = pc->max_conns;
+	}
+	rc = sl_lcore_listen(lc, s->udp ? SL_IPPROTO_UDP : SL_IPPROTO_TCP,
+			     htonl(s->bind), htons((uint16_t)s->set.port),
+			     s->udp ? &dps_udp_app : &dps_tcp_app, pc);
+	if (rc < 0)
+		return sl_err_set(err, -rc, "source %s: cannot listen on "
+				  "%s:%u on lcore %u: %s", s->base.name,
+				  s->set.bind, (unsigned)s->set.port,
+				  lc->lcore_id, strerror(-rc));
+	return 0;
+}
+
+struct sl_source *
+sl_dp_source_create_on(struct sl_lcore *const *lcs, unsigned nb_lcs,
+		       struct sl_dataplane *dp, const char *type,
+		       const char *name, const struct sl_props *props,
+		       struct sl_channel *const *chs, unsigned nb_chs,
+		       struct sl_err *err)
+{
+	struct sl_diag diag = { 0 };
+	struct dps_source *s;
+	struct in_addr a;
+	unsigned i;
+
+	if (!sl_dp_source_type_ok(type)) {
+		sl_err_set(err, ENOTSUP, "source %s: type %s does not run on "
+			   "the dataplane (netcat, netcatudp do)", name, type);
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->base.name = strdup(name))) {
+		free(s);
+		sl_err_set(err, ENOMEM, "source %s: out of memory", name);
+		return NULL;
+	}
+	s->udp = strcasecmp(type, "netcatudp") == 0 ||
+		 strcmp(type, "org.apache.flume.source.NetcatUdpSource") == 0;
+	s->base.ops = s->udp ? &dps_netcatudp_ops : &dps_netcat_ops;
+	s->dp = dp;
+	if (sl_keys_apply(s->udp ? dps_udp_keys : dps_tcp_keys, &s->set,
+			  props, &diag) > 0) {
+		sl_err_set(err, EINVAL, "%s", diag.n ? diag.v[0].text :
+			   "bad settings");
+		sl_diag_free(&diag);
+		goto err_destroy;
+	}
+	sl_diag_free(&diag);
+	if (dps_units(s->set.encoding, &s->units) < 0) {
+		sl_err_set(err, EINVAL, "source %s: encoding '%s' is not "
+			   "supported", name, s->set.encoding);
+		goto err_destroy;
+	}
+	if (inet_pton(AF_INET, s->set.bind, &a) != 1) {
+		sl_err_set(err, EINVAL, "source %s: bind '%s' is not an IPv4 "
+			   "address of the dataplane", name, s->set.bind);
+		goto err_destroy;
+	}
+	s->bind = ntohl(a.s_addr);
+	for (i = 0; i < nb_lcs; i++)
+		if (dps_core_add(s, lcs[i], chs, nb_chs, err) < 0)
+			goto err_destroy;
+	if (!s->nb_cores) {
+		sl_err_set(err, EADDRNOTAVAIL, "source %s: no lcore serves "
+			   "%s", name, s->set.bind);
+		goto err_destroy;
+	}
+	return &s->base;
+
+err_destroy:
+	dps_destroy(&s->base);
+	return NULL;
+}
+
+struct sl_source *
+sl_dp_source_create(struct sl_dataplane *dp, const char *type,
+		    const char *name, const struct sl_props *props,
+		    struct sl_channel *const *chs, unsigned nb_chs,
+		    struct sl_err *err)
+{
+	struct sl_lcore *lcs[DPS_MAX_CORES], *lc;
+	const struct sl_prop *bp = sl_props_get(props, "bind");
+	struct in_addr a;
+	unsigned i, n = 0;
+	uint32_t addr;
+
+	if (!bp || inet_pton(AF_INET, bp->val, &a) != 1) {
+		sl_err_set(err, EINVAL, "source %s: bind is not an IPv4 "
+			   "address of the dataplane", name);
+		return NULL;
+	}
+	for (i = 0; (lc = sl_dataplane_lcore(dp, i, &addr)); i++)
+		if (addr == ntohl(a.s_addr) && n < DPS_MAX_CORES)
+			lcs[n++] = lc;
+	return sl_dp_source_create_on(lcs, n, dp, type, name, props, chs,
+				      nb_chs, err);
+}
+
+bool
+sl_dp_source_type_ok(const char *type)
+{
+	return !strcasecmp(type, "netcat") || !strcasecmp(type, "netcatudp") ||
+	       !strcmp(type, "org.apache.flume.source.NetcatSource") ||
+	       !strcmp(type, "org.apache.flume.source.NetcatUdpSource");
+}
+
+static int
+dps_start(struct sl_source *src, struct sl_err *err)
+{
+	/* The listeners are in place; the lcores start with the dataplane. */
+	return 0;
+}
+
+static void
+dps_stop(struct sl_source *src)
+{
+	struct dps_source *s = (struct dps_source *)src;
+
+	/* The lcores commit what they batched as they stop; after this no
+	 * lcore touches the channels. */
+	if (s->dp)
+		sl_dataplane_stop(s->dp);
+}
+
+static const struct sl_source_ops dps_netcat_ops = {
+	.type = "netcat",
+	.keys = dps_tcp_keys,
+	.settings_size = sizeof(struct dps_settings),
+	.start = dps_start,
+	.stop = dps_stop,
+	.destroy = dps_destroy,
+};
+
+static const struct sl_source_ops dps_netcatudp_ops = {
+	.type = "netcatudp",
+	.keys = dps_udp_keys,
+	.settings_size = sizeof(struct dps_settings),
+	.start = dps_start,
+	.stop = dps_stop,
+	.destroy = dps_destroy,
+};
