@@ -46,6 +46,7 @@ struct sl_agent {
 	const char *info_key[AGENT_MAX_INFO];
 	char *info_val[AGENT_MAX_INFO];
 	size_t nb_info;
+	struct sl_dataplane *dp;	/* NULL: kernel sockets only */
 };
 
 void
@@ -145,8 +146,13 @@ agent_build_comp(struct sl_agent *ag, const struct sl_plan *plan, size_t i,
 					  "channels", pc->name);
 		for (k = 0; k < pc->nb_chans; k++)
 			chs[k] = agent_channel(ag, plan, pc->chan_idx[k]);
-		c->src = ops->create(pc->name, pc->settings, chs,
-				     pc->nb_chans, err);
+		if (ag->dp && sl_plan_source_on_dataplane(plan, pc))
+			c->src = sl_dp_source_create(ag->dp, pc->type->type,
+						     pc->name, &pc->props,
+						     chs, pc->nb_chans, err);
+		else
+			c->src = ops->create(pc->name, pc->settings, chs,
+					     pc->nb_chans, err);
 		return c->src ? 0 : -err->code;
 	}
 	}
@@ -190,6 +196,8 @@ sl_agent_create(const struct sl_plan *plan, const struct sl_agent_opts *opts,
 		goto err_destroy;
 	}
 	agent_raise_nofile();
+	if (plan->dp && !(ag->dp = sl_dataplane_create(plan->dp, err)))
+		goto err_destroy;
 	for (i = 0; i < plan->nb_comps; i++) {
 		if (agent_build_comp(ag, plan, i, err) < 0)
 			goto err_destroy;
@@ -268,6 +276,8 @@ sl_agent_start(struct sl_agent *ag, struct sl_err *err)
 				return rc;
 		}
 	}
+	if (ag->dp && (rc = sl_dataplane_start(ag->dp, err)) < 0)
+		return rc;
 	sl_log(SL_INFO, "agent %s: started; control socket %s", ag->name,
 	       ag->ctl_path);
 	return 0;
@@ -286,6 +296,7 @@ agent_stop_all(struct sl_agent *ag)
 	for (i = 0; i < ag->nb_comps; i++)
 		if (ag->comps[i].kind == SL_COMP_SOURCE)
 			ag->comps[i].src->ops->stop(ag->comps[i].src);
+	sl_dataplane_stop(ag->dp);
 	for (i = 0; i < ag->nb_runners; i++) {
 		ag->runners[i].drain_deadline_ns = deadline;
 		__atomic_store_n(&ag->runners[i].drain, 1, __ATOMIC_RELEASE);
@@ -352,6 +363,7 @@ sl_agent_destroy(struct sl_agent *ag)
 			pthread_join(ag->runners[i].thread, NULL);
 		}
 	}
+	sl_dataplane_stop(ag->dp);
 	/* Reverse build order: sources, sinks, then channels. */
 	for (i = ag->nb_comps; i-- > 0;) {
 		struct sl_agent_comp *c = &ag->comps[i];
@@ -359,6 +371,7 @@ sl_agent_destroy(struct sl_agent *ag)
 		if (c->kind == SL_COMP_SOURCE && c->src)
 			c->src->ops->destroy(c->src);
 	}
+	sl_dataplane_destroy(ag->dp);
 	for (i = ag->nb_comps; i-- > 0;) {
 		struct sl_agent_comp *c = &ag->comps[i];
 
@@ -423,6 +436,12 @@ const char *
 sl_agent_ctl_path(const struct sl_agent *ag)
 {
 	return ag->ctl_path;
+}
+
+const struct sl_dataplane *
+sl_agent_dataplane(const struct sl_agent *ag)
+{
+	return ag->dp;
 }
 
 uint64_t

@@ -948,6 +948,7 @@ build_run(struct build *bd)
 	if (collect_components(bd) < 0 || build_components(bd) < 0)
 		return -ENOMEM;
 	check_across(bd);
+	sl_plan_dataplane_check(bd->plan, bd->diag);
 	return 0;
 }
 
@@ -991,6 +992,7 @@ sl_plan_free(struct sl_plan *plan)
 	free(plan->comps);
 	free(plan->agent);
 	props_free(&plan->agent_props);
+	sl_dp_conf_free(plan->dp);
 	memset(plan, 0, sizeof(*plan));
 }
 

@@ -523,6 +523,28 @@ ctl_comp_stats(const struct sl_agent *ag, const struct sl_agent_comp *c,
 	return s.flume;
 }
 
+/* The dataplane's counters (per lcore, per port), all sluice's own. */
+static json_t *
+ctl_dataplane_stats(const struct sl_dataplane *dp, json_t *rows)
+{
+	struct ctl_stats_sink s = {
+		.base = {
+			.put_u64 = ctl_stats_put_u64,
+			.put_str = ctl_stats_put_str,
+			.put_f64 = ctl_stats_put_f64,
+		},
+		.flume = json_object(),
+		.sluice = json_object(),
+		.rows = rows,
+	};
+
+	json_object_set_new(s.flume, "Type", json_string("DATAPLANE"));
+	sl_dataplane_stats(dp, &s.base);
+	json_object_set_new(s.sluice, "type", json_string("dpdk"));
+	json_object_set_new(s.flume, "sluice", s.sluice);
+	return s.flume;
+}
+
 /* The "AGENT" entry: name, version, pid, times, socket, info keys. */
 static json_t *
 ctl_agent_stats(const struct sl_agent *ag, uint64_t start_ms)
@@ -574,6 +596,10 @@ sl_agent_stats_json(const struct sl_agent *ag)
 		json_object_set_new(root, key,
 				    ctl_comp_stats(ag, c, start_ms, NULL));
 	}
+	if (sl_agent_dataplane(ag))
+		json_object_set_new(root, "DATAPLANE.dpdk",
+				    ctl_dataplane_stats(sl_agent_dataplane(ag),
+							NULL));
 	return root;
 }
 
@@ -598,6 +624,14 @@ ctl_stats_table(const struct sl_agent *ag)
 				      "kind", sl_comp_kind_upper(c->kind),
 				      "name", c->name, "type", c->type,
 				      "rows", rows));
+	}
+	if (sl_agent_dataplane(ag)) {
+		json_t *rows = json_array();
+
+		json_decref(ctl_dataplane_stats(sl_agent_dataplane(ag), rows));
+		json_array_append_new(comps, json_pack("{s:s, s:s, s:s, s:o}",
+				      "kind", "DATAPLANE", "name", "dpdk",
+				      "type", "dpdk", "rows", rows));
 	}
 	return json_pack("{s:b, s:o, s:o}", "ok", 1,
 			 "agent", ctl_agent_stats(ag, start_ms),

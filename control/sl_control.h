@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "sl_channel.h"
+#include "sl_dataplane.h"
 #include "sl_props.h"
 #include "sl_sink.h"
 #include "sl_source.h"
@@ -93,6 +94,7 @@ struct sl_plan {
 					 * sources: the order of building */
 	size_t nb_comps;
 	struct sl_props agent_props;	/* other a1.* keys (dataplane...) */
+	struct sl_dp_conf *dp;		/* the dataplane section, or NULL */
 };
 
 /*
@@ -106,6 +108,15 @@ int sl_plan_build(const struct sl_conf *conf, const char *agent,
 void sl_plan_free(struct sl_plan *plan);
 /* What `sluice check` prints: sources -> channels -> sinks, settings. */
 void sl_plan_print(const struct sl_plan *plan, FILE *out);
+
+/* ---- the DPDK dataplane (dataplane.c) ----------------------------------- */
+
+/* Parse the plan's dataplane.* keys into plan->dp and check the sources'
+ * binds against its ports; returns the number of errors added. */
+int sl_plan_dataplane_check(struct sl_plan *plan, struct sl_diag *diag);
+/* Whether source @pc runs on the dataplane (its bind is a port address). */
+bool sl_plan_source_on_dataplane(const struct sl_plan *plan,
+				 const struct sl_plan_comp *pc);
 
 /* ---- the agent (agent.c) ---------------------------------------------- */
 
@@ -155,6 +166,8 @@ const char *sl_agent_info_at(const struct sl_agent *ag, size_t i,
 /* The control socket path the agent serves ("" before it starts). */
 const char *sl_agent_ctl_path(const struct sl_agent *ag);
 uint64_t sl_agent_uptime_ms(const struct sl_agent *ag);
+/* The agent's DPDK dataplane, or NULL when it runs on kernel sockets. */
+const struct sl_dataplane *sl_agent_dataplane(const struct sl_agent *ag);
 
 /* ---- stats as JSON (ctl_server.c) ------------------------------------- */
 

@@ -29,6 +29,7 @@ struct dp_port_set {
 	char *gateway;
 	int64_t rx_queues;
 	int64_t mtu;
+	int64_t mbuf_size;
 };
 
 #define DP_OFF(f) offsetof(struct dp_set, f)
@@ -65,6 +66,11 @@ static const struct sl_key dp_port_keys[] = {
 	  .help = "RX queues, one poll-mode lcore each, RSS across them" },
 	{ "mtu", SL_KEY_INT, "1500", DPP_OFF(mtu), 576, 9000,
 	  .help = "IP MTU of the port" },
+	{ "mbufSize", SL_KEY_INT, "2176", DPP_OFF(mbuf_size), 1024, 65535,
+	  .help = "sluice: bytes of data room per mbuf (headroom included); "
+	  "raise it to the largest frame the device hands over, e.g. "
+	  "net_af_packet's framesz, whose kernel fanout reassembles IP "
+	  "fragments before DPDK sees them" },
 	SL_KEY_END,
 };
 
@@ -169,6 +175,7 @@ dp_port_parse(const struct sl_props *ap, const char *agent,
 	pc->device = set.device ? strdup(set.device) : NULL;
 	pc->rx_queues = (unsigned)set.rx_queues;
 	pc->mtu = (unsigned)set.mtu;
+	pc->mbuf_size = (unsigned)set.mbuf_size;
 	if (set.address && dp_parse_cidr(set.address, &pc->addr,
 					 &pc->mask) < 0) {
 		p = sl_props_get(&sub, "address");

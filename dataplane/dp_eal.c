@@ -9,12 +9,15 @@
  * the worker lcores.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -80,6 +83,7 @@ struct sl_dataplane {
 };
 
 static bool eal_done;			/* the EAL initialises once a process */
+static bool own_prefix;			/* we chose --file-prefix */
 
 /* ---- the loop ---------------------------------------------------------- */
 
@@ -316,7 +320,7 @@ static int
 dp_eal_init(const struct sl_dp_conf *conf, struct sl_err *err)
 {
 	char *copy = strdup(conf->eal ? conf->eal : ""), *save = NULL, *tok;
-	char *argv[DP_MAX_ARGS + 4];
+	char *argv[DP_MAX_ARGS + 4], prefix[64];
 	int argc = 0, rc;
 	cpu_set_t cpus;
 	bool have_cpus;
@@ -335,10 +339,15 @@ dp_eal_init(const struct sl_dp_conf *conf, struct sl_err *err)
 		}
 		argv[argc++] = tok;
 	}
-	/* No shared files unless asked: agents in tests run side by side. */
+	/* One runtime directory per process unless asked: agents (tests)
+	 * run side by side. (--in-memory cannot go with --no-huge.) */
 	if (!dp_has_arg(argv, argc, "--file-prefix") &&
-	    !dp_has_arg(argv, argc, "--in-memory"))
-		argv[argc++] = (char *)"--in-memory";
+	    !dp_has_arg(argv, argc, "--in-memory")) {
+		snprintf(prefix, sizeof(prefix), "--file-prefix=sluice-%ld",
+			 (long)getpid());
+		argv[argc++] = prefix;
+		own_prefix = true;
+	}
 	if (!dp_has_arg(argv, argc, "--log-level"))
 		argv[argc++] = (char *)"--log-level=notice";
 	argv[argc] = NULL;
@@ -423,9 +432,9 @@ dp_port_setup(struct sl_dataplane *dp, struct dp_port *p,
 			      DP_FRAG_BUCKETS * DP_FRAG_ENTRIES / 4 + 512);
 	snprintf(name, sizeof(name), "sl_mp_%u", p->port_id);
 	p->mp = rte_pktmbuf_pool_create(name, nb_mbufs, 256, 0,
-					RTE_MBUF_DEFAULT_BUF_SIZE +
-					(pc->mtu > 1500 ? 8192 : 0),
-					(int)rte_eth_dev_socket_id(p->port_id));
+			(uint16_t)SL_MAX(pc->mbuf_size,
+					 pc->mtu + 18u + RTE_PKTMBUF_HEADROOM),
+			(int)rte_eth_dev_socket_id(p->port_id));
 	if (!p->mp)
 		return sl_err_set(err, rte_errno, "dataplane: port %s: no "
 				  "mempool of %u mbufs: %s (raise -m in "
@@ -510,6 +519,27 @@ dp_core_setup(struct sl_dataplane *dp, unsigned lcore_id, unsigned port_idx,
 	sl_lcore_addr_add(&dc->lc, htonl(pc->addr), htonl(pc->mask),
 			  htonl(pc->gateway), p->port_id);
 	return 0;
+}
+
+/* Release the EAL and, when the runtime directory is this process's own
+ * (--file-prefix=sluice-PID), remove its files too. */
+static void
+dp_eal_cleanup(void)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
+	rte_eal_cleanup();
+	eal_done = false;
+	if (!own_prefix || !(d = opendir(dir)))
+		return;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+	rmdir(dir);
 }
 
 struct sl_dataplane *
@@ -642,8 +672,10 @@ sl_dataplane_destroy(struct sl_dataplane *dp)
 		rte_mempool_free(dp->ports[i].mp);
 	sl_dp_conf_free(dp->conf);
 	free(dp);
-	/* rte_eal_cleanup() is left to process exit: the EAL cannot be
-	 * initialised again in this process either way. */
+	/* The EAL cannot be initialised again in this process either way;
+	 * cleaning up releases its memory and runtime files. */
+	if (eal_done)
+		dp_eal_cleanup();
 }
 
 struct sl_lcore *

@@ -48,6 +48,7 @@ struct sl_lcore_stats {
 	uint64_t challenge_acks_limited;
 	uint64_t tcp_retransmits;
 	uint64_t tcp_window_probes;	/* answered with window 0 */
+	uint64_t tcp_zero_windows;	/* segments sent with window 0 */
 	uint64_t tcp_window_updates;
 	uint64_t frags_reassembled;
 	uint64_t drop[SL_DROP_MAX];

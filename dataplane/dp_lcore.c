@@ -305,6 +305,7 @@ static const struct sl_stat_desc lcore_stat_desc[] = {
 	LC_STAT(challenge_acks_limited, SL_STAT_COUNTER),
 	LC_STAT(tcp_retransmits, SL_STAT_COUNTER),
 	LC_STAT(tcp_window_probes, SL_STAT_COUNTER),
+	LC_STAT(tcp_zero_windows, SL_STAT_COUNTER),
 	LC_STAT(tcp_window_updates, SL_STAT_COUNTER),
 	LC_STAT(frags_reassembled, SL_STAT_COUNTER),
 	SL_STAT_DESC_END,

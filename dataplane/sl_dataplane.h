@@ -26,6 +26,7 @@ struct sl_dp_port_conf {
 	uint32_t gateway;		/* host order; 0: none */
 	unsigned rx_queues;
 	unsigned mtu;
+	unsigned mbuf_size;		/* data room of an mbuf */
 	const char *file;		/* where the port's keys are */
 	int line;			/* the device key's line */
 };

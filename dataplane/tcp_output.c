@@ -171,6 +171,8 @@ tcp_select_window(struct sl_lcore *lc, struct sl_tcp_conn *conn)
 		field++;
 	field = SL_MIN(field, 65535u);
 	conn->rcv_adv = conn->rcv_nxt + (field << conn->rcv_wscale);
+	if (!field)
+		sl_stat_add(&lc->stats.tcp_zero_windows, 1);
 	return (uint16_t)field;
 }
 
