@@ -70,10 +70,9 @@ struct sl_net_app_ops {
 	 * refuse it (reset, counted as a connection-limit drop). */
 	void *(*tcp_accept)(void *ctx, struct sl_lcore *lc,
 			    struct sl_tcp_conn *conn, uint64_t now);
-	/* Bytes the application could take now on @conn (the window). */
-	uint32_t (*tcp_room)(void *ctx, struct sl_lcore *lc,
-			     struct sl_tcp_conn *conn);
-	/* In-order bytes; returns how many it took (the rest stays unacked). */
+	/* In-order bytes; returns how many it took: the rest waits in the
+	 * connection's receive buffer (its window shrinks) and is offered
+	 * again on the timer, or after sl_tcp_window_update(). */
 	uint32_t (*tcp_recv)(void *ctx, struct sl_lcore *lc,
 			     struct sl_tcp_conn *conn, const uint8_t *data,
 			     uint32_t len, uint64_t now);

@@ -7,10 +7,12 @@
  * Flume counters are summed into the source once per burst. Created on
  * the control thread before the lcores start; no EAL here.
  *
- * Backpressure: the TCP window is what the channel (and, with
- * ack-every-event, the connection's reply queue) can take; a line the
- * channel refuses is answered FAILED (ack-every-event) or left unread, so
- * TCP brings it again (ack-every-event = false), as on the kernel path.
+ * Backpressure: a line the channel refuses is answered FAILED
+ * (ack-every-event) or left unread (ack-every-event = false), as on the
+ * kernel path; unread bytes wait in the connection's TCP receive buffer,
+ * whose free space is the advertised window, so a slow sink closes it.
+ * Lines also wait while the connection's replies do not fit its send
+ * queue, or while a durable channel has not acknowledged its events.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,8 +28,6 @@
 
 #define DPS_MAX_CORES		64
 #define DPS_REPLY_MAX		224
-#define DPS_ROOM_MAX		(4u << 20)	/* bytes of window, at most */
-#define DPS_AVG_LINE_GUESS	128
 
 /* Flume's MemoryChannel message for a full channel, as the kernel path. */
 #define DPS_MSG_FULL	"Space for commit to queue couldn't be acquired. " \
@@ -56,7 +56,6 @@ struct dps_conn {
 	bool waiting_ack;
 	uint32_t ok_owed;		/* OK replies held for a durable ack */
 	uint64_t tickets[SL_FANOUT_MAX];
-	uint64_t bytes, lines;		/* for the window estimate */
 	struct sl_frame_line fr;
 	uint8_t buf[];
 };
@@ -146,23 +145,6 @@ dps_stats_merge(struct dps_core *pc)
 	DPS_MERGE(connections_closed);
 	for (i = 0; i < SL_DROP_MAX; i++)
 		DPS_MERGE(drop[i]);
-}
-
-/* Events every channel can take now. */
-static uint64_t
-dps_chan_room(const struct dps_core *pc)
-{
-	uint64_t room = UINT64_MAX;
-	unsigned c;
-
-	for (c = 0; c < pc->fo.nb; c++) {
-		const struct sl_channel *ch = pc->fo.prods[c]->ch;
-		uint64_t cap = sl_channel_capacity(ch);
-		uint64_t size = sl_channel_size(ch);
-
-		room = SL_MIN(room, size < cap ? cap - size : 0);
-	}
-	return room;
 }
 
 /* ---- TCP: netcat -------------------------------------------------------- */
@@ -265,8 +247,6 @@ dps_on_line(void *arg, const uint8_t *line, uint32_t len)
 		if (sl_tcp_sndbuf_free(c->conn) < 2 * DPS_REPLY_MAX)
 			return -ENOBUFS;
 	}
-	c->lines++;
-	c->bytes += len + 1u;
 	rc = sl_fanout_batch_put(&pc->fo, &ev, &from);
 	if (rc == 0) {
 		c->ch_from = 0;
@@ -294,8 +274,6 @@ dps_on_line(void *arg, const uint8_t *line, uint32_t len)
 		if (!c->stalled)
 			pc->st.channel_write_fail++;
 		c->stalled = true;
-		c->lines--;
-		c->bytes -= len + 1u;
 		return -EAGAIN;
 	}
 	pc->st.event_received_count++;
@@ -333,33 +311,6 @@ dps_tcp_accept(void *ctx, struct sl_lcore *lc, struct sl_tcp_conn *conn,
 	pc->st.connections_accepted++;
 	pc->st.open_connection_count++;
 	return c;
-}
-
-/*
- * The window: what the channels can take (events x this connection's
- * average line), and with ack-every-event what its reply queue can answer.
- */
-static uint32_t
-dps_tcp_room(void *ctx, struct sl_lcore *lc, struct sl_tcp_conn *conn)
-{
-	struct dps_core *pc = ctx;
-	struct dps_conn *c = conn->app;
-	uint64_t avg, room, replies;
-
-	if (c->waiting_ack)
-		return 0;
-	avg = c->lines ? c->bytes / c->lines : DPS_AVG_LINE_GUESS;
-	avg = SL_MAX(avg, 1u);
-	room = dps_chan_room(pc);
-	room = room > DPS_ROOM_MAX / avg ? DPS_ROOM_MAX : room * avg;
-	if (pc->src->set.ack_every_event) {
-		uint32_t fr = sl_tcp_sndbuf_free(conn);
-
-		replies = fr > 2 * DPS_REPLY_MAX ?
-			  (fr - 2 * DPS_REPLY_MAX) / 3 : 0;
-		room = SL_MIN(room, replies * avg);
-	}
-	return (uint32_t)SL_MIN(room, (uint64_t)DPS_ROOM_MAX);
 }
 
 static uint32_t
@@ -518,7 +469,6 @@ dps_udp_recv(void *ctx, struct sl_lcore *lc, const struct sl_pkt *pkt,
 
 static const struct sl_net_app_ops dps_tcp_app = {
 	.tcp_accept = dps_tcp_accept,
-	.tcp_room = dps_tcp_room,
 	.tcp_recv = dps_tcp_recv,
 	.tcp_eof = dps_tcp_eof,
 	.tcp_closed = dps_tcp_closed,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The per-lcore TCP connection table (preallocated connections, their
- * out-of-order and send buffers, a chained hash on the 4-tuple, a free
+ * receive and send buffers, a chained hash on the 4-tuple, a free
  * list) and the SYN cookies that make a passive open stateless until the
  * handshake's ACK (RFC 4987 §3.6). Tables are set up on the control thread;
  * everything else runs on the owning lcore.
@@ -16,7 +16,7 @@
 int
 sl_tcp_table_init(struct sl_tcp_table *tt, uint32_t max_conns)
 {
-	size_t per = SL_TCP_OOO_BYTES + SL_TCP_SNDBUF;
+	size_t per = SL_TCP_RCVBUF + SL_TCP_SNDBUF;
 	uint32_t i;
 
 	memset(tt, 0, sizeof(*tt));
@@ -39,8 +39,8 @@ sl_tcp_table_init(struct sl_tcp_table *tt, uint32_t max_conns)
 
 		conn->conn_id = i;
 		conn->next = i + 1 < max_conns ? i + 1 : SL_TCP_NONE;
-		conn->ooo_buf = tt->mem + per * i;
-		conn->sndbuf = conn->ooo_buf + SL_TCP_OOO_BYTES;
+		conn->rcvbuf = tt->mem + per * i;
+		conn->sndbuf = conn->rcvbuf + SL_TCP_RCVBUF;
 	}
 	tt->free_head = 0;
 	return 0;
@@ -98,14 +98,14 @@ sl_tcp_conn_alloc(struct sl_tcp_table *tt, sl_be32 laddr, sl_be16 lport,
 		return NULL;
 	conn = &tt->conns[id];
 	tt->free_head = conn->next;
-	ooo = conn->ooo_buf;
+	ooo = conn->rcvbuf;
 	snd = conn->sndbuf;
 	/* A released connection may still sit on this burst's dirty list:
 	 * keep the flag so the id is never listed twice. */
 	dirty = conn->dirty;
 	memset(conn, 0, sizeof(*conn));
 	conn->conn_id = id;
-	conn->ooo_buf = ooo;
+	conn->rcvbuf = ooo;
 	conn->sndbuf = snd;
 	conn->dirty = dirty;
 	conn->laddr = laddr;

@@ -52,72 +52,64 @@ tcp_deliver(struct sl_lcore *lc, struct sl_tcp_conn *conn,
 		if (n > len)
 			n = len;
 	}
-	conn->rcv_nxt += n;
+	conn->rcv_app += n;
 	sl_stat_add(&lc->stats.tcp_rx_bytes, n);
 	return n;
 }
 
-/* Deliver what the out-of-order queue holds at rcv_nxt. */
+/* Copy [seq, seq + len) into the receive buffer (indexed by seq). */
 static void
-tcp_ofo_drain(struct sl_lcore *lc, struct sl_tcp_conn *conn, uint64_t now)
+tcp_rcvbuf_put(struct sl_tcp_conn *conn, uint32_t seq, const uint8_t *data,
+	       uint32_t len)
 {
-	const uint32_t mask = SL_TCP_OOO_BYTES - 1;
+	const uint32_t mask = SL_TCP_RCVBUF - 1;
+	uint32_t pos = seq & mask, first = SL_MIN(len, SL_TCP_RCVBUF - pos);
 
-	while (conn->nb_ooo && sl_seq_leq(conn->ooo[0].start, conn->rcv_nxt)) {
-		struct sl_tcp_range *r = &conn->ooo[0];
+	memcpy(conn->rcvbuf + pos, data, first);
+	memcpy(conn->rcvbuf, data + first, len - first);
+}
 
-		while (sl_seq_lt(conn->rcv_nxt, r->end)) {
-			uint32_t pos = conn->rcv_nxt & mask;
-			uint32_t n = SL_MIN(r->end - conn->rcv_nxt,
-					    SL_TCP_OOO_BYTES - pos);
+void
+sl_tcp_rcv_drain(struct sl_lcore *lc, struct sl_tcp_conn *conn, uint64_t now)
+{
+	const uint32_t mask = SL_TCP_RCVBUF - 1;
+	uint32_t end = conn->fin_rcvd ? conn->rcv_fin : conn->rcv_nxt;
 
-			if (tcp_deliver(lc, conn, conn->ooo_buf + pos, n,
-					now) < n) {
-				sl_lcore_drop(lc, SL_DROP_TCP_NO_ROOM);
-				return;	/* the rest waits for room */
-			}
-		}
-		memmove(&conn->ooo[0], &conn->ooo[1],
-			(size_t)(conn->nb_ooo - 1) * sizeof(conn->ooo[0]));
-		conn->nb_ooo--;
-		sl_stat_add(&lc->stats.tcp_ooo_segments, (uint64_t)-1);
+	while (conn->app && sl_seq_lt(conn->rcv_app, end)) {
+		uint32_t pos = conn->rcv_app & mask;
+		uint32_t k = SL_MIN(end - conn->rcv_app, SL_TCP_RCVBUF - pos);
+
+		if (tcp_deliver(lc, conn, conn->rcvbuf + pos, k, now) < k)
+			return;		/* the rest waits for the app */
+	}
+	/* Everything before the FIN is delivered: now the end of stream. */
+	if (conn->fin_rcvd && !conn->eof_done && conn->rcv_app == end) {
+		conn->eof_done = true;
+		sl_tcp_mark_dirty(lc, conn);	/* our FIN may go now */
+		if (conn->app && !conn->app_closed && conn->ln->ops->tcp_eof)
+			conn->ln->ops->tcp_eof(conn->ln->ctx, lc, conn, now);
 	}
 }
 
 /*
  * Hold [seq, seq+len) until the gap before it is filled (RFC 9293 §3.10.7.4
  * seventh: "segments with higher beginning sequence numbers may be held
- * for later processing"). Bounded: SL_TCP_OOO_BYTES past rcv_nxt and
- * SL_TCP_OOO_SEGS disjoint ranges; the excess is counted, not stored.
+ * for later processing"). The bytes go into the receive buffer (inside the
+ * window, so they fit); SL_TCP_OOO_SEGS disjoint ranges at most, the
+ * excess is counted, not stored.
  */
 static void
 sl_tcp_ofo_queue(struct sl_lcore *lc, struct sl_tcp_conn *conn, uint32_t seq,
 		 const uint8_t *data, uint32_t len)
 {
-	const uint32_t mask = SL_TCP_OOO_BYTES - 1;
-	uint32_t limit = conn->rcv_nxt + SL_TCP_OOO_BYTES, end = seq + len;
+	uint32_t end = seq + len;
 	struct sl_tcp_range v[SL_TCP_OOO_SEGS + 1], r;
 	unsigned i, n = 0, nb_old = conn->nb_ooo;
 	bool placed = false;
-	uint32_t s;
 
-	if (sl_seq_geq(seq, limit)) {
-		sl_lcore_drop(lc, SL_DROP_OOO_OVERFLOW);
-		return;
-	}
-	if (sl_seq_gt(end, limit)) {
-		end = limit;
-		sl_lcore_drop(lc, SL_DROP_OOO_OVERFLOW);
-	}
 	/* Copying before the range check is harmless: bytes outside every
 	 * held range are never read, and bytes inside one are the same. */
-	for (s = seq; s != end;) {
-		uint32_t pos = s & mask;
-		uint32_t k = SL_MIN(end - s, SL_TCP_OOO_BYTES - pos);
-
-		memcpy(conn->ooo_buf + pos, data + (s - seq), k);
-		s += k;
-	}
+	tcp_rcvbuf_put(conn, seq, data, len);
 	r.start = seq;
 	r.end = end;
 	for (i = 0; i < conn->nb_ooo; i++) {
@@ -158,7 +150,7 @@ static void
 tcp_data_queue(struct sl_lcore *lc, struct sl_tcp_conn *conn, uint32_t seq,
 	       const uint8_t *data, uint32_t len, uint64_t now)
 {
-	uint32_t skip, n;
+	uint32_t skip, n = 0;
 
 	/* Retransmitted or overlapping bytes before rcv_nxt are trimmed. */
 	if (sl_seq_lt(seq, conn->rcv_nxt)) {
@@ -171,7 +163,8 @@ tcp_data_queue(struct sl_lcore *lc, struct sl_tcp_conn *conn, uint32_t seq,
 		len -= skip;
 		seq = conn->rcv_nxt;
 	}
-	/* Bytes past the window we advertised are trimmed as well. */
+	/* Bytes past the window we advertised are trimmed as well (the
+	 * window never reaches past the receive buffer). */
 	if (sl_seq_gt(seq + len, conn->rcv_adv)) {
 		if (sl_seq_leq(conn->rcv_adv, seq)) {
 			sl_lcore_drop(lc, SL_DROP_TCP_OUT_OF_WINDOW);
@@ -184,14 +177,25 @@ tcp_data_queue(struct sl_lcore *lc, struct sl_tcp_conn *conn, uint32_t seq,
 		sl_tcp_ofo_queue(lc, conn, seq, data, len);
 		return;
 	}
-	n = tcp_deliver(lc, conn, data, len, now);
-	if (n < len) {
-		/* The application is out of room inside the window we
-		 * promised: the rest is not acknowledged and comes again. */
-		sl_lcore_drop(lc, SL_DROP_TCP_NO_ROOM);
-		return;
+	/* In order. Nothing waiting before it: straight from the packet
+	 * (the one copy, into the channel); what the application does not
+	 * take waits in the receive buffer. */
+	if (conn->rcv_app == conn->rcv_nxt)
+		n = tcp_deliver(lc, conn, data, len, now);
+	if (n < len)
+		tcp_rcvbuf_put(conn, seq + n, data + n, len - n);
+	conn->rcv_nxt += len;
+	/* Out-of-order ranges the new bytes reach become in order. */
+	while (conn->nb_ooo && sl_seq_leq(conn->ooo[0].start, conn->rcv_nxt)) {
+		if (sl_seq_gt(conn->ooo[0].end, conn->rcv_nxt))
+			conn->rcv_nxt = conn->ooo[0].end;
+		memmove(&conn->ooo[0], &conn->ooo[1],
+			(size_t)(conn->nb_ooo - 1) * sizeof(conn->ooo[0]));
+		conn->nb_ooo--;
+		sl_stat_add(&lc->stats.tcp_ooo_segments, (uint64_t)-1);
 	}
-	tcp_ofo_drain(lc, conn, now);
+	if (conn->rcv_app != conn->rcv_nxt && n == len)
+		sl_tcp_rcv_drain(lc, conn, now);
 }
 
 /* RFC 9293 §3.10.7.4 first: is the segment acceptable? */
@@ -239,6 +243,9 @@ tcp_ack(struct sl_lcore *lc, struct sl_tcp_conn *conn,
 			       : now + conn->rto;
 		if (conn->snd_len && conn->snd_nxt == conn->snd_una)
 			sl_tcp_mark_dirty(lc, conn);
+		/* Room for replies: what waits may go up now. */
+		if (conn->rcv_app != conn->rcv_nxt)
+			sl_tcp_rcv_drain(lc, conn, now);
 	}
 	/* Window update: only from a newer segment (snd_wl1/snd_wl2). */
 	if (sl_seq_lt(conn->snd_wl1, pkt->seq) ||
@@ -335,10 +342,10 @@ tcp_rcv_state(struct sl_lcore *lc, struct sl_tcp_conn *conn,
 	 * it has arrived; an early FIN is left for the retransmission. */
 	if ((fl & SL_TCP_FIN) && !conn->fin_rcvd &&
 	    pkt->seq + pkt->payload_len == conn->rcv_nxt) {
+		conn->rcv_fin = conn->rcv_nxt;
 		conn->rcv_nxt++;
 		conn->fin_rcvd = true;
-		if (conn->app && !conn->app_closed && conn->ln->ops->tcp_eof)
-			conn->ln->ops->tcp_eof(conn->ln->ctx, lc, conn, now);
+		sl_tcp_rcv_drain(lc, conn, now);	/* EOF once drained */
 		conn->ack_now = true;
 		sl_tcp_mark_dirty(lc, conn);
 		if (conn->state == SL_TCP_ESTABLISHED) {
@@ -419,7 +426,8 @@ tcp_rcv_listen(struct sl_lcore *lc, const struct sl_pkt *pkt, uint64_t now)
 	conn->rcv_wscale = ws < 0 ? 0 : SL_TCP_RCV_WSCALE;
 	conn->irs = pkt->seq - 1;
 	conn->rcv_nxt = pkt->seq;
-	conn->rcv_adv = conn->rcv_nxt + 65535;	/* what the SYN-ACK said */
+	conn->rcv_app = conn->rcv_nxt;
+	conn->rcv_adv = conn->rcv_nxt + SL_TCP_SYN_WINDOW; /* the SYN-ACK's */
 	conn->iss = pkt->ack - 1;
 	conn->snd_una = conn->snd_nxt = pkt->ack;
 	conn->snd_wl1 = pkt->seq - 1;		/* take this segment's window */

@@ -2,11 +2,12 @@
 /*
  * The receive-side TCP of the dataplane (RFC 9293), written from the RFCs:
  * passive open answered with stateless SYN cookies, in-order delivery to
- * the listener's application, a bounded out-of-order queue, the advertised
- * window tied to the room the application reports, FIN/RST, RFC 5961
- * protections, and a small send queue (netcat's replies) with
- * retransmission. One connection table per lcore; only that core touches
- * it. Time is always a parameter.
+ * the listener's application straight from the packet, a bounded receive
+ * buffer per connection for what the application cannot take yet and for
+ * out-of-order segments, the advertised window = the space left in that
+ * buffer (a slow sink closes it), FIN/RST, RFC 5961 protections, and a
+ * small send queue (netcat's replies) with retransmission. One connection
+ * table per lcore; only that core touches it. Time is always a parameter.
  */
 #ifndef SL_TCP_INT_H
 #define SL_TCP_INT_H
@@ -44,9 +45,13 @@ sl_seq_geq(uint32_t a, uint32_t b)
 }
 
 #define SL_TCP_OOO_SEGS		8	/* disjoint ranges held per conn */
-#define SL_TCP_OOO_BYTES	(16u * 1024)	/* power of two */
+#define SL_TCP_RCVBUF		(64u * 1024)	/* power of two */
 #define SL_TCP_SNDBUF		(8u * 1024)	/* power of two */
 #define SL_TCP_RCV_WSCALE	7	/* our shift when the peer offers WS */
+/* What a SYN-ACK offers (never scaled): the buffer less one scale unit, so
+ * rounding a scaled window up can never promise more than it holds. */
+#define SL_TCP_SYN_WINDOW	SL_MIN(65535u, SL_TCP_RCVBUF - \
+				       (1u << SL_TCP_RCV_WSCALE))
 #define SL_TCP_RTO_MIN_NS	(200ull * 1000 * 1000)	/* Linux TCP_RTO_MIN */
 #define SL_TCP_RTO_MAX_NS	(60ull * 1000 * 1000 * 1000)
 #define SL_TCP_MAX_RETRIES	8
@@ -76,7 +81,8 @@ struct sl_tcp_conn {
 	uint8_t rcv_wscale;		/* our shift */
 	bool dirty;			/* on the lcore's flush list */
 	bool ack_now;			/* an ACK is owed */
-	bool fin_rcvd;
+	bool fin_rcvd;			/* the peer's FIN is in sequence */
+	bool eof_done;			/* ... and told to the application */
 	bool app_closed;		/* application asked to close */
 	bool fin_sent;
 	bool has_vlan;
@@ -92,6 +98,9 @@ struct sl_tcp_conn {
 	/* Receive sequence variables. */
 	uint32_t irs, rcv_nxt;
 	uint32_t rcv_adv;		/* right edge we advertised */
+	uint32_t rcv_app;		/* next byte for the application:
+					 * [rcv_app, rcv_nxt) waits in rcvbuf */
+	uint32_t rcv_fin;		/* the peer FIN's sequence number */
 
 	uint64_t last_rx;		/* for the idle limit */
 	uint64_t rto_at;		/* 0: no timer */
@@ -99,8 +108,8 @@ struct sl_tcp_conn {
 	uint8_t retries;
 
 	uint8_t nb_ooo;
-	struct sl_tcp_range ooo[SL_TCP_OOO_SEGS];	/* sorted */
-	uint8_t *ooo_buf;		/* SL_TCP_OOO_BYTES, indexed by seq */
+	struct sl_tcp_range ooo[SL_TCP_OOO_SEGS];	/* sorted, > rcv_nxt */
+	uint8_t *rcvbuf;		/* SL_TCP_RCVBUF, indexed by seq */
 	uint8_t *sndbuf;		/* SL_TCP_SNDBUF, indexed by seq */
 
 	const struct sl_net_listener *ln;
@@ -159,10 +168,13 @@ int sl_tcp_send(struct sl_lcore *lc, struct sl_tcp_conn *conn,
 void sl_tcp_close(struct sl_lcore *lc, struct sl_tcp_conn *conn);
 
 /*
- * The application has room again: advertise it now if the window was
- * closed. Context: dataplane core.
+ * The application may take bytes again: hand it what the receive buffer
+ * holds, and advertise the reopened window. Context: dataplane core.
  */
 void sl_tcp_window_update(struct sl_lcore *lc, struct sl_tcp_conn *conn);
+/* Internal: deliver what waits in the receive buffer (and then EOF). */
+void sl_tcp_rcv_drain(struct sl_lcore *lc, struct sl_tcp_conn *conn,
+		      uint64_t now);
 
 /* Send what every dirty connection owes (ACKs, data, FIN). */
 void sl_tcp_flush(struct sl_lcore *lc, uint64_t now);

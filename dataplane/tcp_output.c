@@ -122,7 +122,7 @@ sl_tcp_send_synack(struct sl_lcore *lc, const struct sl_pkt *pkt,
 	s.ack = pkt->seq + 1;
 	s.flags = SL_TCP_SYN | SL_TCP_ACK;
 	/* RFC 7323 §2.2: the window of a SYN is never scaled. */
-	s.win = 65535;
+	s.win = SL_TCP_SYN_WINDOW;
 	s.opts[0] = 2;
 	s.opts[1] = 4;
 	sl_put_be16(s.opts + 2, mss);
@@ -147,30 +147,40 @@ sl_tcp_mark_dirty(struct sl_lcore *lc, struct sl_tcp_conn *conn)
 	}
 }
 
+/* Receive buffer space past rcv_nxt, less one scale unit of slack. */
+static uint32_t
+tcp_rcv_space(const struct sl_tcp_conn *conn)
+{
+	uint32_t used = conn->rcv_nxt - conn->rcv_app;
+	uint32_t cap = SL_TCP_RCVBUF - (1u << conn->rcv_wscale);
+
+	return used < cap ? cap - used : 0;
+}
+
 /*
- * The window to advertise: what the application can take, scaled, never
- * moving the right edge left (RFC 9293 §3.8.6.2.2: a receiver should not
- * shrink the window; RFC 7323 §2.4 rounds up for that).
+ * The window to advertise: the receive buffer's free space (what waits for
+ * a slow application fills it, down to 0), scaled. The right edge is not
+ * moved left (RFC 9293 §3.8.6.2.2: a receiver should not shrink the
+ * window) beyond what scaling forces: the field is rounded down, so the
+ * edge shown may sit up to 2^shift - 1 bytes left of an earlier one
+ * (RFC 7323 §2.4); rcv_adv keeps the furthest edge ever shown, and the
+ * buffer holds everything up to it.
  */
 static uint16_t
 tcp_select_window(struct sl_lcore *lc, struct sl_tcp_conn *conn)
 {
-	uint32_t room = 0, cur = 0, field;
+	uint32_t room = tcp_rcv_space(conn), cur = 0, field, edge;
+	uint32_t phys = conn->rcv_app + SL_TCP_RCVBUF - conn->rcv_nxt;
 
-	if (conn->app && !conn->app_closed && !conn->fin_rcvd)
-		room = conn->ln->ops->tcp_room(conn->ln->ctx, lc, conn);
-	else
-		room = lc->mss;		/* discarding: keep the peer moving */
-	room = SL_MIN(room, 65535u << conn->rcv_wscale);
 	if (sl_seq_gt(conn->rcv_adv, conn->rcv_nxt))
 		cur = conn->rcv_adv - conn->rcv_nxt;
 	if (room < cur)
 		room = cur;
-	field = room >> conn->rcv_wscale;
-	if ((field << conn->rcv_wscale) < cur)
-		field++;
-	field = SL_MIN(field, 65535u);
-	conn->rcv_adv = conn->rcv_nxt + (field << conn->rcv_wscale);
+	room = SL_MIN(room, phys);
+	field = SL_MIN(room >> conn->rcv_wscale, 65535u);
+	edge = conn->rcv_nxt + (field << conn->rcv_wscale);
+	if (sl_seq_gt(edge, conn->rcv_adv))
+		conn->rcv_adv = edge;
 	if (!field)
 		sl_stat_add(&lc->stats.tcp_zero_windows, 1);
 	return (uint16_t)field;
@@ -271,15 +281,28 @@ sl_tcp_close(struct sl_lcore *lc, struct sl_tcp_conn *conn)
 	sl_tcp_mark_dirty(lc, conn);
 }
 
+/* Whether the window grew enough to tell the peer now (RFC 9293
+ * §3.8.6.2.2: by at least min(buffer / 2, MSS) past what it knows). */
+static bool
+tcp_window_grew(const struct sl_lcore *lc, const struct sl_tcp_conn *conn)
+{
+	uint32_t cur = sl_seq_gt(conn->rcv_adv, conn->rcv_nxt)
+		       ? conn->rcv_adv - conn->rcv_nxt : 0;
+	uint32_t space = tcp_rcv_space(conn);
+
+	return space > cur &&
+	       space - cur >= SL_MIN(SL_TCP_RCVBUF / 2, (uint32_t)lc->mss);
+}
+
 void
 sl_tcp_window_update(struct sl_lcore *lc, struct sl_tcp_conn *conn)
 {
-	uint32_t cur = 0;
-
-	if (sl_seq_gt(conn->rcv_adv, conn->rcv_nxt))
-		cur = conn->rcv_adv - conn->rcv_nxt;
-	if (cur < lc->mss) {
+	if (conn->rcv_app != conn->rcv_nxt || (conn->fin_rcvd &&
+					       !conn->eof_done))
+		sl_tcp_rcv_drain(lc, conn, conn->last_rx);
+	if (conn->state != SL_TCP_CLOSED && tcp_window_grew(lc, conn)) {
 		conn->ack_now = true;
+		sl_stat_add(&lc->stats.tcp_window_updates, 1);
 		sl_tcp_mark_dirty(lc, conn);
 	}
 }
@@ -288,7 +311,8 @@ sl_tcp_window_update(struct sl_lcore *lc, struct sl_tcp_conn *conn)
 static bool
 tcp_fin_wanted(const struct sl_tcp_conn *conn)
 {
-	return conn->app_closed || conn->state == SL_TCP_CLOSE_WAIT ||
+	return conn->app_closed ||
+	       (conn->state == SL_TCP_CLOSE_WAIT && conn->eof_done) ||
 	       conn->state == SL_TCP_LAST_ACK ||
 	       conn->state == SL_TCP_FIN_WAIT_1;
 }
@@ -399,15 +423,13 @@ sl_tcp_timers(struct sl_lcore *lc, uint64_t now)
 			sl_tcp_mark_dirty(lc, conn);
 			continue;
 		}
-		/* A window we closed for lack of room reopens when the
-		 * application has room again (RFC 9293 §3.8.6.2.2). */
-		if (conn->app && !conn->app_closed && !conn->fin_rcvd) {
-			uint32_t cur = sl_seq_gt(conn->rcv_adv, conn->rcv_nxt)
-				       ? conn->rcv_adv - conn->rcv_nxt : 0;
-
-			if (cur < lc->mss &&
-			    conn->ln->ops->tcp_room(conn->ln->ctx, lc, conn) >=
-				    cur + lc->mss) {
+		/* Bytes the application could not take are offered
+		 * again; a window that closed reopens as they go. */
+		if (conn->rcv_app != conn->rcv_nxt ||
+		    (conn->fin_rcvd && !conn->eof_done)) {
+			sl_tcp_rcv_drain(lc, conn, now);
+			if (conn->state != SL_TCP_CLOSED &&
+			    tcp_window_grew(lc, conn)) {
 				conn->ack_now = true;
 				sl_stat_add(&lc->stats.tcp_window_updates, 1);
 				sl_tcp_mark_dirty(lc, conn);

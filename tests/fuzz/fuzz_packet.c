@@ -7,7 +7,7 @@
  * as is, or TCP segments the harness completes with valid headers and
  * checksums from fuzzer-chosen flags, sequence offsets, window, options
  * and payload, with the clock advanced by fuzzer-chosen steps and the
- * application's room and appetite chosen too. Checked after every record:
+ * application's appetite chosen too. Checked after every record:
  * the bytes the application got equal what TCP counted as delivered, the
  * queues stay inside their bounds. Built by `make fuzz` (clang) and as a
  * bounded smoke run by the ordinary test build.
@@ -28,7 +28,7 @@ static uint8_t fz_tx[FZ_TX][FZ_FRAME];
 static uint16_t fz_tx_len[FZ_TX];
 static unsigned fz_nb_tx;
 static uint64_t fz_app_bytes;
-static uint32_t fz_room, fz_take;
+static uint32_t fz_take;
 static struct sl_tcp_conn *fz_conn;
 
 static void
@@ -75,12 +75,6 @@ fz_accept(void *ctx, struct sl_lcore *lc, struct sl_tcp_conn *conn,
 }
 
 static uint32_t
-fz_room_fn(void *ctx, struct sl_lcore *lc, struct sl_tcp_conn *conn)
-{
-	return fz_room;
-}
-
-static uint32_t
 fz_recv(void *ctx, struct sl_lcore *lc, struct sl_tcp_conn *conn,
 	const uint8_t *d, uint32_t len, uint64_t now)
 {
@@ -109,7 +103,6 @@ fz_closed(void *ctx, struct sl_lcore *lc, struct sl_tcp_conn *conn)
 static const struct sl_net_app_ops fz_app = {
 	.udp_recv = fz_udp,
 	.tcp_accept = fz_accept,
-	.tcp_room = fz_room_fn,
 	.tcp_recv = fz_recv,
 	.tcp_closed = fz_closed,
 };
@@ -140,8 +133,10 @@ fz_segment(uint8_t *f, uint32_t seq, uint32_t ack, uint8_t flags,
 	t[12] = (uint8_t)((hl / 4) << 4);
 	t[13] = flags;
 	sl_put_be16(t + 14, win);
-	memcpy(t + 20, opts, optlen);
-	memcpy(t + hl, data, len);
+	if (optlen)
+		memcpy(t + 20, opts, optlen);
+	if (len)
+		memcpy(t + hl, data, len);
 	c = sl_net_csum_fold(sl_net_csum_partial(t, l4,
 			sl_net_pseudo_sum(FZ_PEER, FZ_OUR, SL_IPPROTO_TCP,
 					  l4)));
@@ -161,6 +156,11 @@ fz_invariants(const struct sl_lcore *lc)
 		fz_check(fz_conn->snd_len <= SL_TCP_SNDBUF);
 		fz_check(fz_conn->nb_ooo <= SL_TCP_OOO_SEGS);
 		fz_check(sl_seq_leq(fz_conn->snd_una, fz_conn->snd_nxt));
+		/* What waits, and what the window promised, fit the buffer. */
+		fz_check(fz_conn->rcv_nxt - fz_conn->rcv_app <=
+			 SL_TCP_RCVBUF);
+		fz_check(fz_conn->rcv_adv - fz_conn->rcv_app <=
+			 SL_TCP_RCVBUF);
 	}
 }
 
@@ -186,7 +186,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(conf.mac, our_mac, 6);
 	fz_nb_tx = 0;
 	fz_app_bytes = 0;
-	fz_room = 1u << 20;
 	fz_take = UINT32_MAX;
 	fz_conn = NULL;
 	if (sl_lcore_init(&lc, &conf, &fz_tx_ops) < 0)
@@ -228,10 +227,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			free(copy);
 			pos += n;
 		} else if (kind & 0x40) {
-			/* The clock, the application's room and appetite. */
+			/* The clock and the application's appetite. */
 			now += (uint64_t)n8 * ((kind & 1) ? 1000000000ull
 							  : 1000000ull);
-			fz_room = (kind & 2) ? (uint32_t)n8 * 64 : 1u << 20;
 			fz_take = (kind & 4) ? n8 : UINT32_MAX;
 			sl_lcore_flush(&lc, now);
 		} else {

@@ -35,7 +35,6 @@ struct t_tx {
 struct t_app {
 	uint8_t *rx;			/* concatenated TCP bytes */
 	uint32_t rx_len;
-	uint32_t room;			/* what tcp_room reports */
 	uint32_t take_max;		/* tcp_recv takes at most this */
 	unsigned accepts, eofs, closeds, refuse;
 	unsigned udp_n;
@@ -96,12 +95,6 @@ t_tcp_accept(void *ctx, struct sl_lcore *lc, struct sl_tcp_conn *conn,
 }
 
 static SL_UNUSED uint32_t
-t_tcp_room(void *ctx, struct sl_lcore *lc, struct sl_tcp_conn *conn)
-{
-	return t_app.room;
-}
-
-static SL_UNUSED uint32_t
 t_tcp_recv(void *ctx, struct sl_lcore *lc, struct sl_tcp_conn *conn,
 	   const uint8_t *data, uint32_t len, uint64_t now)
 {
@@ -113,8 +106,6 @@ t_tcp_recv(void *ctx, struct sl_lcore *lc, struct sl_tcp_conn *conn,
 	t_app.rx_len += n;
 	if (t_app.take_max != UINT32_MAX)
 		t_app.take_max -= n;
-	if (t_app.room != UINT32_MAX)
-		t_app.room = t_app.room > n ? t_app.room - n : 0;
 	return n;
 }
 
@@ -135,7 +126,6 @@ t_tcp_closed(void *ctx, struct sl_lcore *lc, struct sl_tcp_conn *conn)
 static const struct sl_net_app_ops t_app_ops = {
 	.udp_recv = t_udp_recv,
 	.tcp_accept = t_tcp_accept,
-	.tcp_room = t_tcp_room,
 	.tcp_recv = t_tcp_recv,
 	.tcp_eof = t_tcp_eof,
 	.tcp_closed = t_tcp_closed,
@@ -160,7 +150,6 @@ t_setup(void)
 	free(t_app.rx);
 	memset(&t_app, 0, sizeof(t_app));
 	t_app.rx = malloc(T_RX_MAX);
-	t_app.room = 1u << 20;
 	t_app.take_max = UINT32_MAX;
 	cr_assert_eq(sl_lcore_init(&t_lc, &conf, &t_tx_ops), 0);
 	cr_assert_eq(sl_lcore_addr_add(&t_lc, T_OUR_IP, htonl(0xffffff00), 0,

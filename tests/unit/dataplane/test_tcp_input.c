@@ -23,7 +23,7 @@ Test(tcp, syn_is_answered_with_a_cookie_and_no_state)
 	p = t_tx_tcp(0);
 	cr_assert_eq(p.tcp_flags, SL_TCP_SYN | SL_TCP_ACK);
 	cr_assert_eq(p.ack, 101);
-	cr_assert_eq(p.win, 65535);
+	cr_assert_eq(p.win, SL_TCP_SYN_WINDOW);
 	cr_assert_eq(p.opt_mss, 1460);
 	cr_assert_eq(p.opt_wscale, 7);
 	cr_assert_eq(t_lc.tcp.nb_open, 0, "a SYN must cost no state");
@@ -171,34 +171,37 @@ Test(tcp, isn_near_2_to_the_32_straddles_the_wrap)
 	cr_assert_eq(t_flush_last(T0).ack, seq + 3000);
 }
 
-Test(tcp, zero_window_then_reopen)
+Test(tcp, slow_application_fills_the_buffer_and_closes_the_window)
 {
-	uint32_t una = t_handshake(1000, T0), seq = 1001, edge = 1001 + 65535;
+	uint32_t una = t_handshake(1000, T0), seq = 1001;
+	const uint32_t edge = 1001 + SL_TCP_SYN_WINDOW;
+	uint32_t total;
 	static uint8_t chunk[1400];
 	struct sl_pkt p = { 0 };
 	uint64_t now = T0;
-	uint32_t total;
+	uint32_t i;
 
-	/* The application has room for 3000 bytes, then none: the window
-	 * the SYN-ACK promised (65535) is used up and not renewed. */
-	t_app.room = 3000;
-	memset(chunk, 'z', sizeof(chunk));
-	/* Linux's rounding (RFC 7323 §2.4): the edge may creep right by
-	 * less than one scale unit per ACK, never left. */
+	/* The application takes nothing: every byte is acknowledged into
+	 * the receive buffer and the window shrinks to 0. */
+	t_app.take_max = 0;
+	for (i = 0; i < sizeof(chunk); i++)
+		chunk[i] = (uint8_t)('a' + i % 26);
+	/* The peer may fill what the SYN-ACK promised. */
 	while (seq != edge) {
 		uint32_t n = SL_MIN(edge - seq, (uint32_t)sizeof(chunk)), e2;
 
 		t_data(seq, una, chunk, n, now);
 		seq += n;
 		p = t_flush_last(now);
-		cr_assert_eq(p.ack, seq);
+		cr_assert_eq(p.ack, seq, "buffered bytes are acknowledged");
 		e2 = p.ack + ((uint32_t)p.win << 7);
-		cr_assert(sl_seq_geq(e2, edge), "the edge moved left");
-		cr_assert(e2 - edge < 128, "the window grew without room");
-		edge = e2;
+		cr_assert(sl_seq_leq(e2, edge), "the window grew while full");
+		cr_assert(edge - e2 < 128, "shown edge off by more than "
+			  "scaling's rounding");
+		(void)e2;
 	}
 	cr_assert_eq(p.win, 0);
-	cr_assert_eq(t_app.rx_len, seq - 1001);
+	cr_assert_eq(t_app.rx_len, 0);
 	total = seq - 1001;
 	/* A zero-window probe (Linux: snd.una - 1, no data) is answered. */
 	t_send_tcp(&(struct t_seg){ .seq = seq - 1, .ack = una,
@@ -209,21 +212,48 @@ Test(tcp, zero_window_then_reopen)
 	cr_assert_eq(t_lc.stats.tcp_window_probes, 1);
 	/* A one-byte probe is not taken while the window is closed. */
 	t_data(seq, una, "A", 1, now);
-	cr_assert_eq(t_app.rx_len, total);
 	cr_assert_eq(t_lc.stats.tcp_window_probes, 2);
 	p = t_flush_last(now);
 	cr_assert_eq(p.win, 0);
-	/* Room comes back: the timer sends a window update by itself. */
-	t_app.room = 100000;
+	cr_assert(t_lc.stats.tcp_zero_windows >= 2);
+	/* The application takes again: the timer hands it the buffer and
+	 * sends a window update by itself. */
+	t_app.take_max = UINT32_MAX;
 	now += 10 * MS;
 	p = t_flush_last(now);
+	cr_assert_eq(t_app.rx_len, total);
+	for (i = 0; i < total; i++)
+		if (t_app.rx[i] != (uint8_t)('a' + (i % 1400) % 26))
+			break;
+	cr_assert_eq(i, total, "buffered bytes intact, in order");
 	cr_assert_eq(p.ack, seq);
-	cr_assert_eq(p.win, 100000 >> 7);
+	cr_assert(p.win > 0);
 	cr_assert_eq(t_lc.stats.tcp_window_updates, 1);
 	t_data(seq, una, "ABCDEF", 6, now);
 	cr_assert_eq(t_app.rx_len, total + 6);
 	cr_assert(memcmp(t_app.rx + total, "ABCDEF", 6) == 0);
-	cr_assert_eq(t_drop(SL_DROP_TCP_NO_ROOM), 0);
+}
+
+Test(tcp, partial_take_keeps_the_rest_for_later_and_eof_waits)
+{
+	uint32_t una = t_handshake(1000, T0);
+
+	t_app.take_max = 4;
+	t_send_tcp(&(struct t_seg){ .seq = 1001, .ack = una,
+				   .flags = SL_TCP_ACK | SL_TCP_FIN,
+				   .data = "abcdefgh", .len = 8 }, T0);
+	cr_assert_eq(t_app.rx_len, 4);
+	cr_assert_eq(t_app.eofs, 0, "EOF only after every byte");
+	cr_assert_eq(t_app.conn->rcv_nxt, 1010, "data and FIN acknowledged");
+	sl_lcore_flush(&t_lc, T0);
+	cr_assert(!(t_tx_tcp(t_tx.n - 1).tcp_flags & SL_TCP_FIN),
+		  "no FIN of ours before the application saw the end");
+	t_app.take_max = UINT32_MAX;
+	sl_lcore_flush(&t_lc, T0 + 10 * MS);
+	cr_assert_eq(t_app.rx_len, 8);
+	cr_assert(memcmp(t_app.rx, "abcdefgh", 8) == 0);
+	cr_assert_eq(t_app.eofs, 1);
+	cr_assert(t_tx_tcp(t_tx.n - 1).tcp_flags & SL_TCP_FIN);
 }
 
 Test(tcp, fin_mid_line_reaches_the_application_after_the_bytes)
@@ -475,9 +505,10 @@ Test(tcp, ooo_queue_is_bounded_and_counts_the_excess)
 		t_data(1001 + 10 + 20 * i, una, "x", 1, T0);
 	cr_assert_eq(t_app.conn->nb_ooo, SL_TCP_OOO_SEGS);
 	cr_assert_eq(t_drop(SL_DROP_OOO_OVERFLOW), 1);
-	/* Beyond the buffer's reach. */
-	t_data(1001 + SL_TCP_OOO_BYTES + 10, una, "y", 1, T0);
-	cr_assert_eq(t_drop(SL_DROP_OOO_OVERFLOW), 2);
+	/* Beyond the window (and so the buffer): not acceptable. */
+	t_data(1001 + SL_TCP_RCVBUF + 10, una, "y", 1, T0);
+	cr_assert_eq(t_drop(SL_DROP_OOO_OVERFLOW), 1);
+	cr_assert_eq(t_drop(SL_DROP_TCP_OUT_OF_WINDOW), 1);
 }
 
 Test(tcp, segment_to_a_closed_port_is_reset)
