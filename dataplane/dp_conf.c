@@ -127,19 +127,22 @@ dp_parse_cidr(const char *s, uint32_t *addr, uint32_t *mask)
 {
 	char buf[64];
 	const char *slash = strchr(s, '/');
+	uint32_t a, m;
 	int64_t plen;
 
 	if (!slash || (size_t)(slash - s) >= sizeof(buf))
 		return -EINVAL;
 	memcpy(buf, s, (size_t)(slash - s));
 	buf[slash - s] = '\0';
-	if (dp_parse_ipv4(buf, addr) < 0)
+	if (dp_parse_ipv4(buf, &a) < 0)
 		return -EINVAL;
 	if (sl_parse_int(slash + 1, 1, 32, &plen) < 0)
 		return -EINVAL;
-	*mask = plen == 32 ? 0xffffffffu : ~(0xffffffffu >> plen);
-	if ((*addr & ~*mask) == 0 || (*addr | *mask) == 0xffffffffu)
+	m = plen == 32 ? 0xffffffffu : ~(0xffffffffu >> plen);
+	if (plen < 31 && ((a & ~m) == 0 || (a | m) == 0xffffffffu))
 		return -EINVAL;		/* network or broadcast address */
+	*addr = a;
+	*mask = m;
 	return 0;
 }
 

@@ -365,6 +365,38 @@ def test_backpressure(tmp):
     check(rc == 0, f"slow agent stops with 0 (got {rc})")
 
 
+def test_bad_settings(tmp):
+    """Bad dataplane settings stop the agent with a clear message."""
+    good = conf(4144, 5143)
+    cases = [
+        ("a1.dataplane.ports.p0.device = net_af_packet0",
+         "a1.dataplane.ports.p0.device = net_af_packet7",
+         ":7: dataplane.ports.p0.device: no DPDK device 'net_af_packet7'"),
+        ("a1.dataplane.ports.p0.mbufSize = 16512",
+         "a1.dataplane.ports.p0.mbufSize = 16512\n"
+         "a1.dataplane.ports.p0.rxQueues = 2",
+         "dataplane.eal: 2 RX queues need 2 worker lcores, the EAL has 1"),
+        ("--no-pci", "--no-pci --bogus-option",
+         ":5: dataplane.eal: EAL initialisation failed"),
+    ]
+    for i, (old, new, want) in enumerate(cases):
+        text = good.replace(old, new)
+        assert text != good
+        ag = Agent(tmp, text, tag=f"bad{i}")
+        try:
+            rc = ag.proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            ag.kill()
+            rc = None
+        log = ag.log()
+        if "built without DPDK" in log:
+            skip("sluice was built without DPDK")
+        check(rc not in (0, None) and want in log,
+              f"bad setting {new!r}: exit {rc}, message {want!r} in:\n"
+              + log[-1500:])
+        ag.kill()
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "client":
         client_main(sys.argv[2:])
@@ -372,7 +404,8 @@ def main():
     net_up()
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            for t in (test_basic, test_load, test_backpressure):
+            for t in (test_bad_settings, test_basic, test_load,
+                      test_backpressure):
                 print(f"--- {t.__name__}", flush=True)
                 t(tmp)
     finally:

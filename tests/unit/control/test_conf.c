@@ -421,10 +421,10 @@ Test(plan, component_keys_reach_their_settings)
 
 Test(plan, other_agent_keys_go_to_agent_props_silently)
 {
-	cr_assert_eq(build(BASE "a1.dataplane.ports = 0\nb1.x = y\n"), 0);
+	cr_assert_eq(build(BASE "a1.other.ports = 0\nb1.x = y\n"), 0);
 	cr_assert_eq(plan.agent_props.n, 1);
 	cr_expect_str_eq(plan.agent_props.comp, "a1");
-	cr_expect_str_eq(plan.agent_props.v[0].key, "dataplane.ports");
+	cr_expect_str_eq(plan.agent_props.v[0].key, "other.ports");
 	cr_expect_str_eq(plan.agent_props.v[0].val, "0");
 	cr_expect_eq(diag.n, 0);
 }
