@@ -420,3 +420,28 @@ Test(file_channel, default_directories_name_agent_and_channel)
 	fcu_rmrf(home);
 	free(home);
 }
+
+Test(file_channel, sqpoll_and_group_delay_round_trip)
+{
+	struct fc_handle h;
+	struct sl_err err = { 0 };
+	struct sl_chan_producer *p;
+	struct sl_chan_consumer *c;
+	uint64_t ids[200];
+	int64_t t = 0;
+	size_t n, i;
+	const char *kv[] = { "sqPoll=true", "groupCommitDelayUs=500", NULL };
+
+	fcu_open(&h, dir, kv, NULL);
+	c = sl_channel_consumer_open(h.ch, "k1", 64, 1, &err);
+	p = sl_channel_producer_open(h.ch, "r1", &err);
+	cr_assert_eq(h.ch->ops->start(h.ch), 0);
+	for (i = 0; i < 20; i++)
+		t = fcu_put_txn(p, i * 5, 5, 80);
+	cr_assert(fcu_wait_ack(p, (uint64_t)t, 10000));
+	n = fcu_drain(c, ids, 200, 100, 10000);
+	cr_assert_eq(n, 100);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(ids[i], i);
+	fcu_close(&h);
+}
