@@ -134,6 +134,15 @@ struct dlog_io_ops {
 	int (*fsync_dir)(struct dlog_io *io, const char *dir);
 	int (*avail)(struct dlog_io *io, const char *dir, uint64_t *bytes);
 	void (*destroy)(struct dlog_io *io);
+	/*
+	 * Optional pair: start an fdatasync of @fd and return at once (0 or
+	 * -errno), then collect its result with fdatasync_wait() (0 or
+	 * -errno). At most one in flight; other ops may run in between. The
+	 * writer uses it to write the next group while the last one syncs;
+	 * without it, it syncs in line.
+	 */
+	int (*fdatasync_start)(struct dlog_io *io, int fd);
+	int (*fdatasync_wait)(struct dlog_io *io);
 };
 
 struct dlog_io {

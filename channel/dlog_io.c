@@ -19,6 +19,8 @@
 
 #define URING_QD	64u
 #define URING_CHUNK	(1u << 20)	/* bytes per write SQE */
+#define URING_ONE_TAG	URING_QD		/* a single synchronous op */
+#define URING_SYNC_TAG	(URING_QD + 1)	/* the background fdatasync */
 
 struct uring_chunk {
 	const uint8_t *buf;
@@ -32,6 +34,9 @@ struct uring_io {
 	unsigned short_every;	/* test hook; 0: off */
 	uint64_t nb_writes;
 	uint64_t nb_short;
+	bool sync_inflight;	/* a background fdatasync was started */
+	bool sync_done;		/* ... and its completion was reaped */
+	int sync_res;
 	struct uring_chunk chunks[URING_QD];
 };
 
@@ -51,29 +56,42 @@ uring_close(struct dlog_io *io, int fd)
 
 /*
  * Submit what is queued and wait for one completion: 0 with its result in
- * *@res, or -errno when the ring itself failed.
+ * *@res, or -errno when the ring itself failed. The background fdatasync's
+ * completion is put aside (sync_done) unless @want_sync.
  */
 static int
-uring_wait_one(struct uring_io *u, uint64_t *user_data, int *res)
+uring_wait_one(struct uring_io *u, uint64_t *user_data, int *res,
+	       bool want_sync)
 {
 	struct io_uring_cqe *cqe;
+	uint64_t ud;
 	int rc;
 
-	do {
-		rc = io_uring_submit_and_wait(&u->ring, 1);
-	} while (rc == -EINTR);
-	if (rc < 0)
-		return rc;
-	do {
-		rc = io_uring_wait_cqe(&u->ring, &cqe);
-	} while (rc == -EINTR);
-	if (rc < 0)
-		return rc;
-	*res = cqe->res;
-	if (user_data)
-		*user_data = cqe->user_data;
-	io_uring_cqe_seen(&u->ring, cqe);
-	return 0;
+	for (;;) {
+		do {
+			rc = io_uring_submit_and_wait(&u->ring, 1);
+		} while (rc == -EINTR);
+		if (rc < 0)
+			return rc;
+		do {
+			rc = io_uring_wait_cqe(&u->ring, &cqe);
+		} while (rc == -EINTR);
+		if (rc < 0)
+			return rc;
+		ud = cqe->user_data;
+		*res = cqe->res;
+		io_uring_cqe_seen(&u->ring, cqe);
+		if (ud == URING_SYNC_TAG && !want_sync) {
+			u->sync_done = true;
+			u->sync_res = *res;
+			continue;
+		}
+		if (ud != URING_SYNC_TAG && want_sync)
+			continue;	/* nothing else is in flight then */
+		if (user_data)
+			*user_data = ud;
+		return 0;
+	}
 }
 
 /* Run the one SQE just prepared; its result. */
@@ -82,8 +100,8 @@ uring_run_one(struct uring_io *u, struct io_uring_sqe *sqe)
 {
 	int rc, res;
 
-	io_uring_sqe_set_data64(sqe, URING_QD);
-	rc = uring_wait_one(u, NULL, &res);
+	io_uring_sqe_set_data64(sqe, URING_ONE_TAG);
+	rc = uring_wait_one(u, NULL, &res, false);
 	if (rc < 0)
 		return rc;
 	return res < 0 ? res : 0;
@@ -154,7 +172,7 @@ uring_pwrite(struct dlog_io *io, int fd, const void *buf, size_t len,
 			break;
 		{
 			uint64_t ud = 0;
-			int res = 0, rc = uring_wait_one(u, &ud, &res);
+			int res = 0, rc = uring_wait_one(u, &ud, &res, false);
 			struct uring_chunk *c;
 
 			if (rc < 0)
@@ -208,6 +226,45 @@ uring_fdatasync(struct dlog_io *io, int fd)
 	io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
 	res = uring_run_one(u, sqe);
 	return res;
+}
+
+static int
+uring_fdatasync_start(struct dlog_io *io, int fd)
+{
+	struct uring_io *u = (struct uring_io *)io;
+	struct io_uring_sqe *sqe;
+	int rc;
+
+	if (u->sync_inflight)
+		return -EBUSY;
+	sqe = uring_sqe(u);
+	io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
+	io_uring_sqe_set_data64(sqe, URING_SYNC_TAG);
+	rc = io_uring_submit(&u->ring);
+	if (rc < 0)
+		return rc;
+	u->sync_inflight = true;
+	u->sync_done = false;
+	return 0;
+}
+
+static int
+uring_fdatasync_wait(struct dlog_io *io)
+{
+	struct uring_io *u = (struct uring_io *)io;
+	int rc, res = 0;
+
+	if (!u->sync_inflight)
+		return -EINVAL;
+	if (!u->sync_done) {
+		rc = uring_wait_one(u, NULL, &res, true);
+		if (rc < 0)
+			return rc;
+		u->sync_res = res;
+	}
+	u->sync_inflight = false;
+	u->sync_done = false;
+	return u->sync_res < 0 ? u->sync_res : 0;
 }
 
 static int
@@ -278,6 +335,8 @@ uring_destroy(struct dlog_io *io)
 {
 	struct uring_io *u = (struct uring_io *)io;
 
+	if (u->sync_inflight)
+		uring_fdatasync_wait(io);
 	io_uring_queue_exit(&u->ring);
 	free(u);
 }
@@ -294,6 +353,8 @@ static const struct dlog_io_ops uring_ops = {
 	.fsync_dir = uring_fsync_dir,
 	.avail = uring_avail,
 	.destroy = uring_destroy,
+	.fdatasync_start = uring_fdatasync_start,
+	.fdatasync_wait = uring_fdatasync_wait,
 };
 
 struct dlog_io *

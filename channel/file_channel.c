@@ -147,8 +147,28 @@ struct fc_producer {
 	uint64_t acked SL_CACHE_ALIGNED;
 	/* The writer's own. */
 	uint64_t w_pos SL_CACHE_ALIGNED;
-	uint64_t w_pend;
 	uint64_t w_acked;
+};
+
+/*
+ * A group commit: records bound for one segment, written with one or more
+ * SQEs and then made durable by one fdatasync. Two alternate, so the next
+ * group is written while the last one syncs.
+ */
+struct fc_group {
+	uint8_t *buf;			/* DLOG_BLOCK-aligned */
+	size_t cap;
+	size_t len;
+	uint64_t base;			/* file offset of buf[0] */
+	uint64_t end_off;		/* >0: an END record closes the segment */
+	uint64_t seg;			/* table position of its segment */
+	int fd;
+	uint64_t txn_end_seq;		/* durable_seq once it is synced */
+	uint64_t events;
+	bool ready;			/* padded, due to be written */
+	bool written;			/* written whole, sync not yet done */
+	uint64_t sync_t0;
+	uint64_t pend[FC_MAX_PRODUCERS];	/* ticket acked per producer */
 };
 
 enum fc_range_state {
@@ -243,14 +263,9 @@ struct file_channel {
 	int ckpt_req;
 	uint64_t ckpt_gen;		/* bumped after each checkpoint */
 	int ckpt_rc;
-	uint8_t *wbuf;
-	size_t wbuf_cap;
-	size_t wlen;			/* bytes of a group not yet written */
-	uint64_t wbase;			/* file offset of wbuf[0] */
-	uint64_t wend_off;		/* >0: the group ends the segment */
-	uint64_t w_txn_end_seq;
-	uint64_t w_events;
-	bool w_ready;			/* the group is padded and due */
+	struct fc_group grp[2];		/* filling/writing, and syncing */
+	unsigned cur;			/* grp[cur] is being filled */
+	bool syncing;			/* grp[cur ^ 1]'s fdatasync in flight */
 	uint64_t next_seq;
 	uint32_t next_seg_id;
 	uint64_t wpos;
@@ -517,11 +532,17 @@ sl_file_channel_create_opts(const char *name, const void *settings,
 	}
 	fc->direct = set->direct_io;
 	fc->wfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	fc->wbuf_cap = SL_ALIGN_UP(set->group_bytes, (uint64_t)DLOG_BLOCK) +
-		       4 * DLOG_BLOCK;
-	if (fc->wfd < 0 ||
-	    posix_memalign((void **)&fc->wbuf, DLOG_BLOCK, fc->wbuf_cap)) {
-		fc->wbuf = NULL;
+	for (i = 0; i < 2; i++) {
+		struct fc_group *g = &fc->grp[i];
+
+		g->cap = SL_ALIGN_UP(set->group_bytes, (uint64_t)DLOG_BLOCK) +
+			 4 * DLOG_BLOCK;
+		if (posix_memalign((void **)&g->buf, DLOG_BLOCK, g->cap)) {
+			g->buf = NULL;
+			break;
+		}
+	}
+	if (fc->wfd < 0 || !fc->grp[0].buf || !fc->grp[1].buf) {
 		sl_err_set(err, ENOMEM, "%s: out of memory", who);
 		goto err_destroy;
 	}
@@ -608,7 +629,8 @@ fc_destroy(struct sl_channel *ch)
 		free(fc->dirs[i]);
 	if (fc->wfd >= 0)
 		close(fc->wfd);
-	free(fc->wbuf);
+	free(fc->grp[0].buf);
+	free(fc->grp[1].buf);
 	free(fc->ckpt_dir);
 	free(fc->backup_dir);
 	pthread_mutex_destroy(&fc->lock);
@@ -1315,9 +1337,9 @@ fc_roll(struct file_channel *fc)
 }
 
 static int
-fc_wbuf_reserve(struct file_channel *fc, size_t need)
+fc_group_reserve(struct fc_group *g, size_t need)
 {
-	size_t cap = fc->wbuf_cap;
+	size_t cap = g->cap;
 	uint8_t *nb;
 
 	if (need <= cap)
@@ -1326,10 +1348,10 @@ fc_wbuf_reserve(struct file_channel *fc, size_t need)
 		cap *= 2;
 	if (posix_memalign((void **)&nb, DLOG_BLOCK, cap) != 0)
 		return -ENOMEM;
-	memcpy(nb, fc->wbuf, fc->wlen);
-	free(fc->wbuf);
-	fc->wbuf = nb;
-	fc->wbuf_cap = cap;
+	memcpy(nb, g->buf, g->len);
+	free(g->buf);
+	g->buf = nb;
+	g->cap = cap;
 	return 0;
 }
 
@@ -1355,50 +1377,54 @@ fc_txn_peek(struct sl_ring *r, uint64_t pos, uint64_t *log_bytes,
 }
 
 static void
-fc_put_rec(struct file_channel *fc, uint16_t type, uint16_t flags,
+fc_put_rec(struct fc_group *g, uint32_t seg_id, uint16_t type, uint16_t flags,
 	   const void *payload, uint32_t len, uint64_t seq)
 {
-	struct dlog_seg *s = dlog_segtab_at(&fc->tab, fc->active);
-	struct dlog_rec *rec = (struct dlog_rec *)(fc->wbuf + fc->wlen);
+	struct dlog_rec *rec = (struct dlog_rec *)(g->buf + g->len);
 	uint64_t span = dlog_rec_span(len);
 
 	*rec = (struct dlog_rec){ .type = type, .flags = flags, .len = len,
-				  .seg_id = s->id, .seq = seq };
+				  .seg_id = seg_id, .seq = seq };
 	if (payload)
 		memcpy(rec + 1, payload, len);
 	else
 		memset(rec + 1, 0, len);
 	memset((uint8_t *)(rec + 1) + len, 0, span - DLOG_REC_HDR - len);
 	sl_dlog_rec_seal(rec);
-	fc->wlen += span;
+	g->len += span;
 }
 
 /*
- * Fill the group buffer from the producers' rings: whole transactions,
+ * Fill the group from the producers' rings: whole transactions,
  * round-robin, up to groupCommitBytes, and no further than the segment
  * holds (then an END record closes it). Returns the events added.
  */
 static uint64_t
-fc_fill(struct file_channel *fc)
+fc_fill(struct file_channel *fc, struct fc_group *g)
 {
 	unsigned nb_prods = __atomic_load_n(&fc->nb_prods, __ATOMIC_ACQUIRE);
 	struct dlog_seg *s = dlog_segtab_at(&fc->tab, fc->active);
 	uint64_t limit = s->size - DLOG_REC_HDR - DLOG_BLOCK, added = 0;
 	unsigned k, idle = 0;
 
-	if (fc->wlen == 0) {
-		fc->wbase = fc->wpos;
+	if (g->len == 0) {
+		g->base = fc->wpos;
+		g->seg = fc->active;
+		g->fd = s->fd;
+		g->events = 0;
+		g->end_off = 0;
+		memset(g->pend, 0, nb_prods * sizeof(g->pend[0]));
 		if (fc->wpos == 0) {
 			struct dlog_seg_hdr h;
 
 			sl_dlog_seg_hdr_init(&h, s->id, fc->next_seq,
 					     sl_time_wall_ms());
-			memset(fc->wbuf, 0, DLOG_BLOCK);
-			memcpy(fc->wbuf, &h, sizeof(h));
-			fc->wlen = DLOG_BLOCK;
+			memset(g->buf, 0, DLOG_BLOCK);
+			memcpy(g->buf, &h, sizeof(h));
+			g->len = DLOG_BLOCK;
 		}
 	}
-	for (k = 0; nb_prods && idle < nb_prods && !fc->wend_off; k++) {
+	for (k = 0; nb_prods && idle < nb_prods && !g->end_off; k++) {
 		struct fc_producer *p = fc->prods[k % nb_prods];
 		uint64_t log_bytes, pos = p->w_pos, prefix = 0;
 		unsigned nb, i;
@@ -1407,16 +1433,16 @@ fc_fill(struct file_channel *fc)
 			idle++;
 			continue;
 		}
-		if (fc->wbase + fc->wlen + log_bytes > limit) {
+		if (g->base + g->len + log_bytes > limit) {
 			/* Close this segment; the transaction opens the next. */
-			fc->wend_off = fc->wbase + fc->wlen;
-			fc_put_rec(fc, DLOG_REC_END, 0, NULL, 0, fc->next_seq);
+			g->end_off = g->base + g->len;
+			fc_put_rec(g, s->id, DLOG_REC_END, 0, NULL, 0,
+				   fc->next_seq);
 			break;
 		}
-		if (fc->wlen > DLOG_BLOCK &&
-		    fc->wlen + log_bytes > fc->set.group_bytes)
+		if (g->len > DLOG_BLOCK && g->len + log_bytes > fc->set.group_bytes)
 			break;
-		if (fc_wbuf_reserve(fc, fc->wlen + log_bytes + 2 * DLOG_BLOCK))
+		if (fc_group_reserve(g, g->len + log_bytes + 2 * DLOG_BLOCK))
 			break;
 		idle = 0;
 		for (i = 0; i < nb; i++) {
@@ -1425,7 +1451,7 @@ fc_fill(struct file_channel *fc)
 
 			rec = sl_ring_peek(p->ring, &pos, &len);
 			memcpy(&prefix, rec, FC_PREFIX);
-			fc_put_rec(fc, DLOG_REC_EVENT,
+			fc_put_rec(g, s->id, DLOG_REC_EVENT,
 				   (prefix & FC_TXN_END_BIT) ? DLOG_F_TXN_END :
 				   0, rec + FC_PREFIX, len - FC_PREFIX,
 				   fc->next_seq++);
@@ -1433,9 +1459,9 @@ fc_fill(struct file_channel *fc)
 		/* Copied: the producer may reuse the space. */
 		sl_ring_release(p->ring, pos);
 		p->w_pos = pos;
-		p->w_pend = prefix & ~FC_TXN_END_BIT;
-		fc->w_txn_end_seq = fc->next_seq;
-		fc->w_events += nb;
+		g->pend[p->id] = prefix & ~FC_TXN_END_BIT;
+		g->txn_end_seq = fc->next_seq;
+		g->events += nb;
 		added += nb;
 	}
 	return added;
@@ -1443,22 +1469,24 @@ fc_fill(struct file_channel *fc)
 
 /* O_DIRECT writes whole blocks: pad the group with a PAD record. */
 static void
-fc_pad(struct file_channel *fc)
+fc_pad(struct file_channel *fc, struct fc_group *g)
 {
-	size_t rem = (size_t)((fc->wbase + fc->wlen) % DLOG_BLOCK);
+	size_t rem = (size_t)((g->base + g->len) % DLOG_BLOCK);
+	struct dlog_seg *s;
 
 	if (!fc->direct || rem == 0)
 		return;
 	rem = DLOG_BLOCK - rem;
-	if (fc->wend_off) {
-		memset(fc->wbuf + fc->wlen, 0, rem);
-		fc->wlen += rem;
+	if (g->end_off) {
+		memset(g->buf + g->len, 0, rem);
+		g->len += rem;
 		return;
 	}
 	if (rem < DLOG_REC_HDR)
 		rem += DLOG_BLOCK;
-	fc_put_rec(fc, DLOG_REC_PAD, 0, NULL, (uint32_t)(rem - DLOG_REC_HDR),
-		   fc->next_seq);
+	s = dlog_segtab_at(&fc->tab, g->seg);
+	fc_put_rec(g, s->id, DLOG_REC_PAD, 0, NULL,
+		   (uint32_t)(rem - DLOG_REC_HDR), fc->next_seq);
 }
 
 static void
@@ -1472,94 +1500,151 @@ fc_lat_add(struct file_channel *fc, uint64_t ns)
 	__atomic_store_n(&fc->st.lat_n, n + 1, __ATOMIC_RELAXED);
 }
 
+static void
+fc_group_reset(struct fc_group *g)
+{
+	g->len = 0;
+	g->events = 0;
+	g->end_off = 0;
+	g->ready = false;
+	g->written = false;
+}
+
 /* Make the synced group visible and acknowledge its producers. */
 static void
-fc_publish(struct file_channel *fc)
+fc_publish(struct file_channel *fc, struct fc_group *g)
 {
 	unsigned i, nb = __atomic_load_n(&fc->nb_prods, __ATOMIC_ACQUIRE);
 	uint64_t one = 1;
 
-	if (fc->wend_off) {
+	sl_stat_add(&fc->st.bytes_written, g->len);
+	sl_stat_add(&fc->st.group_events, g->events);
+	sl_stat_add(&fc->st.group_bytes, g->len);
+	if (g->end_off) {
 		struct dlog_seg *s;
 
 		pthread_mutex_lock(&fc->lock);
-		s = dlog_segtab_at(&fc->tab, fc->active);
-		s->end_off = fc->wend_off;
+		s = dlog_segtab_at(&fc->tab, g->seg);
+		s->end_off = g->end_off;
 		s->sealed = true;
 		pthread_mutex_unlock(&fc->lock);
 	}
 	/* Pairs with the acquire in fc_take(). */
-	__atomic_store_n(&fc->durable_seq, fc->w_txn_end_seq,
-			 __ATOMIC_RELEASE);
+	__atomic_store_n(&fc->durable_seq, g->txn_end_seq, __ATOMIC_RELEASE);
 	for (i = 0; i < nb; i++) {
 		struct fc_producer *p = fc->prods[i];
 
-		if (p->w_pend == p->w_acked)
+		if (!g->pend[i] || g->pend[i] == p->w_acked)
 			continue;
-		p->w_acked = p->w_pend;
+		p->w_acked = g->pend[i];
 		/* Pairs with the acquire in fc_producer_acked(). */
-		__atomic_store_n(&p->acked, p->w_pend, __ATOMIC_RELEASE);
+		__atomic_store_n(&p->acked, g->pend[i], __ATOMIC_RELEASE);
 		if (write(p->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 			sl_log(SL_ERROR, "channel file %s: eventfd: %s",
 			       fc->base.name, strerror(errno));
 	}
+	fc_group_reset(g);
 }
 
 /*
- * Write the group, wait for every completion, then one fdatasync. A write
- * that fails for space keeps the group to retry; any other failure, and
- * any failed fdatasync, makes the channel unhealthy: after a failed
- * fdatasync Linux may have dropped the dirty pages and marked them clean,
- * so retrying it would "succeed" over lost data.
+ * Write the group whole (every completion reaped, short ones re-issued).
+ * A write that fails for space keeps the group to retry; any other
+ * failure makes the channel unhealthy. 0, -ENOSPC or -EIO.
  */
-static void
-fc_flush(struct file_channel *fc)
+static int
+fc_group_write(struct file_channel *fc, struct fc_group *g)
 {
-	struct dlog_seg *s = dlog_segtab_at(&fc->tab, fc->active);
-	uint64_t t0;
-	int rc;
+	int rc = fc->io->ops->pwrite(fc->io, g->fd, g->buf, g->len, g->base);
 
-	rc = fc->io->ops->pwrite(fc->io, s->fd, fc->wbuf, fc->wlen,
-				 fc->wbase);
 	if (rc == -ENOSPC || rc == -EDQUOT) {
 		if (!__atomic_exchange_n(&fc->space_blocked, 1,
 					 __ATOMIC_RELAXED))
 			sl_log(SL_WARN, "channel file %s: no space to write "
 			       "(%s): refusing puts until space frees",
 			       fc->base.name, strerror(-rc));
-		return;
+		return -ENOSPC;
 	}
 	if (rc < 0) {
 		fc_set_unhealthy(fc, "write", rc);
 		fc_wake_producers(fc);
-		return;
+		return -EIO;
 	}
-	t0 = sl_time_mono_ns();
-	rc = fc->io->ops->fdatasync(fc->io, s->fd);
-	fc_lat_add(fc, sl_time_mono_ns() - t0);
-	sl_stat_add(&fc->st.fdatasyncs, 1);
-	if (rc < 0) {
-		fc_set_unhealthy(fc, "fdatasync", rc);
-		fc_wake_producers(fc);
-		return;
-	}
-	sl_stat_add(&fc->st.bytes_written, fc->wlen);
-	sl_stat_add(&fc->st.group_events, fc->w_events);
-	sl_stat_add(&fc->st.group_bytes, fc->wlen);
-	fc_publish(fc);
-	fc->wpos = fc->wbase + fc->wlen;
-	fc->wlen = 0;
-	fc->w_events = 0;
-	fc->w_ready = false;
-	if (fc->wend_off) {
-		fc->wend_off = 0;
-		fc->active = UINT64_MAX;
-	}
+	g->written = true;
+	fc->wpos = g->base + g->len;
+	if (g->end_off)
+		fc->active = UINT64_MAX;	/* the next group rolls */
 	if (__atomic_load_n(&fc->space_blocked, __ATOMIC_RELAXED)) {
 		__atomic_store_n(&fc->space_blocked, 0, __ATOMIC_RELAXED);
 		sl_log(SL_INFO, "channel file %s: space again, accepting puts",
 		       fc->base.name);
 	}
+	return 0;
+}
+
+/*
+ * A failed fdatasync is never retried: Linux may have dropped the dirty
+ * pages and marked them clean, so a second fdatasync would "succeed" over
+ * lost data. The channel turns unhealthy and acknowledges nothing more.
+ */
+static void
+fc_sync_failed(struct file_channel *fc, int rc)
+{
+	fc_set_unhealthy(fc, "fdatasync", rc);
+	fc_wake_producers(fc);
+	fc_group_reset(&fc->grp[0]);
+	fc_group_reset(&fc->grp[1]);
+}
+
+/* Collect the background fdatasync of the previous group; publish it. */
+static void
+fc_sync_finish(struct file_channel *fc)
+{
+	struct fc_group *g = &fc->grp[fc->cur ^ 1];
+	int rc;
+
+	if (!fc->syncing)
+		return;
+	rc = fc->io->ops->fdatasync_wait(fc->io);
+	fc->syncing = false;
+	fc_lat_add(fc, sl_time_mono_ns() - g->sync_t0);
+	sl_stat_add(&fc->st.fdatasyncs, 1);
+	if (rc < 0) {
+		fc_sync_failed(fc, rc);
+		return;
+	}
+	if (!__atomic_load_n(&fc->unhealthy, __ATOMIC_ACQUIRE))
+		fc_publish(fc, g);
+}
+
+/*
+ * Sync the written current group: in the background when the backend
+ * can (the next group is written meanwhile), else in line.
+ */
+static void
+fc_sync_start(struct file_channel *fc)
+{
+	struct fc_group *g = &fc->grp[fc->cur];
+	int rc;
+
+	g->sync_t0 = sl_time_mono_ns();
+	if (fc->io->ops->fdatasync_start) {
+		rc = fc->io->ops->fdatasync_start(fc->io, g->fd);
+		if (rc == 0) {
+			fc->syncing = true;
+			fc->cur ^= 1;
+			fc_group_reset(&fc->grp[fc->cur]);
+			return;
+		}
+	} else {
+		rc = fc->io->ops->fdatasync(fc->io, g->fd);
+	}
+	fc_lat_add(fc, sl_time_mono_ns() - g->sync_t0);
+	sl_stat_add(&fc->st.fdatasyncs, 1);
+	if (rc < 0) {
+		fc_sync_failed(fc, rc);
+		return;
+	}
+	fc_publish(fc, g);
 }
 
 /* Recycle (or delete) segments wholly before @upto; writer thread. */
@@ -1746,12 +1831,13 @@ fc_writer_main(void *arg)
 	fc_space_check(fc, now);
 	for (;;) {
 		int stop = __atomic_load_n(&fc->stop, __ATOMIC_ACQUIRE);
+		struct fc_group *g;
 		uint64_t added = 0;
 		bool blocked;
 
 		now = sl_time_mono_ns();
 		if (stop == 2)
-			break;
+			break;		/* a crash: leave any sync in flight */
 		if (__atomic_load_n(&fc->unhealthy, __ATOMIC_ACQUIRE)) {
 			if (__atomic_load_n(&fc->ckpt_req, __ATOMIC_ACQUIRE)) {
 				__atomic_store_n(&fc->ckpt_rc, -EIO,
@@ -1770,8 +1856,9 @@ fc_writer_main(void *arg)
 			fc_space_check(fc, now);
 		blocked = __atomic_load_n(&fc->space_blocked,
 					  __ATOMIC_RELAXED);
+		g = &fc->grp[fc->cur];
 		/* Blocked for space: keep trying, as sinks may free some. */
-		if (fc->wlen == 0 && fc->active == UINT64_MAX &&
+		if (!g->ready && fc->active == UINT64_MAX &&
 		    (blocked || fc_rings_pending(fc))) {
 			int rc = fc_roll(fc);
 
@@ -1791,32 +1878,37 @@ fc_writer_main(void *arg)
 					       "free some", fc->base.name);
 				blocked = true;
 			} else if (rc < 0) {
+				fc_sync_finish(fc);
 				fc_set_unhealthy(fc, "opening a segment", rc);
 				fc_wake_producers(fc);
 				continue;
 			}
 		}
-		if (fc->active != UINT64_MAX) {
-			/* A group kept after a failed write is retried as is. */
-			if (!fc->w_ready) {
-				added = fc_fill(fc);
-				if (fc->set.group_delay_us > 0 && added &&
-				    !fc->wend_off &&
-				    fc->wlen < fc->set.group_bytes) {
-					sl_time_sleep_ns((uint64_t)
-						fc->set.group_delay_us * 1000);
-					added += fc_fill(fc);
-				}
-				if (fc->w_events || fc->wend_off) {
-					fc_pad(fc);
-					fc->w_ready = true;
-				} else {
-					fc->wlen = 0;	/* header only */
-				}
+		if (!g->ready && fc->active != UINT64_MAX) {
+			added = fc_fill(fc, g);
+			if (fc->set.group_delay_us > 0 && added &&
+			    !g->end_off && g->len < fc->set.group_bytes) {
+				sl_time_sleep_ns((uint64_t)fc->set.group_delay_us *
+						 1000);
+				added += fc_fill(fc, g);
 			}
-			if (fc->w_ready)
-				fc_flush(fc);
+			if (g->events || g->end_off) {
+				fc_pad(fc, g);
+				g->ready = true;
+			} else {
+				g->len = 0;	/* header only: nothing yet */
+			}
 		}
+		/* A group kept after a failed write is retried as is. */
+		if (g->ready && !g->written)
+			fc_group_write(fc, g);
+		/* One sync in flight at most: the last group's, then ours. */
+		fc_sync_finish(fc);
+		if (g->written && !__atomic_load_n(&fc->unhealthy,
+						   __ATOMIC_ACQUIRE))
+			fc_sync_start(fc);
+		blocked = __atomic_load_n(&fc->space_blocked,
+					  __ATOMIC_RELAXED);
 		if (__atomic_load_n(&fc->ckpt_req, __ATOMIC_ACQUIRE)) {
 			fc_do_checkpoint_request(fc, now);
 		} else if (now >= fc->next_ckpt_ns ||
@@ -1827,16 +1919,21 @@ fc_writer_main(void *arg)
 		if (added)
 			continue;
 		if (blocked) {
+			fc_sync_finish(fc);
 			if (stop)
 				break;
 			sl_time_sleep_ns(FC_BLOCKED_RETRY_NS);
 			fc_space_check(fc, sl_time_mono_ns());
 			continue;
 		}
-		if (stop && !fc_rings_pending(fc) && !fc->w_ready)
+		if (fc->syncing)
+			continue;	/* collect it before sleeping */
+		if (stop && !fc_rings_pending(fc) && !fc->grp[fc->cur].ready)
 			break;
 		fc_idle_wait(fc, FC_IDLE_MS);
 	}
+	if (__atomic_load_n(&fc->stop, __ATOMIC_ACQUIRE) == 1)
+		fc_sync_finish(fc);
 	if (__atomic_load_n(&fc->stop, __ATOMIC_ACQUIRE) == 1 &&
 	    !__atomic_load_n(&fc->unhealthy, __ATOMIC_ACQUIRE) &&
 	    fc->set.checkpoint_on_close)

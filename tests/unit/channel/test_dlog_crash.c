@@ -37,6 +37,7 @@ struct rec_io {
 	size_t n, cap;
 	const char *root;
 	size_t root_len;
+	int sync_res;
 };
 
 static const char *
@@ -121,6 +122,22 @@ r_fdatasync(struct dlog_io *io, int fd)
 	return rc;
 }
 
+/* Recorded when started: it covers what was written before it. */
+static int
+r_fdatasync_start(struct dlog_io *io, int fd)
+{
+	struct rec_io *r = (struct rec_io *)io;
+
+	r->sync_res = r_fdatasync(io, fd);
+	return 0;
+}
+
+static int
+r_fdatasync_wait(struct dlog_io *io)
+{
+	return ((struct rec_io *)io)->sync_res;
+}
+
 static int
 r_fallocate(struct dlog_io *io, int fd, uint64_t off, uint64_t len)
 {
@@ -183,6 +200,8 @@ static const struct dlog_io_ops rec_ops = {
 	.pread = r_pread, .fdatasync = r_fdatasync,
 	.fallocate = r_fallocate, .rename = r_rename, .unlink = r_unlink,
 	.fsync_dir = r_fsync_dir, .avail = r_avail, .destroy = r_destroy,
+	.fdatasync_start = r_fdatasync_start,
+	.fdatasync_wait = r_fdatasync_wait,
 };
 
 /* ---- rebuilding a disk ---------------------------------------------------- */

@@ -46,6 +46,7 @@ struct fault_io {
 	int enospc_writes;	/* while set, data writes fail with ENOSPC */
 	int enospc_falloc;	/* while set, fallocate fails with ENOSPC */
 	int nb_enospc;
+	int sync_res;		/* the started fdatasync's result */
 };
 
 static int
@@ -94,6 +95,22 @@ f_fdatasync(struct dlog_io *io, int fd)
 	if (n == __atomic_load_n(&f->fail_sync_at, __ATOMIC_ACQUIRE))
 		return -EIO;
 	return f->in->ops->fdatasync(f->in, fd);
+}
+
+/* The background pair: the sync (and its fault) happens at start. */
+static int
+f_fdatasync_start(struct dlog_io *io, int fd)
+{
+	struct fault_io *f = (struct fault_io *)io;
+
+	f->sync_res = f_fdatasync(io, fd);
+	return 0;
+}
+
+static int
+f_fdatasync_wait(struct dlog_io *io)
+{
+	return ((struct fault_io *)io)->sync_res;
 }
 
 static int
@@ -154,6 +171,8 @@ static const struct dlog_io_ops fault_ops = {
 	.pread = f_pread, .fdatasync = f_fdatasync,
 	.fallocate = f_fallocate, .rename = f_rename, .unlink = f_unlink,
 	.fsync_dir = f_fsync_dir, .avail = f_avail, .destroy = f_destroy,
+	.fdatasync_start = f_fdatasync_start,
+	.fdatasync_wait = f_fdatasync_wait,
 };
 
 static struct fault_io *
