@@ -21,6 +21,7 @@
 #include "bench_util.h"
 
 #define WATCH_MAX_PARTS		1024
+#define WATCH_BATCH		1024
 
 struct watch_args {
 	const char *bootstrap;
@@ -31,6 +32,7 @@ struct watch_args {
 	uint64_t nb_conns;
 	const char *cdf_path;
 	bool once;
+	bool from_beginning;
 };
 
 static volatile sig_atomic_t watch_stop;
@@ -53,6 +55,7 @@ watch_usage(FILE *out)
 	      "--records N\n"
 	      "                     --connections C [--timeout SEC] "
 	      "[--cdf FILE]\n"
+	      "                     [--from-beginning]\n"
 	      "\n"
 	      "hwm: prints 'baseline S' (the summed high watermarks now), "
 	      "then waits until\n"
@@ -61,8 +64,8 @@ watch_usage(FILE *out)
 	      "(T: CLOCK_REALTIME of the first poll that saw it; default "
 	      "poll every 2 ms).\n"
 	      "--once: print the baseline line and exit.\n"
-	      "latency: reads the topic from the beginning (no group), "
-	      "parses loadgen --seq\n"
+	      "latency: reads what is added to the topic from now on (no "
+	      "group), parses loadgen --seq\n"
 	      "headers and prints 'latency records=R p50_us= p99_us= "
 	      "p999_us= max_us=\n"
 	      "lost= dup= bad= [FELL-BEHIND]': receive time minus send "
@@ -89,6 +92,9 @@ watch_parse(int argc, char **argv, struct watch_args *wa)
 			exit(0);
 		} else if (strcmp(a, "--once") == 0) {
 			wa->once = true;
+			continue;
+		} else if (strcmp(a, "--from-beginning") == 0) {
+			wa->from_beginning = true;
 			continue;
 		} else if (strcmp(a, "--bootstrap-server") == 0) {
 			wa->bootstrap = v;
@@ -149,6 +155,12 @@ watch_client(const struct watch_args *wa, bool tune_fetch)
 				sizeof(errstr)) ||
 	      rd_kafka_conf_set(conf, "fetch.error.backoff.ms", "5", errstr,
 				sizeof(errstr)) ||
+	      rd_kafka_conf_set(conf, "max.partition.fetch.bytes", "8388608",
+				errstr, sizeof(errstr)) ||
+	      rd_kafka_conf_set(conf, "fetch.max.bytes", "134217728", errstr,
+				sizeof(errstr)) ||
+	      rd_kafka_conf_set(conf, "receive.message.max.bytes",
+				"200000000", errstr, sizeof(errstr)) ||
 	      rd_kafka_conf_set(conf, "enable.partition.eof", "false", errstr,
 				sizeof(errstr)) ||
 	      /* records gone before we read them: say so, do not skip */
@@ -283,11 +295,37 @@ watch_write_cdf(const char *path, uint64_t *lat, size_t n)
 	fclose(f);
 }
 
+/* One record: distinct (its latency kept), duplicate or not loadgen's. */
+static void
+watch_account(const struct watch_args *wa, const rd_kafka_message_t *m,
+	      uint64_t per_conn, uint8_t *seen, uint64_t *lat, uint64_t *got,
+	      uint64_t *dup, uint64_t *bad, uint64_t now)
+{
+	uint64_t seq, ts, bit;
+	uint32_t conn;
+
+	if (m->len < BENCH_SEQ_HDR_LEN ||
+	    !bench_seq_parse(m->payload, &conn, &seq, &ts) ||
+	    conn >= wa->nb_conns || seq >= per_conn) {
+		(*bad)++;
+		return;
+	}
+	bit = conn * per_conn + seq;
+	if (seen[bit / 8] & (1u << (bit % 8))) {
+		(*dup)++;
+		return;
+	}
+	seen[bit / 8] |= (uint8_t)(1u << (bit % 8));
+	lat[(*got)++] = now > ts ? now - ts : 0;
+}
+
 static int
 watch_latency(const struct watch_args *wa)
 {
 	uint64_t deadline = sl_time_mono_ns() + wa->timeout_s * SL_NS_PER_SEC;
-	uint64_t per_conn, nb_slots, seq, ts, now, got = 0, dup = 0, bad = 0;
+	uint64_t per_conn, nb_slots, now, got = 0, dup = 0, bad = 0;
+	rd_kafka_message_t *batch[WATCH_BATCH];
+	rd_kafka_queue_t *rkqu;
 	uint64_t nb_errors = 0;
 	bool fell_behind = false;
 	rd_kafka_topic_partition_list_t *parts;
@@ -296,7 +334,6 @@ watch_latency(const struct watch_args *wa)
 	rd_kafka_message_t *m;
 	rd_kafka_t *rk;
 	int nb_parts, p, rc = 1;
-	uint32_t conn;
 
 	if (!wa->nb_conns) {
 		fprintf(stderr, "kafka-watch: latency needs --connections\n");
@@ -315,50 +352,70 @@ watch_latency(const struct watch_args *wa)
 			wa->topic);
 		goto out;
 	}
+	/*
+	 * Start each partition at its high watermark now (the records this
+	 * run will add; a used topic is fine), resolved here rather than by
+	 * the consumer, so fetching starts the moment we say "assigned".
+	 */
 	parts = rd_kafka_topic_partition_list_new(nb_parts);
-	for (p = 0; p < nb_parts; p++)
+	for (p = 0; p < nb_parts; p++) {
+		int64_t lo, hi;
+
+		if (rd_kafka_query_watermark_offsets(rk, wa->topic, p, &lo, &hi,
+						     10000)) {
+			fprintf(stderr, "kafka-watch: cannot read the "
+				"watermarks of %s [%d]\n", wa->topic, p);
+			rd_kafka_topic_partition_list_destroy(parts);
+			goto out;
+		}
 		rd_kafka_topic_partition_list_add(parts, wa->topic, p)->offset =
-			RD_KAFKA_OFFSET_BEGINNING;
+			wa->from_beginning ? lo : hi;
+	}
 	rd_kafka_assign(rk, parts);
 	rd_kafka_topic_partition_list_destroy(parts);
+	/* let the fetchers connect before the load starts */
+	for (p = 0; p < 3 && !wa->from_beginning; p++) {
+		m = rd_kafka_consumer_poll(rk, 100);
+		if (m) {
+			if (!m->err)
+				bad++;	/* nothing should be there yet */
+			rd_kafka_message_destroy(m);
+		}
+	}
 	printf("assigned partitions=%d\n", nb_parts);
 	fflush(stdout);
 
-	while (got < wa->nb_records && !watch_stop &&
+	/* batches off the consumer queue: one call per up to 1024 records */
+	rkqu = rd_kafka_queue_get_consumer(rk);
+	while (got < wa->nb_records && !watch_stop && !fell_behind &&
 	       sl_time_mono_ns() < deadline) {
-		m = rd_kafka_consumer_poll(rk, 100);
-		if (!m)
-			continue;
+		ssize_t nb = rd_kafka_consume_batch_queue(rkqu, 100, batch,
+							  WATCH_BATCH);
+		ssize_t i;
+
 		now = bench_wall_ns();
-		if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
-			fprintf(stderr, "kafka-watch: records left the log "
-				"before they were read (the reader fell "
-				"behind): %s\n", rd_kafka_message_errstr(m));
+		for (i = 0; i < nb; i++) {
+			m = batch[i];
+			if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+				if (!fell_behind)
+					fprintf(stderr, "kafka-watch: records "
+						"left the log before they were "
+						"read (the reader fell behind): "
+						"%s\n",
+						rd_kafka_message_errstr(m));
+				fell_behind = true;
+			} else if (m->err) {
+				if (nb_errors++ < 10)
+					fprintf(stderr, "kafka-watch: %s\n",
+						rd_kafka_message_errstr(m));
+			} else if (got < wa->nb_records) {
+				watch_account(wa, m, per_conn, seen, lat, &got,
+					      &dup, &bad, now);
+			}
 			rd_kafka_message_destroy(m);
-			fell_behind = true;
-			break;
 		}
-		if (m->err) {
-			if (nb_errors++ < 10)
-				fprintf(stderr, "kafka-watch: %s\n",
-					rd_kafka_message_errstr(m));
-			rd_kafka_message_destroy(m);
-			continue;
-		}
-		if (m->len < BENCH_SEQ_HDR_LEN ||
-		    !bench_seq_parse(m->payload, &conn, &seq, &ts) ||
-		    conn >= wa->nb_conns || seq >= per_conn) {
-			bad++;
-		} else if (seen[(conn * per_conn + seq) / 8] &
-			   (1u << ((conn * per_conn + seq) % 8))) {
-			dup++;
-		} else {
-			seen[(conn * per_conn + seq) / 8] |=
-				(uint8_t)(1u << ((conn * per_conn + seq) % 8));
-			lat[got++] = now > ts ? now - ts : 0;
-		}
-		rd_kafka_message_destroy(m);
 	}
+	rd_kafka_queue_destroy(rkqu);
 	qsort(lat, got, sizeof(*lat), bench_cmp_u64);
 	printf("latency records=%llu p50_us=%.1f p99_us=%.1f p999_us=%.1f "
 	       "max_us=%.1f lost=%llu dup=%llu bad=%llu%s\n",

@@ -311,14 +311,16 @@ def kafka_watch_tests(bs):
           re.search(r"^reached records=203 hwm=203 end_ns=\d+", out, re.M),
           f"kafka-watch hwm waits for +203: {base!r} {out!r}")
     r = run([KWATCH, "latency", "--bootstrap-server", bs, "--topic", "lat",
-             "--records", "200", "--connections", "2", "--timeout", "60"])
+             "--records", "200", "--connections", "2", "--timeout", "60",
+             "--from-beginning"])
     m = re.search(r"latency records=(\d+) p50_us=\S+ p99_us=\S+ "
                   r"p999_us=\S+ max_us=\S+ lost=(\d+) dup=(\d+) "
                   r"bad=(\d+)", r.stdout)
     check(r.returncode == 0 and m and m.groups() == ("200", "0", "1", "1"),
           f"kafka-watch latency: 200 distinct, 1 dup, 1 bad: {r.stdout!r}")
     r = run([KWATCH, "latency", "--bootstrap-server", bs, "--topic", "lat",
-             "--records", "300", "--connections", "2", "--timeout", "5"])
+             "--records", "300", "--connections", "2", "--timeout", "5",
+             "--from-beginning"])
     check(r.returncode == 1 and "records=201 " in r.stdout and
           "lost=99 " in r.stdout,
           f"kafka-watch latency reports what is missing: {r.stdout!r}")
