@@ -33,6 +33,7 @@ struct watch_args {
 	const char *cdf_path;
 	bool once;
 	bool from_beginning;
+	uint64_t sample;	/* read only this many partitions; 0: all */
 };
 
 static volatile sig_atomic_t watch_stop;
@@ -55,7 +56,7 @@ watch_usage(FILE *out)
 	      "--records N\n"
 	      "                     --connections C [--timeout SEC] "
 	      "[--cdf FILE]\n"
-	      "                     [--from-beginning]\n"
+	      "                     [--from-beginning] [--sample K]\n"
 	      "\n"
 	      "hwm: prints 'baseline S' (the summed high watermarks now), "
 	      "then waits until\n"
@@ -72,6 +73,12 @@ watch_usage(FILE *out)
 	      "time; FELL-BEHIND:\n"
 	      "records left the log before they were read. --cdf writes "
 	      "'percentile,us'\n"
+	      "lines. --sample K reads only K of the partitions (every "
+	      "P/K-th), a random\n"
+	      "sample of the records under librdkafka's partitioners, and "
+	      "runs until SIGTERM,\n"
+	      "then reads up to those partitions' high watermarks and "
+	      "prints (no lost count).\n"
 	      "lines. Exit 0 when N distinct records arrived, 1 otherwise, "
 	      "2 on usage.\n", out);
 }
@@ -109,6 +116,8 @@ watch_parse(int argc, char **argv, struct watch_args *wa)
 			ok = bench_parse_u64(v, 0, 10000, &wa->interval_ms);
 		} else if (strcmp(a, "--connections") == 0) {
 			ok = bench_parse_u64(v, 1, 1000000, &wa->nb_conns);
+		} else if (strcmp(a, "--sample") == 0) {
+			ok = bench_parse_u64(v, 1, WATCH_MAX_PARTS, &wa->sample);
 		} else if (strcmp(a, "--cdf") == 0) {
 			wa->cdf_path = v;
 		} else {
@@ -327,8 +336,11 @@ watch_latency(const struct watch_args *wa)
 	rd_kafka_message_t *batch[WATCH_BATCH];
 	rd_kafka_queue_t *rkqu;
 	uint64_t nb_errors = 0;
-	bool fell_behind = false;
+	bool fell_behind = false, sampled = wa->sample > 0, draining = false;
+	int64_t *next_off = calloc(WATCH_MAX_PARTS, sizeof(int64_t));
+	int64_t *target = calloc(WATCH_MAX_PARTS, sizeof(int64_t));
 	rd_kafka_topic_partition_list_t *parts;
+	int step = 1;
 	uint8_t *seen = NULL;
 	uint64_t *lat = NULL;
 	rd_kafka_message_t *m;
@@ -344,7 +356,7 @@ watch_latency(const struct watch_args *wa)
 	seen = calloc((nb_slots + 7) / 8, 1);
 	lat = malloc(wa->nb_records * sizeof(*lat));
 	rk = watch_client(wa, true);
-	if (!seen || !lat || !rk)
+	if (!seen || !lat || !rk || !next_off || !target)
 		goto out;
 	nb_parts = watch_partitions(rk, wa->topic, deadline);
 	if (nb_parts < 0) {
@@ -357,8 +369,10 @@ watch_latency(const struct watch_args *wa)
 	 * run will add; a used topic is fine), resolved here rather than by
 	 * the consumer, so fetching starts the moment we say "assigned".
 	 */
+	step = wa->sample && wa->sample < (uint64_t)nb_parts ?
+	       nb_parts / (int)wa->sample : 1;
 	parts = rd_kafka_topic_partition_list_new(nb_parts);
-	for (p = 0; p < nb_parts; p++) {
+	for (p = 0; p < nb_parts; p += step) {
 		int64_t lo, hi;
 
 		if (rd_kafka_query_watermark_offsets(rk, wa->topic, p, &lo, &hi,
@@ -368,8 +382,9 @@ watch_latency(const struct watch_args *wa)
 			rd_kafka_topic_partition_list_destroy(parts);
 			goto out;
 		}
+		next_off[p] = wa->from_beginning ? lo : hi;
 		rd_kafka_topic_partition_list_add(parts, wa->topic, p)->offset =
-			wa->from_beginning ? lo : hi;
+			next_off[p];
 	}
 	rd_kafka_assign(rk, parts);
 	rd_kafka_topic_partition_list_destroy(parts);
@@ -382,16 +397,40 @@ watch_latency(const struct watch_args *wa)
 			rd_kafka_message_destroy(m);
 		}
 	}
-	printf("assigned partitions=%d\n", nb_parts);
+	printf("assigned partitions=%d of %d\n", (nb_parts + step - 1) / step,
+	       nb_parts);
 	fflush(stdout);
 
 	/* batches off the consumer queue: one call per up to 1024 records */
 	rkqu = rd_kafka_queue_get_consumer(rk);
-	while (got < wa->nb_records && !watch_stop && !fell_behind &&
-	       sl_time_mono_ns() < deadline) {
-		ssize_t nb = rd_kafka_consume_batch_queue(rkqu, 100, batch,
-							  WATCH_BATCH);
-		ssize_t i;
+	while (!fell_behind && sl_time_mono_ns() < deadline) {
+		ssize_t nb, i;
+
+		if (!sampled && (got >= wa->nb_records || watch_stop))
+			break;
+		if (sampled && watch_stop && !draining) {
+			/* the load is over: read up to where it ended */
+			for (p = 0; p < nb_parts; p += step) {
+				int64_t lo;
+
+				if (rd_kafka_query_watermark_offsets(rk,
+						wa->topic, p, &lo,
+						&target[p], 10000))
+					target[p] = -1;
+			}
+			draining = true;
+			deadline = SL_MIN(deadline, sl_time_mono_ns() +
+					  10 * SL_NS_PER_SEC);
+		}
+		if (draining) {
+			for (p = 0; p < nb_parts; p += step)
+				if (next_off[p] < target[p])
+					break;
+			if (p >= nb_parts)
+				break;
+		}
+		nb = rd_kafka_consume_batch_queue(rkqu, 100, batch,
+						  WATCH_BATCH);
 
 		now = bench_wall_ns();
 		for (i = 0; i < nb; i++) {
@@ -409,6 +448,9 @@ watch_latency(const struct watch_args *wa)
 					fprintf(stderr, "kafka-watch: %s\n",
 						rd_kafka_message_errstr(m));
 			} else if (got < wa->nb_records) {
+				if (m->partition >= 0 &&
+				    m->partition < nb_parts)
+					next_off[m->partition] = m->offset + 1;
 				watch_account(wa, m, per_conn, seen, lat, &got,
 					      &dup, &bad, now);
 			}
@@ -418,19 +460,23 @@ watch_latency(const struct watch_args *wa)
 	rd_kafka_queue_destroy(rkqu);
 	qsort(lat, got, sizeof(*lat), bench_cmp_u64);
 	printf("latency records=%llu p50_us=%.1f p99_us=%.1f p999_us=%.1f "
-	       "max_us=%.1f lost=%llu dup=%llu bad=%llu%s\n",
+	       "max_us=%.1f lost=%llu dup=%llu bad=%llu sampled=%d/%d%s\n",
 	       (unsigned long long)got,
 	       bench_percentile(lat, got, 50, true) / 1e3,
 	       bench_percentile(lat, got, 99, true) / 1e3,
 	       bench_percentile(lat, got, 99.9, true) / 1e3,
 	       (got ? lat[got - 1] : 0) / 1e3,
-	       (unsigned long long)(wa->nb_records - got),
+	       (unsigned long long)(sampled ? 0 : wa->nb_records - got),
 	       (unsigned long long)dup, (unsigned long long)bad,
+	       (nb_parts + step - 1) / step, nb_parts,
 	       fell_behind ? " FELL-BEHIND" : "");
 	if (wa->cdf_path && got)
 		watch_write_cdf(wa->cdf_path, lat, got);
-	rc = got == wa->nb_records ? 0 : 1;
+	rc = (sampled ? got > 0 && !fell_behind : got == wa->nb_records) ?
+	     0 : 1;
 out:
+	free(next_off);
+	free(target);
 	if (rk) {
 		rd_kafka_consumer_close(rk);
 		rd_kafka_destroy(rk);

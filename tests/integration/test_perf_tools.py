@@ -324,6 +324,21 @@ def kafka_watch_tests(bs):
     check(r.returncode == 1 and "records=201 " in r.stdout and
           "lost=99 " in r.stdout,
           f"kafka-watch latency reports what is missing: {r.stdout!r}")
+    # --sample: runs until SIGTERM, then reads up to the high watermark
+    p = subprocess.Popen([KWATCH, "latency", "--bootstrap-server", bs,
+                          "--topic", "lat", "--records", "300",
+                          "--connections", "2", "--sample", "1",
+                          "--from-beginning"], stdout=subprocess.PIPE,
+                         text=True)
+    first = p.stdout.readline()
+    time.sleep(1)
+    p.terminate()
+    out, _ = p.communicate(timeout=60)
+    check(first.startswith("assigned partitions=1 of 1") and
+          p.returncode == 0 and
+          re.search(r"latency records=201 .* lost=0 dup=1 bad=1 "
+                    r"sampled=1/1$", out.strip()),
+          f"kafka-watch latency --sample drains to the watermark: {out!r}")
 
 
 def usage_tests(bs):
