@@ -6,7 +6,7 @@
 DEBS := build-essential meson ninja-build pkg-config python3 \
 	liburing-dev librdkafka-dev libjansson-dev libcriterion-dev \
 	kcat netcat-openbsd iproute2 gnuplot-nox clang \
-	libdpdk-dev libpcap-dev
+	libdpdk-dev libpcap-dev ethtool iputils-ping
 BUILD ?= build
 SANBUILD ?= build-san
 FUZZBUILD ?= build-fuzz
@@ -15,7 +15,7 @@ CONF ?= deploy/conf/netcat-logger.conf
 AGENT ?= agent1
 RUN_ARGS ?=
 
-.PHONY: all deps build build-san run test bench soak fuzz clean
+.PHONY: all deps build build-san run test bench bench-dpdk soak fuzz clean
 
 all: build
 
@@ -85,11 +85,18 @@ fuzz: deps $(FUZZBUILD)/build.ninja
 bench: build
 	QUICK=$(QUICK) BUILD=$(BUILD) bench/run
 
+# The DPDK dataplane: net_pcap replay per lcore and kernel vs dataplane on a
+# veth pair (root).
+bench-dpdk: build
+	BUILD=$(BUILD) bench/dp_run
+
 # Long runs: the file channel's kill -9 loop with SOAK_ROUNDS kills.
 SOAK_ROUNDS ?= 300
 soak: build-san
 	SL_KILL9_ROUNDS=$(SOAK_ROUNDS) SLUICE=$(SANBUILD)/control/sluice \
 		SLUICE_SRC=. python3 tests/integration/test_file_channel_kill9.py
+	SLUICE_DPDK_LINES=100000 SLUICE=$(SANBUILD)/control/sluice \
+		SLUICE_SRC=. python3 tests/integration/test_dpdk_netcat.py
 
 clean:
 	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD)

@@ -30,6 +30,7 @@ struct dp_port_set {
 	int64_t rx_queues;
 	int64_t mtu;
 	int64_t mbuf_size;
+	int64_t mbufs;
 };
 
 #define DP_OFF(f) offsetof(struct dp_set, f)
@@ -71,6 +72,10 @@ static const struct sl_key dp_port_keys[] = {
 	  "raise it to the largest frame the device hands over, e.g. "
 	  "net_af_packet's framesz, whose kernel fanout reassembles IP "
 	  "fragments before DPDK sees them" },
+	{ "mbufs", SL_KEY_INT, "0", DPP_OFF(mbufs), 0, 1 << 24,
+	  .help = "sluice: mbufs in the port's mempool (0: sized from the "
+	  "queues; net_pcap with infinite_rx needs one per captured frame "
+	  "more)" },
 	SL_KEY_END,
 };
 
@@ -179,6 +184,7 @@ dp_port_parse(const struct sl_props *ap, const char *agent,
 	pc->rx_queues = (unsigned)set.rx_queues;
 	pc->mtu = (unsigned)set.mtu;
 	pc->mbuf_size = (unsigned)set.mbuf_size;
+	pc->mbufs = (unsigned)set.mbufs;
 	if (set.address && dp_parse_cidr(set.address, &pc->addr,
 					 &pc->mask) < 0) {
 		p = sl_props_get(&sub, "address");

@@ -60,6 +60,7 @@ struct dp_core {
 	struct rte_mbuf *cur;		/* the frame being processed */
 	bool cur_taken;			/* ... kept by the reassembly table */
 	uint64_t tsc_hz;
+	uint64_t tsc0;			/* clock origin (0, or bench start) */
 	uint8_t *scratch;		/* linearised multi-segment frames */
 };
 
@@ -90,8 +91,8 @@ static bool own_prefix;			/* we chose --file-prefix */
 static inline uint64_t
 dp_now(const struct dp_core *dc)
 {
-	return (uint64_t)((unsigned __int128)rte_rdtsc() * SL_NS_PER_SEC /
-			  dc->tsc_hz);
+	return (uint64_t)((unsigned __int128)(rte_rdtsc() - dc->tsc0) *
+			  SL_NS_PER_SEC / dc->tsc_hz);
 }
 
 static void
@@ -428,7 +429,8 @@ dp_port_setup(struct sl_dataplane *dp, struct dp_port *p,
 	econf.rxmode.offloads = info.rx_offload_capa &
 		(RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM |
 		 RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
-	nb_mbufs = p->nb_q * (DP_RX_DESC + DP_TX_DESC + DP_TX_MAX +
+	nb_mbufs = pc->mbufs ? pc->mbufs :
+		   p->nb_q * (DP_RX_DESC + DP_TX_DESC + DP_TX_MAX +
 			      DP_FRAG_BUCKETS * DP_FRAG_ENTRIES / 4 + 512);
 	snprintf(name, sizeof(name), "sl_mp_%u", p->port_id);
 	p->mp = rte_pktmbuf_pool_create(name, nb_mbufs, 256, 0,
@@ -488,7 +490,12 @@ dp_core_setup(struct sl_dataplane *dp, unsigned lcore_id, unsigned port_idx,
 	memset(dc, 0, sizeof(*dc));
 	dp->cores[dp->nb_cores++] = dc;
 	memcpy(lconf.mac, p->mac.addr_bytes, SL_ETH_ALEN);
-	if (getentropy(lconf.cookie_secret, sizeof(lconf.cookie_secret)) < 0)
+	if (dp->conf->bench_cookie_secret[0] ||
+	    dp->conf->bench_cookie_secret[1])
+		memcpy(lconf.cookie_secret, dp->conf->bench_cookie_secret,
+		       sizeof(lconf.cookie_secret));
+	else if (getentropy(lconf.cookie_secret,
+			    sizeof(lconf.cookie_secret)) < 0)
 		return sl_err_set(err, errno, "dataplane: no entropy for the "
 				  "SYN cookie secret");
 	rc = sl_lcore_init(&dc->lc, &lconf, &dp_tx_ops);
@@ -617,6 +624,9 @@ sl_dataplane_start(struct sl_dataplane *dp, struct sl_err *err)
 	int rc;
 
 	__atomic_store_n(&dp->stop, 0, __ATOMIC_RELAXED);
+	for (i = 0; i < dp->nb_cores; i++)
+		if (dp->conf->bench_clock_zero)
+			dp->cores[i]->tsc0 = rte_rdtsc();
 	for (i = 0; i < dp->nb_cores; i++) {
 		rc = rte_eal_remote_launch(dp_core_main, dp->cores[i],
 					   dp->cores[i]->lcore_id);

@@ -27,6 +27,7 @@ struct sl_dp_port_conf {
 	unsigned rx_queues;
 	unsigned mtu;
 	unsigned mbuf_size;		/* data room of an mbuf */
+	unsigned mbufs;			/* mempool size; 0: from the queues */
 	const char *file;		/* where the port's keys are */
 	int line;			/* the device key's line */
 };
@@ -40,6 +41,10 @@ struct sl_dp_conf {
 	uint64_t max_conns;		/* per lcore */
 	uint64_t idle_timeout_s;	/* 0: none */
 	uint64_t idle_sleep_us;		/* 0: poll without pause */
+	/* Not from the file: bench/dp_bench replays captures whose TCP
+	 * handshakes carry cookies made with a known secret at clock 0. */
+	uint64_t bench_cookie_secret[2];	/* 0,0: random */
+	bool bench_clock_zero;		/* the lcore clock starts at 0 */
 };
 
 /*
