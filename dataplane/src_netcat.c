@@ -40,7 +40,8 @@
 #define NC_BGID			7
 #define NC_PLAIN_BUF_SIZE	(16u * 1024)	/* per connection, fallback */
 #define NC_OUT_SIZE		8192u		/* replies per connection */
-#define NC_RETRY_NS		(1 * SL_NS_PER_MS)
+#define NC_RETRY_MIN_NS		(50 * 1000ull)
+#define NC_RETRY_MAX_NS		(1 * SL_NS_PER_MS)
 #define NC_ACCEPT_RETRY_NS	(100 * SL_NS_PER_MS)
 #define NC_STOP_GRACE_NS	(2 * SL_NS_PER_SEC)
 #define NC_LOG_INTERVAL_NS	(10 * SL_NS_PER_SEC)
@@ -154,6 +155,7 @@ struct nc_source {
 	uint32_t nb_conns;
 	uint32_t gen;
 	struct nc_wait chan_wait;	/* paused on a full channel */
+	uint64_t retry_ns;		/* current retry interval */
 	struct nc_wait ack_wait;	/* paused for a durable ack */
 	uint64_t next_retry;
 
@@ -629,8 +631,14 @@ nc_conn_feed(struct nc_conn *conn, const uint8_t *data, size_t len)
 		}
 	}
 	conn->committed = false;
-	if (conn->pause == NC_PAUSE_CHANNEL && !conn->waiting)
+	if (conn->pause == NC_PAUSE_CHANNEL && !conn->waiting) {
+		if (!ns->chan_wait.head) {
+			/* A fresh stall: look again soon (nc_retry). */
+			ns->retry_ns = NC_RETRY_MIN_NS;
+			ns->next_retry = sl_time_mono_ns() + NC_RETRY_MIN_NS;
+		}
 		nc_wait_add(&ns->chan_wait, conn);
+	}
 	nc_send_kick(conn);
 	return used;
 }
@@ -1014,11 +1022,15 @@ nc_on_ack(struct nc_source *ns)
  * The retry timer: connections paused on a full channel try again, oldest
  * first; the first one that finds the channel still full ends the round
  * (it went back to the tail), so a full channel costs one attempt a tick.
+ * The tick adapts: 50 us while rounds make progress (a sink is draining,
+ * so room comes back fast), doubling up to 1 ms while they do not (a
+ * stalled sink costs next to nothing).
  */
 static void
 nc_retry(struct nc_source *ns, uint64_t now)
 {
-	uint64_t n = ns->chan_wait.nb;
+	const uint64_t *received = &ns->base.stats.event_received_count;
+	uint64_t n = ns->chan_wait.nb, before = *received;
 	struct nc_conn *conn;
 
 	while (n-- > 0 && (conn = nc_wait_pop(&ns->chan_wait))) {
@@ -1026,12 +1038,16 @@ nc_retry(struct nc_source *ns, uint64_t now)
 		if (ns->chan_wait.tail == conn)
 			break;
 	}
+	if (*received != before)
+		ns->retry_ns = NC_RETRY_MIN_NS;
+	else
+		ns->retry_ns = SL_MIN(ns->retry_ns * 2, NC_RETRY_MAX_NS);
 	if (ns->accept_retry_at && now >= ns->accept_retry_at) {
 		ns->accept_retry_at = 0;
 		if (!ns->accept_armed && !ns->stopping)
 			nc_accept_arm(ns);
 	}
-	ns->next_retry = now + NC_RETRY_NS;
+	ns->next_retry = now + ns->retry_ns;
 }
 
 /*
@@ -1135,7 +1151,8 @@ nc_thread_main(void *arg)
 		if (ns->fo.ack_fds[c] >= 0)
 			nc_ackfd_arm(ns, c);
 	nc_accept_arm(ns);
-	ns->next_retry = sl_time_mono_ns() + NC_RETRY_NS;
+	ns->retry_ns = NC_RETRY_MAX_NS;
+	ns->next_retry = sl_time_mono_ns() + ns->retry_ns;
 	for (;;) {
 		struct io_uring_cqe *cqe;
 		unsigned head, nb = 0;
@@ -1145,7 +1162,7 @@ nc_thread_main(void *arg)
 		int rc;
 
 		ts.tv_sec = 0;
-		ts.tv_nsec = (long long)NC_RETRY_NS;
+		ts.tv_nsec = (long long)ns->retry_ns;
 		rc = io_uring_submit_and_wait_timeout(&ns->ring, &cqe, 1,
 						      timed ? &ts : NULL,
 						      NULL);
