@@ -24,6 +24,7 @@ struct agent_args {
 	const char *conf_dir;
 	const char *control_socket;
 	uint64_t drain_timeout_ms;
+	int kafka_mock;		/* --kafka-mock N: brokers, 0: none */
 };
 
 static struct sl_agent *running_agent;
@@ -40,6 +41,8 @@ usage_main(FILE *out)
 	      "  ctl      talk to a running agent (stats, components, stop)\n"
 	      "  consume  print a Kafka topic's records "
 	      "(kafka-console-consumer)\n"
+	      "  kafka-mock  run an embedded Kafka (librdkafka's mock "
+	      "cluster)\n"
 	      "  version  print the version\n"
 	      "\n"
 	      "`sluice COMMAND --help` describes a command's options.\n",
@@ -70,7 +73,10 @@ usage_agent(FILE *out, const char *cmd)
 		fputs("      --control-socket PATH  the control socket "
 		      "(default /run/sluice/AGENT.sock)\n"
 		      "      --drain-timeout SECONDS  how long a graceful "
-		      "stop drains (default 30)\n", out);
+		      "stop drains (default 30)\n"
+		      "      --kafka-mock N       start an embedded Kafka of N "
+		      "brokers and point\n"
+		      "                           every Kafka sink at it\n", out);
 }
 
 /* -Dflume.root.logger=INFO,console and friends. */
@@ -105,7 +111,7 @@ agent_define(const char *def)
 static int
 agent_parse_args(int argc, char **argv, struct agent_args *a, bool is_agent)
 {
-	enum { OPT_SOCKET = 256, OPT_NO_RELOAD, OPT_DRAIN };
+	enum { OPT_SOCKET = 256, OPT_NO_RELOAD, OPT_DRAIN, OPT_KAFKA_MOCK };
 	static const struct option opts[] = {
 		{ "conf-file", required_argument, NULL, 'f' },
 		{ "name", required_argument, NULL, 'n' },
@@ -113,6 +119,7 @@ agent_parse_args(int argc, char **argv, struct agent_args *a, bool is_agent)
 		{ "control-socket", required_argument, NULL, OPT_SOCKET },
 		{ "no-reload-conf", no_argument, NULL, OPT_NO_RELOAD },
 		{ "drain-timeout", required_argument, NULL, OPT_DRAIN },
+		{ "kafka-mock", required_argument, NULL, OPT_KAFKA_MOCK },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -155,6 +162,14 @@ agent_parse_args(int argc, char **argv, struct agent_args *a, bool is_agent)
 				return 1;
 			}
 			a->drain_timeout_ms = (uint64_t)v * 1000;
+			break;
+		case OPT_KAFKA_MOCK:
+			if (!is_agent || sl_parse_int(optarg, 1, 16, &v)) {
+				fprintf(stderr, "sluice: --kafka-mock: "
+					"expected brokers, 1..16\n");
+				return 1;
+			}
+			a->kafka_mock = (int)v;
 			break;
 		case 'h':
 			return 2;
@@ -253,6 +268,7 @@ cmd_agent(int argc, char **argv)
 	struct sl_plan plan = { 0 };
 	struct sl_agent_opts opts = { 0 };
 	struct sl_agent *ag = NULL;
+	struct sl_kafka_mock *km = NULL;
 	struct sl_err err = { 0 };
 	int rc = agent_parse_args(argc, argv, &a, true);
 
@@ -267,6 +283,17 @@ cmd_agent(int argc, char **argv)
 		       "starting", a.name);
 		rc = 1;
 		goto out;
+	}
+	if (a.kafka_mock) {
+		km = sl_kafka_mock_start(a.kafka_mock, &err);
+		if (!km || sl_kafka_mock_point_plan(km, &plan, &err) < 0) {
+			sl_log(SL_ERROR, "%s", err.msg);
+			rc = 1;
+			goto out;
+		}
+		opts.kafka_bootstrap = sl_kafka_mock_bootstrap(km);
+		printf("kafka bootstrap: %s\n", opts.kafka_bootstrap);
+		fflush(stdout);
 	}
 	opts.control_socket = a.control_socket;
 	opts.drain_timeout_ms = a.drain_timeout_ms;
@@ -283,6 +310,7 @@ cmd_agent(int argc, char **argv)
 	__atomic_store_n(&running_agent, NULL, __ATOMIC_RELEASE);
 out:
 	sl_agent_destroy(ag);
+	sl_kafka_mock_stop(km);
 	sl_plan_free(&plan);
 	sl_conf_free(&conf);
 	return rc;
@@ -310,6 +338,8 @@ main(int argc, char **argv)
 		return sl_ctl_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "consume") == 0)
 		return sl_consume_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "kafka-mock") == 0)
+		return sl_kafka_mock_main(argc - 1, argv + 1);
 	fprintf(stderr, "sluice: unknown command '%s'\n", cmd);
 	usage_main(stderr);
 	return 2;

@@ -208,4 +208,34 @@ int sl_ctl_main(int argc, char **argv);
 /* `sluice consume ...` (kafka-console-consumer); returns the exit code. */
 int sl_consume_main(int argc, char **argv);
 
+/* ---- embedded Kafka (kafka_mock.c) ------------------------------------ */
+
+/* librdkafka's mock cluster on 127.0.0.1 ports; its own thread serves it. */
+struct sl_kafka_mock;
+
+/* Start @nb_brokers (1..16) brokers. NULL with @err. Control thread. */
+struct sl_kafka_mock *sl_kafka_mock_start(int nb_brokers, struct sl_err *err);
+/* "127.0.0.1:p1,127.0.0.1:p2,...": what clients bootstrap from. */
+const char *sl_kafka_mock_bootstrap(const struct sl_kafka_mock *km);
+/* Create @topic with @partitions (replication min(brokers, 3)). 0/-errno. */
+int sl_kafka_mock_topic_create(struct sl_kafka_mock *km, const char *topic,
+			       int partitions, struct sl_err *err);
+/*
+ * --kafka-mock: point every Kafka sink of @plan at the mock and create
+ * their fixed topics (one partition, as the seed creates mylog). 0/-errno.
+ */
+int sl_kafka_mock_point_plan(struct sl_kafka_mock *km, struct sl_plan *plan,
+			     struct sl_err *err);
+/*
+ * One fault command ({"cmd":"broker_down","broker":1}, ...; see
+ * `sluice kafka-mock --help`); returns the reply object (caller decrefs),
+ * sets *@stop on {"cmd":"stop"}.
+ */
+json_t *sl_kafka_mock_command(struct sl_kafka_mock *km, const json_t *req,
+			      bool *stop);
+/* Stop and free; NULL is fine. */
+void sl_kafka_mock_stop(struct sl_kafka_mock *km);
+/* `sluice kafka-mock ...`; returns the process exit code. */
+int sl_kafka_mock_main(int argc, char **argv);
+
 #endif /* SL_CONTROL_H */
