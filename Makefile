@@ -11,7 +11,9 @@ BUILD ?= build
 SANBUILD ?= build-san
 FUZZBUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
-CONF ?= deploy/conf/netcat-logger.conf
+CONF ?= deploy/conf/netcat-kafka.conf
+# brokers of the embedded Kafka `make run` starts; empty: use the conf's own
+KAFKA_MOCK ?= 3
 AGENT ?= agent1
 RUN_ARGS ?=
 
@@ -46,7 +48,8 @@ build-san: deps $(SANBUILD)/build.ninja
 
 run: build
 	./$(BUILD)/sluice agent --conf-file $(CONF) --name $(AGENT) \
-		-Dflume.root.logger=INFO,console $(RUN_ARGS)
+		-Dflume.root.logger=INFO,console \
+		$(if $(KAFKA_MOCK),--kafka-mock $(KAFKA_MOCK)) $(RUN_ARGS)
 
 # The closing line 'N passed, N failed, N skipped' is what CI reads.
 test: build-san
@@ -81,6 +84,11 @@ fuzz: deps $(FUZZBUILD)/build.ninja
 			-artifact_prefix=$(FUZZBUILD)/$$name- \
 			$(FUZZBUILD)/corpus/$$name $$seeds; \
 	done
+
+# Long runs: the Kafka sink's load and fault tests at full size (100,000 x 1 KiB).
+soak: build-san
+	SLUICE_SOAK=1 meson test -C $(SANBUILD) --print-errorlogs \
+		--num-processes 1 sinks/test_kafka_sink
 
 bench: build
 	QUICK=$(QUICK) BUILD=$(BUILD) bench/run
