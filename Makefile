@@ -85,11 +85,6 @@ fuzz: deps $(FUZZBUILD)/build.ninja
 			$(FUZZBUILD)/corpus/$$name $$seeds; \
 	done
 
-# Long runs: the Kafka sink's load and fault tests at full size (100,000 x 1 KiB).
-soak: build-san
-	SLUICE_SOAK=1 meson test -C $(SANBUILD) --print-errorlogs \
-		--num-processes 1 sinks/test_kafka_sink
-
 bench: build
 	QUICK=$(QUICK) BUILD=$(BUILD) bench/run
 
@@ -98,13 +93,17 @@ bench: build
 bench-dpdk: build
 	BUILD=$(BUILD) bench/dp_run
 
-# Long runs: the file channel's kill -9 loop with SOAK_ROUNDS kills.
+# Long runs: the file channel's kill -9 loop with SOAK_ROUNDS kills; the
+# Kafka sink's load and fault tests at full size (100,000 x 1 KiB).
 SOAK_ROUNDS ?= 300
 soak: build-san
 	SL_KILL9_ROUNDS=$(SOAK_ROUNDS) SLUICE=$(SANBUILD)/control/sluice \
 		SLUICE_SRC=. python3 tests/integration/test_file_channel_kill9.py
 	SLUICE_DPDK_LINES=100000 SLUICE=$(SANBUILD)/control/sluice \
 		SLUICE_SRC=. python3 tests/integration/test_dpdk_netcat.py
+	SLUICE_SOAK=1 meson test -C $(SANBUILD) --print-errorlogs \
+		--num-processes 1 --timeout-multiplier 10 \
+		sinks/test_kafka_sink test_kafka_agent
 
 clean:
 	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD)
