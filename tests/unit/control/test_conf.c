@@ -911,6 +911,18 @@ Test(plan, seed_netcat_kafka_loads_or_names_the_unbuilt_sink)
 	if (t->ops) {
 		cr_expect_eq(nb_errors, 0, "first: %s",
 			     diag.n ? diag.v[0].text : "");
+		/* topic, brokerList, requiredAcks, batchSize: old names */
+		cr_expect_eq(diag.nb_warnings, 4, "one warning per deprecated "
+			     "KafkaSink name");
+		expect_lines(fmt("%s:14: warning: agent1.sinks.k1.topic is "
+				 "deprecated, use kafka.topic", path),
+			     fmt("%s:15: warning: agent1.sinks.k1.brokerList "
+				 "is deprecated, use kafka.bootstrap.servers",
+				 path),
+			     fmt("%s:16: warning: agent1.sinks.k1.requiredAcks "
+				 "is deprecated, use kafka.producer.acks", path),
+			     fmt("%s:17: warning: agent1.sinks.k1.batchSize is "
+				 "deprecated, use flumeBatchSize", path), NULL);
 		return;
 	}
 	cr_expect_eq(nb_errors, 1);
