@@ -4,8 +4,10 @@
  * appends 1 KiB records in transactions of G and commits them (a sink
  * thread takes and commits behind it) until TOTAL bytes are acknowledged;
  * beside it, the ceiling on the same disk: a plain loop of one write of
- * G records + fdatasync. One line per case: records/s, MB/s, fdatasync
- * p50/p99, and the channel's share of the plain loop's MB/s.
+ * G records + fdatasync, appending to a new file (plain) and overwriting a
+ * file written beforehand (plain-prealloc, data-only syncs). One line per
+ * case: records/s, MB/s, fdatasync p50/p99, and the channel's share of
+ * both ceilings' MB/s.
  *
  *   dlog_bench [-d DIR] [-m MB_PER_CASE] [-g G1,G2,...] [-r RECORD_BYTES]
  *              [-s SEGMENT_MB] [-n REPEATS] [-o] (O_DIRECT for both)
@@ -42,10 +44,14 @@ u64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The ceiling: write G records, fdatasync, repeat. */
+/*
+ * The ceiling: write G records, fdatasync, repeat. @prealloc: into a file
+ * written whole (and synced) beforehand, so each fdatasync flushes data
+ * only (no size or extent change): the strictest ceiling.
+ */
 static int
 run_plain(const char *dir, unsigned group, unsigned rec, uint64_t total,
-	  bool direct, struct result *res)
+	  bool direct, bool prealloc, struct result *res)
 {
 	char path[1200];
 	size_t len = (size_t)group * rec;
@@ -64,6 +70,15 @@ run_plain(const char *dir, unsigned group, unsigned rec, uint64_t total,
 		return -1;
 	}
 	memset(buf, 'x', len);
+	for (i = 0; prealloc && i < nb; i++)
+		if (pwrite(fd, buf, len, (off_t)(i * len)) != (ssize_t)len) {
+			perror("dlog_bench: prealloc");
+			return -1;
+		}
+	if (prealloc && fsync(fd) < 0) {
+		perror("dlog_bench: fsync");
+		return -1;
+	}
 	t0 = sl_time_mono_ns();
 	for (i = 0; i < nb; i++) {
 		if (pwrite(fd, buf, len, (off_t)off) != (ssize_t)len) {
@@ -276,15 +291,16 @@ res_cmp(const void *a, const void *b)
 
 static void
 print(const char *name, unsigned group, const struct result *r,
-      double ratio)
+      double ratio, double ratio_pre)
 {
-	printf("dlog_bench case=%-12s group=%-5u records/s=%-9.0f MB/s=%-7.1f "
+	printf("dlog_bench case=%-14s group=%-5u records/s=%-9.0f MB/s=%-7.1f "
 	       "syncs=%-6llu fdatasync_p50_us=%-6llu fdatasync_p99_us=%-6llu",
 	       name, group, (double)r->records / r->secs,
 	       (double)r->bytes / r->secs / 1e6, (unsigned long long)r->syncs,
 	       (unsigned long long)r->p50_us, (unsigned long long)r->p99_us);
 	if (ratio >= 0)
-		printf(" vs_plain=%.0f%%", ratio * 100);
+		printf(" vs_plain=%.0f%% vs_prealloc=%.0f%%", ratio * 100,
+		       ratio_pre * 100);
 	printf("\n");
 	fflush(stdout);
 }
@@ -330,15 +346,18 @@ main(int argc, char **argv)
 	for (tok = strtok_r(list, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
 		unsigned g = (unsigned)atoi(tok), k;
-		struct result plain[16], chan[16];
+		struct result plain[16], pre[16], chan[16];
 		char sub[1100];
+		double cm;
 
 		if (g == 0)
 			continue;
 		/* Interleaved repeats; the median of each is reported. */
 		for (k = 0; k < reps; k++) {
 			if (run_plain(dir, g, rec, (uint64_t)mb << 20, direct,
-				      &plain[k]) < 0)
+				      false, &plain[k]) < 0 ||
+			    run_plain(dir, g, rec, (uint64_t)mb << 20, direct,
+				      true, &pre[k]) < 0)
 				return 1;
 			if (snprintf(sub, sizeof(sub), "%s/g%u.%u", dir, g,
 				     k) >= (int)sizeof(sub))
@@ -348,11 +367,15 @@ main(int argc, char **argv)
 				return 1;
 		}
 		qsort(plain, reps, sizeof(plain[0]), res_cmp);
+		qsort(pre, reps, sizeof(pre[0]), res_cmp);
 		qsort(chan, reps, sizeof(chan[0]), res_cmp);
-		print("plain", g, &plain[reps / 2], -1);
+		print("plain", g, &plain[reps / 2], -1, -1);
+		print("plain-prealloc", g, &pre[reps / 2], -1, -1);
+		cm = (double)chan[reps / 2].bytes / chan[reps / 2].secs;
 		print("file_channel", g, &chan[reps / 2],
-		      ((double)chan[reps / 2].bytes / chan[reps / 2].secs) /
-		      ((double)plain[reps / 2].bytes / plain[reps / 2].secs));
+		      cm / ((double)plain[reps / 2].bytes /
+			    plain[reps / 2].secs),
+		      cm / ((double)pre[reps / 2].bytes / pre[reps / 2].secs));
 	}
 	free(list);
 	{
