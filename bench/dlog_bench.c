@@ -10,10 +10,13 @@
  * both ceilings' MB/s.
  *
  *   dlog_bench [-d DIR] [-m MB_PER_CASE] [-g G1,G2,...] [-r RECORD_BYTES]
- *              [-s SEGMENT_MB] [-n REPEATS] [-o] (O_DIRECT for both)
+ *              [-s SEGMENT_MB] [-n REPEATS] [-R RESTART_RECORDS]
+ *              [-o] (O_DIRECT for both)
  * Each case runs REPEATS times, plain and channel interleaved; the median
- * run of each is printed.
+ * run of each is printed. Then the restart time of a channel holding
+ * RESTART_RECORDS records (default 262144; 0 skips it).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -289,6 +292,103 @@ res_cmp(const void *a, const void *b)
 	return rx < ry ? -1 : rx > ry;
 }
 
+/* Drop @dir's files from the page cache, so a restart reads the disk. */
+static void
+drop_cache(const char *dir)
+{
+	DIR *dh = opendir(dir);
+	struct dirent *de;
+	char path[1400];
+
+	while (dh && (de = readdir(dh))) {
+		int fd;
+
+		if (de->d_name[0] == '.' ||
+		    snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
+		    (int)sizeof(path))
+			continue;
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		fdatasync(fd);
+		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+		close(fd);
+	}
+	if (dh)
+		closedir(dh);
+}
+
+/*
+ * Restart time of a full channel: @nb records put and acknowledged, a
+ * graceful stop (the checkpoint still at the first event), the segments
+ * dropped from the page cache, then the time create() takes to verify and
+ * index them all.
+ */
+static int
+run_restart(const char *dir, unsigned rec, uint64_t nb)
+{
+	struct sl_err err = { 0 };
+	struct sl_chan_producer *p;
+	struct sl_channel *ch;
+	struct sl_event ev;
+	uint8_t *body = malloc(rec);
+	char data[1200];
+	void *settings;
+	uint64_t i, t0, ms;
+	int64_t t = 0;
+	unsigned k;
+
+	ch = open_channel(dir, 1000, rec, false, &settings);
+	p = ch ? sl_channel_producer_open(ch, "bench", &err) : NULL;
+	if (!p || ch->ops->start(ch) < 0)
+		return -1;
+	memset(body, 'r', rec);
+	ev = (struct sl_event){ .body = body, .body_len = rec - 8 };
+	for (i = 0; i < nb; i += 1000) {
+		do {
+			sl_channel_put_begin(p);
+			for (k = 0; k < 1000; k++)
+				if (sl_channel_put(p, &ev) < 0)
+					break;
+			if (k < 1000) {
+				sl_channel_put_rollback(p);
+				t = -ENOSPC;
+			} else {
+				t = sl_channel_put_commit(p);
+			}
+			if (t == -ENOSPC)
+				sl_time_sleep_ns(50 * 1000);
+		} while (t == -ENOSPC);
+		if (t < 0)
+			return -1;
+	}
+	while (sl_channel_producer_acked(p) < (uint64_t)t)
+		sl_time_sleep_ns(100 * 1000);
+	ch->ops->stop(ch);
+	ch->ops->destroy(ch);
+	sl_keys_free(sl_file_channel_ops.keys, settings);
+	free(settings);
+	if (snprintf(data, sizeof(data), "%s/data", dir) >= (int)sizeof(data))
+		return -1;
+	drop_cache(data);
+	t0 = sl_time_mono_ns();
+	ch = open_channel(dir, 1000, rec, false, &settings);
+	if (!ch)
+		return -1;
+	ms = (sl_time_mono_ns() - t0) / SL_NS_PER_MS;
+	printf("dlog_bench case=restart        records=%llu MB=%.0f "
+	       "replayed=%llu restart_ms=%llu (cold page cache, full scan of "
+	       "every record's CRC)\n", (unsigned long long)(i / 1000 * 1000),
+	       (double)(i / 1000 * 1000) * rec / 1e6,
+	       (unsigned long long)sl_channel_size(ch),
+	       (unsigned long long)ms);
+	ch->ops->destroy(ch);
+	sl_keys_free(sl_file_channel_ops.keys, settings);
+	free(settings);
+	free(body);
+	return 0;
+}
+
 static void
 print(const char *name, unsigned group, const struct result *r,
       double ratio, double ratio_pre)
@@ -310,14 +410,18 @@ main(int argc, char **argv)
 {
 	const char *base = "/var/tmp", *groups = "16,64,256,1024";
 	unsigned rec = 1024, mb = 64, reps = 3;
+	uint64_t restart_records = 262144;
 	bool direct = false;
 	char dir[1024], *list, *tok, *save = NULL;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "d:m:g:r:s:n:oh")) != -1) {
+	while ((opt = getopt(argc, argv, "d:m:g:r:s:n:R:oh")) != -1) {
 		switch (opt) {
 		case 's': seg_mb = (unsigned)atoi(optarg); break;
 		case 'n': reps = (unsigned)atoi(optarg); break;
+		case 'R':
+			restart_records = strtoull(optarg, NULL, 0);
+			break;
 		case 'd': base = optarg; break;
 		case 'm': mb = (unsigned)atoi(optarg); break;
 		case 'g': groups = optarg; break;
@@ -325,7 +429,8 @@ main(int argc, char **argv)
 		case 'o': direct = true; break;
 		default:
 			fprintf(stderr, "usage: dlog_bench [-d DIR] [-m MB] "
-				"[-g G1,G2,..] [-r RECORD_BYTES] [-s SEGMENT_MB] [-n REPEATS] [-o]\n");
+				"[-g G1,G2,..] [-r RECORD_BYTES] [-s SEGMENT_MB] [-n REPEATS] [-R RESTART_RECORDS] "
+				"[-o]\n");
 			return opt == 'h' ? 0 : 2;
 		}
 	}
@@ -378,6 +483,16 @@ main(int argc, char **argv)
 		      cm / ((double)pre[reps / 2].bytes / pre[reps / 2].secs));
 	}
 	free(list);
+	if (restart_records) {
+		char sub[1100];
+
+		if (snprintf(sub, sizeof(sub), "%s/restart", dir) >=
+		    (int)sizeof(sub) || run_restart(sub, rec,
+						    restart_records) < 0) {
+			fprintf(stderr, "dlog_bench: restart case failed\n");
+			return 1;
+		}
+	}
 	{
 		char cmd[1100];
 

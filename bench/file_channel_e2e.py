@@ -32,6 +32,9 @@ _loader.exec_module(br)
 QUICK = br.QUICK
 REPEAT = 1 if QUICK else int(os.environ.get("REPEAT", "3"))
 DATA_DIR = os.environ.get("DATA_DIR", "/var/tmp")
+# A ring deep enough to ride out a slow fdatasync at full load (with acks a
+# full ring answers FAILED, which loadgen --wait-ok counts as a failure).
+RING = int(os.environ.get("RING_BYTES", str(256 << 20)))
 
 
 def conf(port, channel, acks, ddir):
@@ -39,7 +42,8 @@ def conf(port, channel, acks, ddir):
             f"a1.channels.c1.type = file\n"
             f"a1.channels.c1.checkpointDir = {ddir}/ck\n"
             f"a1.channels.c1.dataDirs = {ddir}/data\n"
-            f"a1.channels.c1.maxFileSize = 268435456\n")
+            f"a1.channels.c1.maxFileSize = 268435456\n"
+            f"a1.channels.c1.ringBytes = {RING}\n")
     return (f"a1.sources = r1\na1.channels = c1\na1.sinks = k1\n"
             f"a1.sources.r1.type = netcat\n"
             f"a1.sources.r1.bind = 127.0.0.1\n"

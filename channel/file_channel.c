@@ -120,11 +120,41 @@ static const struct sl_key fc_keys[] = {
 	  "4 KiB)" },
 	{ "sqPoll", SL_KEY_BOOL, "false", FC_OFF(sqpoll),
 	  .help = "sluice: io_uring with a kernel submission thread" },
-	{ "ringBytes", SL_KEY_BYTES, "16777216", FC_OFF(ring_bytes),
+	{ "ringBytes", SL_KEY_BYTES, "67108864", FC_OFF(ring_bytes),
 	  1 << 16, 1 << 30, .help = "sluice: bytes of ring per producer "
-	  "between it and the writer" },
+	  "between it and the writer; a full ring refuses puts (-ENOSPC) "
+	  "while a slow fdatasync runs" },
 	SL_KEY_END,
 };
+
+/* Cross-key checks, reported as FILE:LINE before anything is created. */
+static int
+fc_validate(const void *settings, const struct sl_props *props,
+	    struct sl_diag *diag)
+{
+	const struct fc_settings *set = settings;
+	const struct sl_prop *p;
+	int nb = 0;
+
+	if (set->data_dirs && strspn(set->data_dirs, ", \t") ==
+	    strlen(set->data_dirs)) {
+		p = sl_props_get(props, "dataDirs");
+		sl_diag_add(diag, SL_DIAG_ERROR, p ? p->file : props->file,
+			    p ? p->line : props->line, "%s.dataDirs: names no "
+			    "directory", props->comp);
+		nb++;
+	}
+	if (set->use_dual && set->backup_dir && set->checkpoint_dir &&
+	    strcmp(set->backup_dir, set->checkpoint_dir) == 0) {
+		p = sl_props_get(props, "backupCheckpointDir");
+		sl_diag_add(diag, SL_DIAG_ERROR, p ? p->file : props->file,
+			    p ? p->line : props->line, "%s.backupCheckpointDir:"
+			    " must differ from checkpointDir (%s)", props->comp,
+			    set->checkpoint_dir);
+		nb++;
+	}
+	return nb;
+}
 
 static const char *const fc_aliases[] = {
 	"org.apache.flume.channel.file.FileChannel",
@@ -2162,6 +2192,7 @@ const struct sl_channel_ops sl_file_channel_ops = {
 	.aliases = fc_aliases,
 	.keys = fc_keys,
 	.settings_size = sizeof(struct fc_settings),
+	.validate = fc_validate,
 	.create = fc_create,
 	.producer_open = fc_producer_open,
 	.consumer_open = fc_consumer_open,

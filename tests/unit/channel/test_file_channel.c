@@ -445,3 +445,29 @@ Test(file_channel, sqpoll_and_group_delay_round_trip)
 		cr_assert_eq(ids[i], i);
 	fcu_close(&h);
 }
+
+Test(file_channel, config_errors_name_file_and_line)
+{
+	struct sl_prop pv[3] = {
+		{ .key = "useDualCheckpoints", .val = "true", .file = "a.conf",
+		  .line = 7 },
+		{ .key = "checkpointDir", .val = "/x/ck", .file = "a.conf",
+		  .line = 8 },
+		{ .key = "backupCheckpointDir", .val = "/x/ck", .file = "a.conf",
+		  .line = 9 },
+	};
+	struct sl_props props = { .comp = "a1.channels.c1", .v = pv, .n = 3,
+				  .file = "a.conf", .line = 5 };
+	struct sl_diag diag = { 0 };
+	void *set = calloc(1, sl_file_channel_ops.settings_size);
+
+	cr_assert_eq(sl_keys_apply(sl_file_channel_ops.keys, set, &props,
+				   &diag), 0);
+	cr_assert_eq(sl_file_channel_ops.validate(set, &props, &diag), 1);
+	cr_assert_eq(diag.n, 1);
+	cr_assert(strstr(diag.v[0].text, "a.conf:9:") &&
+		  strstr(diag.v[0].text, "must differ"), "%s", diag.v[0].text);
+	sl_diag_free(&diag);
+	sl_keys_free(sl_file_channel_ops.keys, set);
+	free(set);
+}
