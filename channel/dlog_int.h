@@ -102,6 +102,8 @@ struct dlog_ckpt {
 
 /* CRC32C (Castagnoli), hardware-accelerated where the CPU has it. */
 uint32_t sl_dlog_crc32c(uint32_t crc, const void *buf, size_t len);
+/* The same by table, byte by byte: the reference tests compare against. */
+uint32_t sl_dlog_crc32c_sw(uint32_t crc, const void *buf, size_t len);
 
 /* Fill the CRC of a record whose header fields and payload are set. */
 void sl_dlog_rec_seal(struct dlog_rec *rec);
