@@ -8,8 +8,9 @@ the namespace as senders. Checked: ARP and ICMP echo, the seed's lines over
 TCP get OK and reach the logger sink byte-exact, many 1 KiB lines over 8
 connections arrive complete and in order per connection, UDP datagrams
 (one of them IP-fragmented) are one event each, a small channel with
-ack-every-event = false closes the TCP window and loses nothing, and the
-counters of `ctl stats` (source, dataplane) add up.
+ack-every-event = false closes the TCP window and loses nothing, the
+counters of `ctl stats` (source, dataplane) add up, and with the Kafka
+sink (`sluice kafka-mock` as the cluster) every line ends in the topic.
 
 Skips (77) without root, ip/ethtool, network namespaces or DPDK in the
 build. SLUICE_DPDK_LINES sets the load size (default 20000 lines; `make
@@ -397,6 +398,63 @@ def test_bad_settings(tmp):
         ag.kill()
 
 
+def test_kafka(tmp):
+    """The same path into the Kafka sink: `sluice kafka-mock` as the
+    cluster, kcat reads every line back."""
+    if not shutil.which("kcat"):
+        print("kafka part skipped: kcat is not installed")
+        return
+    per, nconn = 500, 4
+    msock = os.path.join(tmp, "mock.sock")
+    mlog = open(os.path.join(tmp, "mock.log"), "w")
+    mock = subprocess.Popen([os.environ["SLUICE"], "kafka-mock", "--brokers",
+                             "1", "--topic", "dplog", "--control-socket",
+                             msock], stdout=subprocess.PIPE, stderr=mlog,
+                            text=True)
+    try:
+        boot = mock.stdout.readline().strip()
+        check(boot != "", "kafka-mock gives its bootstrap list")
+        text = conf(4145, 5144).replace(
+            "a1.sinks.k1.type = logger\na1.sinks.k1.channel = c1\n"
+            "a1.sinks.k1.maxBytesToLog = 16\n",
+            "a1.sinks.k1.type = org.apache.flume.sink.kafka.KafkaSink\n"
+            f"a1.sinks.k1.topic = dplog\na1.sinks.k1.brokerList = {boot}\n"
+            "a1.sinks.k1.channel = c1\n")
+        check("KafkaSink" in text, "kafka conf built")
+        ag = start_agent(tmp, text, "kafka")
+        if not ag:
+            return
+        try:
+            res = client("tcp-load", 4145, nconn, per, 1, timeout=600)
+            check(all(int(v) == per for v in res.get("oks", {}).values())
+                  and len(res.get("oks", {})) == nconn,
+                  f"every line acknowledged: {res}")
+            want = sorted(line_of(k, q)[:-1] for k in range(nconn)
+                          for q in range(per))
+            got = []
+            end = time.monotonic() + 120
+            while time.monotonic() < end:
+                r = subprocess.run(["kcat", "-C", "-b", boot, "-t", "dplog",
+                                    "-o", "beginning", "-e", "-q"],
+                                   capture_output=True, timeout=120)
+                got = r.stdout.split(b"\n")[:-1]
+                if len(got) >= len(want):
+                    break
+                time.sleep(0.5)
+            check(sorted(got) == want, f"the {len(want)} lines are in the "
+                  f"topic, byte-exact (got {len(got)})")
+        finally:
+            rc = ag.stop()
+        check(rc == 0, f"kafka agent stops with 0 (got {rc})")
+    finally:
+        mock.terminate()
+        try:
+            mock.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            mock.kill()
+        mlog.close()
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "client":
         client_main(sys.argv[2:])
@@ -405,7 +463,7 @@ def main():
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for t in (test_bad_settings, test_basic, test_load,
-                      test_backpressure):
+                      test_backpressure, test_kafka):
                 print(f"--- {t.__name__}", flush=True)
                 t(tmp)
     finally:
