@@ -455,6 +455,46 @@ def test_kafka(tmp):
         mlog.close()
 
 
+def test_tap_reassembly(tmp):
+    """net_tap hands DPDK the IP fragments themselves (net_af_packet's
+    kernel fanout reassembles them first): rte_ip_frag puts each 4000-byte
+    datagram back together, one event each."""
+    tap = f"sltp{TAG}"
+    text = conf(4146, 5145).replace(
+        f"--vdev=net_af_packet0,iface={HOST_IF},blocksz=16384,"
+        "framesz=16384,framecnt=256", f"--vdev=net_tap0,iface={tap}").replace(
+        "ports.p0.device = net_af_packet0", "ports.p0.device = net_tap0"
+        ).replace(f"{DP_IP}", "10.66.0.5").replace(
+        f"gateway = {PEER_IP}", "gateway = 10.66.0.1")
+    ag = start_agent(tmp, text, "tap")
+    if not ag:
+        return
+    try:
+        ok = wait_for(lambda: sh("ip", "link", "show", tap,
+                                 check_rc=False).returncode == 0, 30)
+        check(ok, f"the tap {tap} exists")
+        sh("ip", "link", "set", tap, "netns", NS)
+        sh("ip", "link", "set", tap, "up", ns=True)
+        sh("ip", "addr", "add", "10.66.0.1/24", "dev", tap, ns=True)
+        r = sh(sys.executable, "-c",
+               "import socket\n"
+               "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+               "for i in range(3):\n"
+               "    s.sendto(b'%d' % i * 3999 + b'\\n', "
+               "('10.66.0.5', 5145))\n", ns=True, check_rc=False)
+        check(r.returncode == 0, f"fragmented datagrams sent: {r.stderr}")
+        wait_for(lambda: ag.counter("SOURCE.u1", "EventAcceptedCount") >= 3,
+                 timeout=60)
+        check(dp_sum(ag, "frags_reassembled") == 3,
+              f"3 datagrams reassembled by rte_ip_frag: {dp_stats(ag)}")
+        evs = ag.logger_events()
+        want = [flume_dump(b"%d" % i * 3999) for i in range(3)]
+        check(evs == want, f"one event per datagram: {evs}")
+    finally:
+        rc = ag.stop()
+    check(rc == 0, f"tap agent stops with 0 (got {rc})")
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "client":
         client_main(sys.argv[2:])
@@ -463,7 +503,7 @@ def main():
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for t in (test_bad_settings, test_basic, test_load,
-                      test_backpressure, test_kafka):
+                      test_backpressure, test_tap_reassembly, test_kafka):
                 print(f"--- {t.__name__}", flush=True)
                 t(tmp)
     finally:
