@@ -187,6 +187,7 @@ struct t_seg {
 	const void *data;
 	uint32_t len;
 	uint16_t sport;			/* 0: 40000 */
+	uint16_t dport;			/* 0: T_PORT */
 };
 
 /* Build a TCP segment from the peer to us; returns the frame length. */
@@ -201,7 +202,7 @@ t_build_tcp(uint8_t *f, const struct t_seg *s)
 
 	memset(t, 0, hl);
 	sl_put_be16(t, s->sport ? s->sport : 40000);
-	sl_put_be16(t + 2, T_PORT);
+	sl_put_be16(t + 2, s->dport ? s->dport : T_PORT);
 	sl_put_be32(t + 4, s->seq);
 	sl_put_be32(t + 8, s->ack);
 	t[12] = (uint8_t)((hl / 4) << 4);
@@ -255,14 +256,15 @@ static const uint8_t t_syn_opts[] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 7 };
  * SYN-ACK is checked: MSS and window scale present.
  */
 static SL_UNUSED uint32_t
-t_handshake(uint32_t isn, uint64_t now)
+t_handshake_to(uint16_t port, uint32_t isn, uint64_t now)
 {
 	struct sl_pkt p;
 	uint32_t una;
 	unsigned n0 = t_tx.n;
 
 	t_send_tcp(&(struct t_seg){ .seq = isn, .flags = SL_TCP_SYN,
-				   .opts = t_syn_opts, .optlen = 8 }, now);
+				   .opts = t_syn_opts, .optlen = 8,
+				   .dport = port }, now);
 	cr_assert_eq(t_tx.n, n0 + 1, "no SYN-ACK");
 	p = t_tx_tcp(n0);
 	cr_assert_eq(p.tcp_flags, SL_TCP_SYN | SL_TCP_ACK);
@@ -271,7 +273,16 @@ t_handshake(uint32_t isn, uint64_t now)
 	cr_assert_eq(p.opt_wscale, SL_TCP_RCV_WSCALE);
 	una = p.seq + 1;
 	t_send_tcp(&(struct t_seg){ .seq = isn + 1, .ack = una,
-				   .flags = SL_TCP_ACK, .win = 512 }, now);
+				   .flags = SL_TCP_ACK, .win = 512,
+				   .dport = port }, now);
+	return una;
+}
+
+static SL_UNUSED uint32_t
+t_handshake(uint32_t isn, uint64_t now)
+{
+	uint32_t una = t_handshake_to(T_PORT, isn, now);
+
 	cr_assert_eq(t_app.accepts, 1);
 	cr_assert_not_null(t_app.conn);
 	return una;

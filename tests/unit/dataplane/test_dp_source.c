@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Flume's netcat and netcatudp sources on the dataplane (dp_source.c),
+ * no EAL: an lcore fed crafted frames, a real memory channel behind the
+ * source. Lines become events and OK replies; an over-long line gets
+ * Flume's FAILED and the connection closes; a full channel answers FAILED
+ * (ack-every-event) or holds the bytes in the TCP receive buffer and loses
+ * nothing (ack-every-event = false); a datagram is one event up to its
+ * first newline, with the sender in remoteAddressHeader.
+ */
+#include "net_test_util.h"
+
+#include "sl_channel.h"
+#include "sl_dataplane.h"
+
+#define MS	(1000ull * 1000)
+#define T0	(1000ull * 1000 * 1000)
+#define NC_PORT	4142
+#define NU_PORT	5141
+
+static struct sl_channel *ch;
+static struct sl_chan_consumer *cons;
+static struct sl_source *src;
+static void *ch_set;
+
+static void
+props_add(struct sl_props *p, struct sl_prop *v, const char *k,
+	  const char *val)
+{
+	v[p->n] = (struct sl_prop){ .key = (char *)k, .val = (char *)val,
+				    .file = "t", .line = (int)p->n + 1 };
+	p->n++;
+}
+
+static void
+chan_open(const char *capacity)
+{
+	const struct sl_channel_ops *ops = &sl_memory_channel_ops;
+	struct sl_prop v[4];
+	struct sl_props p = { .comp = "c1", .v = v, .file = "t" };
+	struct sl_diag diag = { 0 };
+	struct sl_err err = { 0 };
+
+	props_add(&p, v, "capacity", capacity);
+	props_add(&p, v, "transactionCapacity", capacity);
+	ch_set = calloc(1, ops->settings_size);
+	cr_assert_eq(sl_keys_apply(ops->keys, ch_set, &p, &diag), 0);
+	ch = ops->create("c1", ch_set, &p, &diag, &err);
+	cr_assert_not_null(ch, "%s", err.msg);
+	cons = sl_channel_consumer_open(ch, "test", 100, 4, &err);
+	cr_assert_not_null(cons);
+	cr_assert_eq(ops->start(ch), 0);
+	sl_diag_free(&diag);
+}
+
+static void
+source_open(const char *type, const char *const *kv)
+{
+	struct sl_prop v[16];
+	struct sl_props p = { .comp = "r1", .v = v, .file = "t" };
+	struct sl_lcore *lc = &t_lc;
+	struct sl_err err = { 0 };
+	size_t i;
+
+	for (i = 0; kv[i]; i += 2)
+		props_add(&p, v, kv[i], kv[i + 1]);
+	src = sl_dp_source_create_on(&lc, 1, NULL, type, "r1", &p, &ch, 1,
+				     &err);
+	cr_assert_not_null(src, "%s", err.msg);
+}
+
+static void
+setup(void)
+{
+	t_setup();
+}
+
+static void
+teardown(void)
+{
+	if (src)
+		src->ops->destroy(src);
+	src = NULL;
+	t_teardown();
+	if (ch) {
+		ch->ops->stop(ch);
+		ch->ops->destroy(ch);
+	}
+	ch = NULL;
+	free(ch_set);
+	ch_set = NULL;
+}
+
+TestSuite(dp_source, .init = setup, .fini = teardown);
+
+/* Take up to @max events; their bodies joined with '|' into @out. */
+static unsigned
+take_events(char *out, size_t size, unsigned max)
+{
+	struct sl_take *txn = sl_channel_take(cons, max);
+	size_t off = 0;
+	unsigned i, n;
+
+	out[0] = '\0';
+	if (!txn)
+		return 0;
+	for (i = 0; i < txn->nb_evs; i++)
+		off += (size_t)snprintf(out + off, size - off, "%s%.*s",
+					i ? "|" : "", (int)txn->evs[i].body_len,
+					(const char *)txn->evs[i].body);
+	n = txn->nb_evs;
+	cr_assert_eq(sl_channel_take_commit(cons, txn), 0);
+	return n;
+}
+
+/* Every payload byte we sent since frame @from, concatenated. */
+static size_t
+replies(unsigned from, char *out, size_t size)
+{
+	size_t off = 0;
+	unsigned i;
+
+	for (i = from; i < t_tx.n; i++) {
+		struct sl_pkt p = t_tx_tcp(i);
+
+		cr_assert(off + p.payload_len < size);
+		memcpy(out + off, p.payload, p.payload_len);
+		off += p.payload_len;
+	}
+	out[off] = '\0';
+	return off;
+}
+
+static void
+nc_data(uint32_t seq, uint32_t una, const char *s, uint64_t now)
+{
+	t_send_tcp(&(struct t_seg){ .seq = seq, .ack = una,
+				   .flags = SL_TCP_ACK | SL_TCP_PSH,
+				   .data = s, .len = (uint32_t)strlen(s),
+				   .win = 512, .dport = NC_PORT }, now);
+}
+
+Test(dp_source, lines_become_events_and_ok_replies)
+{
+	static const char *const kv[] = { "bind", "10.0.0.5", "port", "4142",
+					  NULL };
+	char ev[256], rep[256];
+	uint32_t una;
+	unsigned n0;
+
+	chan_open("100");
+	source_open("netcat", kv);
+	una = t_handshake_to(NC_PORT, 500, T0);
+	n0 = t_tx.n;
+	nc_data(501, una, "first\r\nsec", T0);
+	nc_data(511, una, "ond\n\n", T0);
+	sl_lcore_flush(&t_lc, T0);
+	cr_assert_eq(take_events(ev, sizeof(ev), 10), 3);
+	cr_expect_str_eq(ev, "first\r|second|");
+	replies(n0, rep, sizeof(rep));
+	cr_expect_str_eq(rep, "OK\nOK\nOK\n");
+	cr_expect_eq(src->stats.event_received_count, 3);
+	cr_expect_eq(src->stats.event_accepted_count, 3);
+	cr_expect_eq(src->stats.rx_bytes, 15);
+	cr_expect_eq(src->stats.open_connection_count, 1);
+}
+
+Test(dp_source, over_long_line_gets_failed_then_fin)
+{
+	static const char *const kv[] = { "bind", "10.0.0.5", "port", "4142",
+					  "max-line-length", "8", NULL };
+	char ev[256], rep[512];
+	struct sl_pkt p;
+	uint32_t una;
+	unsigned n0;
+
+	chan_open("100");
+	source_open("netcat", kv);
+	una = t_handshake_to(NC_PORT, 500, T0);
+	n0 = t_tx.n;
+	nc_data(501, una, "1234567\n123456789\nafter\n", T0);
+	sl_lcore_flush(&t_lc, T0);
+	cr_assert_eq(take_events(ev, sizeof(ev), 10), 1);
+	cr_expect_str_eq(ev, "1234567");
+	replies(n0, rep, sizeof(rep));
+	cr_expect_str_eq(rep, "OK\nFAILED: Event exceeds the maximum length "
+			 "(8 chars, including newline)\n");
+	p = t_tx_tcp(t_tx.n - 1);
+	cr_expect(p.tcp_flags & SL_TCP_FIN, "the connection is closed");
+	cr_expect_eq(src->stats.drop[SL_DROP_LINE_TOO_LONG], 1);
+	cr_expect_eq(src->stats.event_read_fail, 1);
+}
+
+Test(dp_source, full_channel_with_acks_answers_failed)
+{
+	static const char *const kv[] = { "bind", "10.0.0.5", "port", "4142",
+					  NULL };
+	char ev[256], rep[1024];
+	uint32_t una;
+	unsigned n0;
+
+	chan_open("2");
+	source_open("netcat", kv);
+	una = t_handshake_to(NC_PORT, 500, T0);
+	n0 = t_tx.n;
+	nc_data(501, una, "a\nb\nc\n", T0);
+	sl_lcore_flush(&t_lc, T0);
+	replies(n0, rep, sizeof(rep));
+	cr_expect_str_eq(rep, "OK\nOK\nFAILED: Space for commit to queue "
+			 "couldn't be acquired. Sinks are likely not keeping "
+			 "up with sources, or the buffer size is too tight\n");
+	cr_assert_eq(take_events(ev, sizeof(ev), 10), 2);
+	cr_expect_str_eq(ev, "a|b");
+	cr_expect_eq(src->stats.event_received_count, 3);
+	cr_expect_eq(src->stats.event_accepted_count, 2);
+	cr_expect_eq(src->stats.channel_write_fail, 1);
+}
+
+Test(dp_source, full_channel_without_acks_loses_nothing)
+{
+	static const char *const kv[] = { "bind", "10.0.0.5", "port", "4142",
+					  "ack-every-event", "false", NULL };
+	char ev[256], all[256] = "";
+	uint32_t una;
+	uint64_t now = T0;
+	unsigned got = 0, i;
+
+	chan_open("2");
+	source_open("netcat", kv);
+	una = t_handshake_to(NC_PORT, 500, T0);
+	nc_data(501, una, "l1\nl2\nl3\nl4\nl5\n", now);
+	sl_lcore_flush(&t_lc, now);
+	cr_expect(t_app.conn == NULL, "(the test app is not involved)");
+	/* The sink drains two at a time; the rest waits in TCP's buffer
+	 * and is offered again on the timer. */
+	for (i = 0; i < 10 && got < 5; i++) {
+		unsigned n = take_events(ev, sizeof(ev), 10);
+
+		if (n) {
+			strcat(all, got ? "|" : "");
+			strcat(all, ev);
+		}
+		got += n;
+		now += 5 * MS;
+		sl_lcore_flush(&t_lc, now);
+	}
+	cr_expect_eq(got, 5);
+	cr_expect_str_eq(all, "l1|l2|l3|l4|l5");
+	cr_expect_eq(src->stats.drop[SL_DROP_CHANNEL_FULL], 0);
+	cr_expect_eq(src->stats.event_accepted_count, 5);
+	/* Two stalls: l3 waited for the first take, l5 for the second. */
+	cr_expect_eq(src->stats.channel_write_fail, 2, "one per stall: %llu",
+		     (unsigned long long)src->stats.channel_write_fail);
+}
+
+Test(dp_source, udp_datagram_is_one_event_with_the_sender_header)
+{
+	static const char *const kv[] = { "bind", "10.0.0.5", "port", "5141",
+					  "remoteAddressHeader", "from", NULL };
+	uint8_t f[256];
+	struct sl_take *txn;
+	uint16_t l4 = 8 + 10, off, c;
+	uint8_t *u;
+
+	chan_open("100");
+	source_open("netcatudp", kv);
+	off = t_eth_ip(f, SL_IPPROTO_UDP, l4, T_PEER_IP, T_OUR_IP);
+	u = f + off;
+	sl_put_be16(u, 33333);
+	sl_put_be16(u + 2, NU_PORT);
+	sl_put_be16(u + 4, l4);
+	u[6] = u[7] = 0;
+	memcpy(u + 8, "hello\nrest", 10);
+	c = sl_net_csum_fold(sl_net_csum_partial(u, l4,
+		sl_net_pseudo_sum(T_PEER_IP, T_OUR_IP, SL_IPPROTO_UDP, l4)));
+	memcpy(u + 6, &c, 2);
+	sl_lcore_input(&t_lc, f, off + l4, 0, T0);
+	cr_assert_null(sl_channel_take(cons, 10), "committed at burst end");
+	sl_lcore_flush(&t_lc, T0);
+	txn = sl_channel_take(cons, 10);
+	cr_assert_not_null(txn);
+	cr_assert_eq(txn->nb_evs, 1);
+	cr_expect_eq(txn->evs[0].body_len, 5);
+	cr_expect(memcmp(txn->evs[0].body, "hello", 5) == 0);
+	cr_assert_eq(txn->evs[0].nb_headers, 1);
+	cr_expect_str_eq(txn->evs[0].hdrs[0].key, "from");
+	cr_expect_str_eq(txn->evs[0].hdrs[0].val, "10.0.0.1:33333");
+	sl_channel_take_commit(cons, txn);
+	cr_expect_eq(src->stats.event_accepted_count, 1);
+	cr_expect_eq(src->stats.rx_bytes, 10);
+}
