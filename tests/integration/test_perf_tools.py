@@ -19,7 +19,6 @@ SLUICE = os.environ["SLUICE"]
 BUILD = os.environ["SLUICE_BUILD"]
 PPERF = os.path.join(BUILD, "bench", "producer-perf")
 CPERF = os.path.join(BUILD, "bench", "consumer-perf")
-KMOCK = os.path.join(BUILD, "tests", "kmock")
 KWATCH = os.path.join(BUILD, "bench", "kafka-watch")
 failures = []
 
@@ -58,14 +57,11 @@ def run(args, timeout=120, **kw):
 
 
 def start_mock(tmp):
-    """`sluice kafka-mock` once it exists, else the test-only kmock."""
-    probe = run([SLUICE, "kafka-mock", "--help"], timeout=20)
-    cmd = ([SLUICE, "kafka-mock"] if probe.returncode == 0 else [KMOCK])
-    cmd += ["--brokers", "1", "--topic", "perf:2", "--topic", "cons:1",
-            "--topic", "empty:1", "--topic", "pfile:1", "--topic", "cfg:1",
-            "--topic", "thr:1", "--topic", "lat:1"]
-    if probe.returncode == 0:
-        cmd += ["--control-socket", os.path.join(tmp, "mock.sock")]
+    """`sluice kafka-mock`: one broker, the topics the checks use."""
+    cmd = [SLUICE, "kafka-mock", "--brokers", "1", "--topic", "perf:2",
+           "--topic", "cons:1", "--topic", "empty:1", "--topic", "pfile:1",
+           "--topic", "cfg:1", "--topic", "thr:1", "--topic", "lat:1",
+           "--control-socket", os.path.join(tmp, "mock.sock")]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True)
     line = proc.stdout.readline().strip()
