@@ -681,3 +681,33 @@ Test(kafka_sink, flume_event_format_is_avro_and_topic_substitution)
 	cr_expect_eq(memcmp(got[0].value, want, sizeof(want)), 0);
 	kt_agent_close(&a);
 }
+
+Test(kafka_sink, unknown_topic_is_dead_lettered_after_metadata_propagation)
+{
+	const char *ghost[] = { "topic", "ghost" };
+	struct kt_agent a;
+	struct kt_verify v;
+	uint64_t deadline;
+
+	rd_kafka_mock_topic_create(mock.mc, "real", 1, 1);
+	rd_kafka_mock_topic_set_error(mock.mc, "ghost",
+		RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+	open_agent(&a, "real", 100,
+		   "a1.sinks.k1.kafka.producer.topic.metadata.propagation."
+		   "max.ms = 1000\n");
+	kt_verify_start(&v, mock.bootstrap, "real", 1, 2, 0);
+	cr_assert_eq(kt_put(&a, "0|a", 3, NULL, 0), 0);
+	cr_assert_eq(kt_put(&a, "lost?", 5, ghost, 1), 0);
+	cr_assert_eq(kt_put(&a, "1|b", 3, NULL, 0), 0);
+	deadline = sl_time_mono_ns() + 90 * SL_NS_PER_SEC;
+	while (sl_time_mono_ns() < deadline &&
+	       (sl_channel_size(a.ch) > 0 || kt_verify_unique(&v) < 2))
+		kt_run_once(&a);
+	kt_verify_stop(&v);
+	cr_expect_eq(v.unique, 2, "the events to the real topic arrive");
+	cr_expect_eq(sl_channel_size(a.ch), 0, "nothing stays stuck");
+	cr_expect_eq(kt_stat(&a, "dead_lettered"), 1);
+	cr_expect_eq(count_lines(dlq_path, "\"topic\":\"ghost\""), 1);
+	kt_verify_free(&v);
+	kt_agent_close(&a);
+}
