@@ -367,6 +367,37 @@ Test(kafka_sink, leader_down_longer_than_message_timeout_is_retried)
 	kt_agent_close(&a);
 }
 
+Test(kafka_sink, leader_down_keeps_order_with_order_per_partition)
+{
+	unsigned n = kt_size(5000);
+	struct fault_window f = { .at = 1000, .ms = 3000,
+				  .begin = leader_to_1_down,
+				  .end = leader_1_up };
+	struct kt_agent a;
+	struct kt_verify v;
+	int p;
+
+	rd_kafka_mock_topic_create(mock.mc, "lead1", 3, 3);
+	for (p = 0; p < 3; p++)
+		rd_kafka_mock_partition_set_leader(mock.mc, "lead1", p,
+						   1 + p % 2);
+	open_agent(&a, "lead1", 2000,
+		   "a1.sinks.k1.orderPerPartition = true\n");
+	f.a = &a;
+	kt_verify_start(&v, mock.bootstrap, "lead1", 3, n, 0);
+	kt_load(&a, &mock, &v, n, 1024, 180, fault_window_step, &f);
+	kt_verify_stop(&v);
+	kt_report("leader_down_order_per_partition_acks1", &a, &v);
+	cr_assert_eq(f.state, 2);
+	cr_assert_eq(v.unique, n, "lost %u", n - v.unique);
+	cr_expect_eq(v.reordered, 0, "orderPerPartition promises order");
+	cr_expect_gt(kt_stat(&a, "partition_waits"), 0,
+		     "takes waited for their partition to be acknowledged");
+	cr_expect_leq(v.dups, kt_dup_bound(&a));
+	kt_verify_free(&v);
+	kt_agent_close(&a);
+}
+
 static void
 rtt_high(struct kt_mock *m, struct fault_window *f)
 {
