@@ -301,6 +301,7 @@ struct file_channel {
 	uint64_t wpos;
 	uint64_t active;		/* table position; UINT64_MAX: none */
 	unsigned next_dir;
+	unsigned rr;			/* producer the next fill starts at */
 	unsigned nb_spares[FC_MAX_DIRS];
 	uint64_t next_ckpt_ns;
 	uint64_t last_ckpt_ns;
@@ -1454,7 +1455,9 @@ fc_fill(struct file_channel *fc, struct fc_group *g)
 			g->len = DLOG_BLOCK;
 		}
 	}
-	for (k = 0; nb_prods && idle < nb_prods && !g->end_off; k++) {
+	/* Round-robin from where the last group stopped: no producer waits
+	 * behind a busy one for more than one transaction per turn. */
+	for (k = fc->rr; nb_prods && idle < nb_prods && !g->end_off; k++) {
 		struct fc_producer *p = fc->prods[k % nb_prods];
 		uint64_t log_bytes, pos = p->w_pos, prefix = 0;
 		unsigned nb, i;
@@ -1494,6 +1497,7 @@ fc_fill(struct file_channel *fc, struct fc_group *g)
 		g->events += nb;
 		added += nb;
 	}
+	fc->rr = nb_prods ? k % nb_prods : 0;
 	return added;
 }
 

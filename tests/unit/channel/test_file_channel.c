@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <dirent.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include "fc_util.h"
@@ -470,4 +471,89 @@ Test(file_channel, config_errors_name_file_and_line)
 	sl_diag_free(&diag);
 	sl_keys_free(sl_file_channel_ops.keys, set);
 	free(set);
+}
+
+struct prod_arg {
+	struct sl_chan_producer *p;
+	unsigned who;
+	uint64_t sent;
+	int64_t last;
+};
+
+static void *
+prod_main(void *arg)
+{
+	struct prod_arg *a = arg;
+	unsigned i;
+
+	for (i = 0; i < 1500; i++) {
+		unsigned n = 1 + i % 5;
+		int64_t t;
+
+		do {
+			t = fcu_put_txn(a->p, ((uint64_t)a->who << 32) + a->sent,
+					n, 60 + i % 200);
+			if (t == -ENOSPC)
+				sl_time_sleep_ns(100 * 1000);
+		} while (t == -ENOSPC);
+		cr_assert_gt(t, 0);
+		a->sent += n;
+		a->last = t;
+	}
+	return NULL;
+}
+
+Test(file_channel, concurrent_producers_keep_their_order_and_lose_nothing)
+{
+	struct fc_handle h;
+	struct sl_err err = { 0 };
+	struct sl_chan_consumer *c;
+	struct prod_arg pa[3];
+	pthread_t th[3];
+	uint64_t next[3] = { 0 }, total = 0, want = 0;
+	uint64_t deadline;
+	unsigned i, k;
+	const char *kv[] = { "maxFileSize=262144", "capacity=5000",
+			     "checkpointInterval=200", NULL };
+
+	fcu_open(&h, dir, kv, NULL);
+	c = sl_channel_consumer_open(h.ch, "k1", 100, 3, &err);
+	for (i = 0; i < 3; i++) {
+		pa[i] = (struct prod_arg){ .who = i };
+		pa[i].p = sl_channel_producer_open(h.ch, "r", &err);
+		cr_assert_not_null(pa[i].p);
+	}
+	cr_assert_eq(h.ch->ops->start(h.ch), 0);
+	for (i = 0; i < 3; i++)
+		pthread_create(&th[i], NULL, prod_main, &pa[i]);
+	for (i = 0; i < 3; i++)
+		want += 1500 / 5 * (1 + 2 + 3 + 4 + 5);
+	deadline = sl_time_mono_ns() + 60 * SL_NS_PER_SEC;
+	while (total < want && sl_time_mono_ns() < deadline) {
+		struct sl_take *t = sl_channel_take(c, 100);
+
+		if (!t) {
+			sl_time_sleep_ns(200 * 1000);
+			continue;
+		}
+		for (k = 0; k < t->nb_evs; k++) {
+			uint64_t id = fcu_ev_check(&t->evs[k]);
+			unsigned who = (unsigned)(id >> 32);
+
+			cr_assert_lt(who, 3);
+			cr_assert_eq(id & 0xffffffffu, next[who],
+				     "producer %u order", who);
+			next[who]++;
+		}
+		total += t->nb_evs;
+		cr_assert_eq(sl_channel_take_commit(c, t), 0);
+	}
+	for (i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		cr_assert_eq(next[i], pa[i].sent);
+		cr_assert(fcu_wait_ack(pa[i].p, (uint64_t)pa[i].last, 10000));
+	}
+	cr_assert_eq(total, want);
+	cr_assert_eq(sl_channel_size(h.ch), 0);
+	fcu_close(&h);
 }
