@@ -447,8 +447,9 @@ kt_report(const char *name, const struct kt_agent *a,
 		    (unsigned long long)kt_stat(a, "txn_retries"),
 		    (unsigned long long)kt_stat(a, "event_retries"),
 		    (unsigned long long)kt_stat(a, "delivery_errors"));
-	fprintf(stderr, "REPORT %s: lost=%u duplicates=%u (bound %llu) "
-		"reordered=%u event_retries=%llu\n", name, lost, v->dups,
+	fprintf(stderr, "REPORT %s: records=%u lost=%u duplicates=%u (bound "
+		"%llu) reordered=%u event_retries=%llu\n", name, v->nb_expect,
+		lost, v->dups,
 		(unsigned long long)kt_dup_bound(a), v->reordered,
 		(unsigned long long)kt_stat(a, "event_retries"));
 }
