@@ -30,7 +30,7 @@
 
 #define KAFKA_DEFAULT_TOPIC	"default-flume-topic"
 #define KAFKA_MAX_INFLIGHT	4096
-#define KAFKA_AUTO_INFLIGHT_MAX	256
+#define KAFKA_AUTO_INFLIGHT_EVENTS 8192	/* auto window, in events */
 #define KAFKA_TAKES_PER_CALL	8
 #define KAFKA_ERR_MIN		(-200)
 #define KAFKA_ERR_SLOTS		400
@@ -201,7 +201,7 @@ static const struct sl_key kafka_keys[] = {
 	  .help = "header holding the record timestamp (ms since epoch)" },
 	{ "maxInflightTransactions", SL_KEY_INT, "0", KOFF(max_inflight), 0,
 	  KAFKA_MAX_INFLIGHT, .help = "sluice: takes in flight at once "
-	  "(0: channel capacity / flumeBatchSize, at most 256)" },
+	  "(0: min(channel capacity, 8192) / flumeBatchSize)" },
 	{ "orderPerPartition", SL_KEY_BOOL, "false",
 	  KOFF(order_per_partition), .help = "sluice: at most one "
 	  "unacknowledged take per partition, so acks=1 keeps per-partition "
@@ -1330,9 +1330,15 @@ kafka_create(const char *name, const void *settings,
 	}
 	cap = sl_channel_capacity(ch);
 	ks->max_inflight = (unsigned)set->max_inflight;
+	/*
+	 * Auto: as many takes as fill the channel (events in flight stay in
+	 * it), up to ~8k events, so small batches still keep the brokers
+	 * busy (flumeBatchSize 1 -> 4096 takes of one event).
+	 */
 	if (!ks->max_inflight)
-		ks->max_inflight = (unsigned)SL_MAX(1, SL_MIN(
-			cap / ks->batch, (uint64_t)KAFKA_AUTO_INFLIGHT_MAX));
+		ks->max_inflight = (unsigned)SL_MAX(1, SL_MIN(SL_MIN(cap,
+			(uint64_t)KAFKA_AUTO_INFLIGHT_EVENTS) / ks->batch,
+			(uint64_t)KAFKA_MAX_INFLIGHT));
 	ks->txns = calloc(ks->max_inflight, sizeof(*ks->txns));
 	if (!ks->txns)
 		goto err_nomem;
