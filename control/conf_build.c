@@ -1085,6 +1085,8 @@ print_comp(const struct sl_plan *plan, const struct sl_plan_comp *pc,
 	for (j = 0; j < pc->nb_chans; j++)
 		fprintf(out, "%s %s", j ? "," : "",
 			plan->comps[pc->chan_idx[j]].name);
+	if (sl_plan_source_on_dataplane(plan, pc))
+		fputs("  [on the DPDK dataplane]", out);
 	fputc('\n', out);
 	if (pc->settings)
 		print_settings(pc, out);

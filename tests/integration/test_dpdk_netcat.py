@@ -455,6 +455,50 @@ def test_kafka(tmp):
         mlog.close()
 
 
+def test_two_queues(tmp):
+    """rxQueues = 2: two poll-mode lcores (three EAL lcores on this
+    machine's two CPUs), net_af_packet's two queue pairs spread flows by
+    hash; 16 connections land on both lcores and every line arrives in
+    order, each connection served by one lcore."""
+    per, nconn = 250, 16
+    text = conf(4147, 5146, max_bytes=LINE_LEN).replace(
+        "-l 0-1 --no-huge", "--lcores=(0-2)@(0-1) --no-huge").replace(
+        "framecnt=256", "framecnt=256,qpairs=2").replace(
+        "a1.dataplane.ports.p0.mbufSize = 16512\n",
+        "a1.dataplane.ports.p0.mbufSize = 16512\n"
+        "a1.dataplane.ports.p0.rxQueues = 2\n")
+    ag = start_agent(tmp, text, "mq")
+    if not ag:
+        return
+    try:
+        res = client("tcp-load", 4147, nconn, per, 1, timeout=600)
+        check(all(int(v) == per for v in res.get("oks", {}).values()) and
+              len(res.get("oks", {})) == nconn, f"every line OK: {res}")
+        wait_for(lambda: ag.counter("SINK.k1", "EventDrainSuccessCount")
+                 >= per * nconn, timeout=300)
+        st = dp_stats(ag)
+        acc = {k: int(v) for k, v in st.items()
+               if k.endswith(".tcp_conns_accepted")}
+        check(len(acc) == 2 and all(v > 0 for v in acc.values()) and
+              sum(acc.values()) == nconn,
+              f"16 connections over both lcores: {acc}")
+        seen = {k: 0 for k in range(nconn)}
+        bad = 0
+        for ev in ag.logger_events():
+            i = ev.find(" c")
+            k = int(ev[i + 2:i + 4]) if i >= 0 else -1
+            if k not in seen or ev != flume_dump(line_of(k, seen[k])[:-1],
+                                                 max_bytes=LINE_LEN):
+                bad += 1
+                continue
+            seen[k] += 1
+        check(bad == 0 and all(v == per for v in seen.values()),
+              f"in order per connection ({bad} bad): {seen}")
+    finally:
+        rc = ag.stop()
+    check(rc == 0, f"two-queue agent stops with 0 (got {rc})")
+
+
 def test_tap_reassembly(tmp):
     """net_tap hands DPDK the IP fragments themselves (net_af_packet's
     kernel fanout reassembles them first): rte_ip_frag puts each 4000-byte
@@ -503,7 +547,8 @@ def main():
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for t in (test_bad_settings, test_basic, test_load,
-                      test_backpressure, test_tap_reassembly, test_kafka):
+                      test_backpressure, test_two_queues,
+                      test_tap_reassembly, test_kafka):
                 print(f"--- {t.__name__}", flush=True)
                 t(tmp)
     finally:

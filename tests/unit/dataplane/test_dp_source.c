@@ -230,7 +230,6 @@ Test(dp_source, full_channel_without_acks_loses_nothing)
 	una = t_handshake_to(NC_PORT, 500, T0);
 	nc_data(501, una, "l1\nl2\nl3\nl4\nl5\n", now);
 	sl_lcore_flush(&t_lc, now);
-	cr_expect(t_app.conn == NULL, "(the test app is not involved)");
 	/* The sink drains two at a time; the rest waits in TCP's buffer
 	 * and is offered again on the timer. */
 	for (i = 0; i < 10 && got < 5; i++) {
