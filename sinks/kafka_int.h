@@ -92,4 +92,13 @@ char *kafka_dlq_record(const char *sink, const char *topic,
 		       const struct sl_event *ev, uint64_t now_ms,
 		       size_t *len);
 
+struct sl_sink;
+
+/*
+ * Tests only: make librdkafka raise a fatal error on the sink's producer
+ * (the idempotent producer's kind), as a broker fencing it would.
+ * 0 or -EINVAL (idempotence not enabled).
+ */
+int kafka_sink_test_fatal(struct sl_sink *sk);
+
 #endif /* SL_KAFKA_INT_H */

@@ -97,11 +97,15 @@ struct kafka_stats {
 	uint64_t queue_full;
 	uint64_t fences;
 	uint64_t partition_waits;
+	uint64_t producer_restarts;
 };
 
 struct kafka_sink {
 	struct sl_sink base;
 	rd_kafka_t *rk;
+	rd_kafka_conf_t *conf_tmpl;	/* to make the producer again */
+	bool fatal;			/* librdkafka raised a fatal error */
+	bool fatal_fenced;
 	rd_kafka_topic_t *rkt;		/* the fixed topic, or NULL */
 	char *topic;			/* kafka.topic (template) */
 	bool topic_dynamic;		/* holds %{header} */
@@ -423,6 +427,17 @@ kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	struct kafka_sink *ks = opaque;
 	uint64_t suppressed = 0;
 
+	if (err == RD_KAFKA_RESP_ERR__FATAL && !ks->fatal) {
+		char why[512];
+		rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, why,
+								sizeof(why));
+
+		ks->fatal = true;
+		sl_log(SL_ERROR, "sink kafka %s: fatal producer error %s: %s; "
+		       "the producer is made again once what is in flight is "
+		       "settled", ks->base.name, rd_kafka_err2name(orig), why);
+		return;
+	}
 	if (err == RD_KAFKA_RESP_ERR__TRANSPORT ||
 	    err == RD_KAFKA_RESP_ERR__RESOLVE ||
 	    err == RD_KAFKA_RESP_ERR__AUTHENTICATION)
@@ -1148,6 +1163,60 @@ kafka_take_one(struct kafka_sink *ks, uint64_t now)
 	return true;
 }
 
+static void *kafka_meta_main(void *arg);
+
+/*
+ * After a fatal error (the idempotent producer's, for one) the handle is
+ * unusable: once every outstanding report is in and the failed takes are
+ * rolled back, make a new producer from the same configuration.
+ * Returns 0 or -EIO. Runner thread.
+ */
+static int
+kafka_restart(struct kafka_sink *ks)
+{
+	char errstr[512];
+	unsigned i;
+
+	if (ks->meta_running) {
+		pthread_mutex_lock(&ks->meta_lock);
+		ks->meta_stop = true;
+		pthread_cond_signal(&ks->meta_cond);
+		pthread_mutex_unlock(&ks->meta_lock);
+		pthread_join(ks->meta_thread, NULL);
+		ks->meta_running = false;
+		ks->meta_stop = false;
+	}
+	for (i = 0; i < ks->nb_topics; i++) {
+		rd_kafka_topic_destroy(ks->topics[i].rkt);
+		ks->topics[i].rkt = NULL;
+	}
+	if (ks->rkt)
+		rd_kafka_topic_destroy(ks->rkt);
+	ks->rkt = NULL;
+	rd_kafka_destroy(ks->rk);
+	ks->rk = rd_kafka_new(RD_KAFKA_PRODUCER, rd_kafka_conf_dup(
+			      ks->conf_tmpl), errstr, sizeof(errstr));
+	if (!ks->rk) {
+		sl_log(SL_ERROR, "sink kafka %s: cannot make the producer "
+		       "again: %s", ks->base.name, errstr);
+		return -EIO;
+	}
+	if (!ks->topic_dynamic)
+		ks->rkt = rd_kafka_topic_new(ks->rk, ks->topic, NULL);
+	for (i = 0; i < ks->nb_topics; i++)
+		ks->topics[i].rkt = rd_kafka_topic_new(ks->rk,
+						       ks->topics[i].name,
+						       NULL);
+	if (ks->order_per_partition &&
+	    pthread_create(&ks->meta_thread, NULL, kafka_meta_main, ks) == 0)
+		ks->meta_running = true;
+	ks->fatal = false;
+	ks->fatal_fenced = false;
+	sl_stat_add(&ks->st.producer_restarts, 1);
+	sl_log(SL_INFO, "sink kafka %s: producer made again", ks->base.name);
+	return 0;
+}
+
 static enum sl_sink_status
 kafka_process(struct sl_sink *sk)
 {
@@ -1161,11 +1230,21 @@ kafka_process(struct sl_sink *sk)
 	rd_kafka_poll(ks->rk, 0);
 	if (ks->nb_outstanding != before)
 		progress = true;
+	if (ks->fatal && !ks->fatal_fenced) {
+		/* Stop sending; every outstanding message fails at once. */
+		ks->fatal_fenced = true;
+		kafka_fence(ks, ks->nb_txns);
+		rd_kafka_purge(ks->rk, RD_KAFKA_PURGE_F_QUEUE |
+			       RD_KAFKA_PURGE_F_INFLIGHT |
+			       RD_KAFKA_PURGE_F_NON_BLOCKING);
+	}
 	now = sl_time_mono_ns();
 	if (kafka_commit_ready(ks, &progress) < 0)
 		return SL_SINK_FATAL;
 	if (ks->fence && ks->nb_outstanding == 0) {
 		kafka_fence_resolve(ks, now);
+		if (ks->fatal && kafka_restart(ks) < 0)
+			return SL_SINK_FATAL;
 		progress = true;
 	}
 	if (!ks->fence && now >= ks->retry_at_ns) {
@@ -1369,6 +1448,7 @@ kafka_create(const char *name, const void *settings,
 	rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
 	rd_kafka_conf_set_stats_cb(conf, kafka_stats_cb);
 	rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+	ks->conf_tmpl = rd_kafka_conf_dup(conf);
 	ks->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
 	if (!ks->rk) {
 		sl_err_set(err, EINVAL, "sink kafka %s: librdkafka: %s", name,
@@ -1468,6 +1548,8 @@ kafka_destroy(struct sl_sink *sk)
 			free(ks->txns[i].topic_ids);
 		}
 	free(ks->txns);
+	if (ks->conf_tmpl)
+		rd_kafka_conf_destroy(ks->conf_tmpl);
 	kafka_conf_header_map_free(ks->hmap, ks->nb_hmap);
 	if (ks->dlq_fd >= 0)
 		close(ks->dlq_fd);
@@ -1511,6 +1593,8 @@ static const struct sl_stat_desc kafka_stat_desc[] = {
 		     SL_STAT_COUNTER, SL_STAT_SLUICE),
 	SL_STAT_DESC("partition_waits", struct kafka_stats, partition_waits,
 		     SL_STAT_COUNTER, SL_STAT_SLUICE),
+	SL_STAT_DESC("producer_restarts", struct kafka_stats,
+		     producer_restarts, SL_STAT_COUNTER, SL_STAT_SLUICE),
 	SL_STAT_DESC_END,
 };
 
@@ -1590,3 +1674,13 @@ const struct sl_sink_ops sl_kafka_sink_ops = {
 	.destroy = kafka_destroy,
 	.stats = kafka_stats,
 };
+
+int
+kafka_sink_test_fatal(struct sl_sink *sk)
+{
+	struct kafka_sink *ks = (struct kafka_sink *)sk;
+
+	return rd_kafka_test_fatal_error(ks->rk,
+		RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+		"sluice test") ? -EINVAL : 0;
+}

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "kafka_int.h"
 #include "kafka_test.h"
 
 static struct kt_mock mock;
@@ -393,6 +394,35 @@ Test(kafka_sink, leader_down_keeps_order_with_order_per_partition)
 	cr_expect_eq(v.reordered, 0, "orderPerPartition promises order");
 	cr_expect_gt(kt_stat(&a, "partition_waits"), 0,
 		     "takes waited for their partition to be acknowledged");
+	cr_expect_leq(v.dups, kt_dup_bound(&a));
+	kt_verify_free(&v);
+	kt_agent_close(&a);
+}
+
+static void
+raise_fatal(struct kt_mock *m, struct fault_window *f)
+{
+	cr_assert_eq(kafka_sink_test_fatal(f->a->sk), 0);
+}
+
+Test(kafka_sink, fatal_producer_error_makes_a_new_producer_and_loses_nothing)
+{
+	unsigned n = kt_size(6000);
+	struct fault_window f = { .at = 2000, .ms = 0, .begin = raise_fatal };
+	struct kt_agent a;
+	struct kt_verify v;
+
+	rd_kafka_mock_topic_create(mock.mc, "fatal", 3, 3);
+	open_agent(&a, "fatal", 2000,
+		   "a1.sinks.k1.kafka.producer.enable.idempotence = true\n");
+	f.a = &a;
+	kt_verify_start(&v, mock.bootstrap, "fatal", 3, n, 0);
+	kt_load(&a, &mock, &v, n, 1024, 180, fault_window_step, &f);
+	kt_verify_stop(&v);
+	kt_report("fatal_error_idempotent", &a, &v);
+	cr_assert_eq(f.state, 2);
+	cr_assert_eq(v.unique, n, "lost %u", n - v.unique);
+	cr_expect_eq(kt_stat(&a, "producer_restarts"), 1);
 	cr_expect_leq(v.dups, kt_dup_bound(&a));
 	kt_verify_free(&v);
 	kt_agent_close(&a);
