@@ -128,6 +128,7 @@ struct kafka_sink {
 	unsigned head, nb_txns;
 	uint32_t next_gen;
 	uint64_t nb_outstanding;	/* produced, no report yet */
+	uint64_t poll_ns;		/* clock read once per poll */
 	bool fence;
 	unsigned fence_pos;		/* first take to roll back */
 	uint64_t retry_at_ns;
@@ -654,7 +655,7 @@ kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 		return;
 	}
 	txn = &ks->txns[slot];
-	txn->t_last_ns = sl_time_mono_ns();
+	txn->t_last_ns = ks->poll_ns;	/* no clock read per report */
 	if (!m->err) {
 		txn->nb_done++;
 		return;
@@ -1227,6 +1228,8 @@ kafka_process(struct sl_sink *sk)
 	uint64_t now;
 	int rc;
 
+	now = sl_time_mono_ns();
+	ks->poll_ns = now;
 	rd_kafka_poll(ks->rk, 0);
 	if (ks->nb_outstanding != before)
 		progress = true;
@@ -1238,7 +1241,6 @@ kafka_process(struct sl_sink *sk)
 			       RD_KAFKA_PURGE_F_INFLIGHT |
 			       RD_KAFKA_PURGE_F_NON_BLOCKING);
 	}
-	now = sl_time_mono_ns();
 	if (kafka_commit_ready(ks, &progress) < 0)
 		return SL_SINK_FATAL;
 	if (ks->fence && ks->nb_outstanding == 0) {
@@ -1309,6 +1311,7 @@ kafka_flush(struct sl_sink *sk, uint64_t deadline_ns)
 	bool progress;
 
 	while (ks->nb_txns > 0 && sl_time_mono_ns() < deadline_ns) {
+		ks->poll_ns = sl_time_mono_ns();
 		rd_kafka_poll(ks->rk, 10);
 		if (kafka_commit_ready(ks, &progress) < 0)
 			return;
