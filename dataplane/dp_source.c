@@ -43,6 +43,7 @@ struct dps_settings {
 	char *encoding;
 	int64_t max_connections;
 	char *remote_address_header;
+	int64_t max_datagram_size;
 };
 
 struct dps_core;
@@ -106,8 +107,12 @@ static const struct sl_key dps_udp_keys[] = {
 	{ "bind", SL_KEY_STR, NULL, DPS_OFF(bind), .required = true },
 	{ "port", SL_KEY_INT, NULL, DPS_OFF(port), 1, 65535,
 	  .required = true },
-	{ "remoteAddressHeader", SL_KEY_STR, NULL,
+	{ "remoteAddressHeader", SL_KEY_STR, "REMOTE_ADDRESS",
 	  DPS_OFF(remote_address_header) },
+	{ "remoteAddress", SL_KEY_STR, NULL, DPS_OFF(remote_address_header),
+	  .alias_of = "remoteAddressHeader" },
+	{ "max-datagram-size", SL_KEY_INT, "65536",
+	  DPS_OFF(max_datagram_size), 1, 65536 },
 	SL_KEY_END,
 };
 
@@ -423,16 +428,24 @@ dps_udp_recv(void *ctx, struct sl_lcore *lc, const struct sl_pkt *pkt,
 	bool ok;
 	int rc;
 
-	/* One event per datagram, its body up to the first newline. */
+	pc->st.rx_bytes += len;
+	if (len > (uint64_t)pc->src->set.max_datagram_size) {
+		pc->st.drop[SL_DROP_DGRAM_TRUNCATED]++;
+		pc->st.event_read_fail++;
+		return;
+	}
+	/* One event per datagram, its body up to the first newline, the
+	 * sender as Flume's InetSocketAddress.toString() prints it, as on
+	 * the kernel path (src_netcatudp.c). */
 	if (nl)
 		ev.body_len = (uint32_t)(nl - data);
-	if (pc->src->set.remote_address_header) {
+	{
 		struct in_addr a = { .s_addr = pkt->saddr };
 		char ip[INET_ADDRSTRLEN];
 		int n;
 
 		inet_ntop(AF_INET, &a, ip, sizeof(ip));
-		n = snprintf(addr, sizeof(addr), "%s:%u", ip,
+		n = snprintf(addr, sizeof(addr), "/%s:%u", ip,
 			     ntohs(pkt->sport));
 		ev.nb_headers = 1;
 		ev.hdrs[0].key = pc->src->set.remote_address_header;
@@ -441,7 +454,6 @@ dps_udp_recv(void *ctx, struct sl_lcore *lc, const struct sl_pkt *pkt,
 		ev.hdrs[0].val = addr;
 		ev.hdrs[0].val_len = (uint16_t)n;
 	}
-	pc->st.rx_bytes += len;
 	pc->st.event_received_count++;
 	rc = sl_fanout_batch_put(&pc->fo, &ev, &from);
 	if (rc == 0)

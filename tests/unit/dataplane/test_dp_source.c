@@ -283,7 +283,7 @@ Test(dp_source, udp_datagram_is_one_event_with_the_sender_header)
 	cr_expect(memcmp(txn->evs[0].body, "hello", 5) == 0);
 	cr_assert_eq(txn->evs[0].nb_headers, 1);
 	cr_expect_str_eq(txn->evs[0].hdrs[0].key, "from");
-	cr_expect_str_eq(txn->evs[0].hdrs[0].val, "10.0.0.1:33333");
+	cr_expect_str_eq(txn->evs[0].hdrs[0].val, "/10.0.0.1:33333");
 	sl_channel_take_commit(cons, txn);
 	cr_expect_eq(src->stats.event_accepted_count, 1);
 	cr_expect_eq(src->stats.rx_bytes, 10);
