@@ -7,6 +7,7 @@ set yrange [0:*]
 set grid
 set ylabel "thousand records/s"
 set key top right
+set offsets 0, 0, graph 0.2, 0
 set title "record size (4 conns, batch 20)"
 set xlabel "bytes per record"
 plot "sweep-size-agent.dat" using 1:($2/1000) with linespoints lw 2 pt 7 title "agent", "sweep-size-ceiling.dat" using 1:($2/1000) with linespoints lw 2 pt 5 dt 2 title "producer-perf ceiling"
