@@ -42,6 +42,8 @@ struct consume_args {
 	const char *config_file;
 	bool from_beginning;
 	int64_t max_messages;		/* -1: no limit */
+	int64_t partition;		/* -1: subscribe to the topic */
+	const char *offset;		/* with --partition: earliest, latest, N */
 	int64_t timeout_ms;		/* -1: none */
 	const char *cprops[CONSUME_MAX_PROPS];
 	size_t nb_cprops;
@@ -66,6 +68,11 @@ consume_usage(FILE *out)
 	      "                            has no committed offset (default: "
 	      "latest)\n"
 	      "  --max-messages N          exit after N messages\n"
+	      "  --partition P             read only partition P (no group "
+	      "subscription)\n"
+	      "  --offset O                with --partition: earliest, latest "
+	      "(default) or\n"
+	      "                            an offset number\n"
 	      "  --timeout-ms MS           exit when no message arrives for "
 	      "MS milliseconds\n"
 	      "  --group G                 consumer group id (default: "
@@ -198,6 +205,22 @@ consume_parse_args(int argc, char **argv, struct consume_args *ca)
 				return consume_usage_error("--max-messages "
 					"'%s': expected a count >= 0", v);
 		} else if ((v = consume_opt_value(argc, argv, &i,
+						  "--partition"))) {
+			if (sl_parse_int(v, 0, INT32_MAX, &ca->partition))
+				return consume_usage_error("--partition '%s': "
+					"expected a partition number", v);
+		} else if ((v = consume_opt_value(argc, argv, &i,
+						  "--offset"))) {
+			int64_t off;
+
+			if (strcmp(v, "earliest") != 0 &&
+			    strcmp(v, "latest") != 0 &&
+			    sl_parse_int(v, 0, INT64_MAX, &off))
+				return consume_usage_error("--offset '%s': "
+					"expected earliest, latest or a "
+					"non-negative offset", v);
+			ca->offset = v;
+		} else if ((v = consume_opt_value(argc, argv, &i,
 						  "--timeout-ms"))) {
 			if (sl_parse_int(v, 0, INT32_MAX, &ca->timeout_ms))
 				return consume_usage_error("--timeout-ms '%s':"
@@ -223,6 +246,14 @@ consume_parse_args(int argc, char **argv, struct consume_args *ca)
 					   "required%s", "");
 	if (!ca->topic)
 		return consume_usage_error("--topic is required%s", "");
+	/* kafka-console-consumer's own checks */
+	if (ca->offset && ca->partition < 0)
+		return consume_usage_error("The partition is required when "
+					   "offset is specified.%s", "");
+	if (ca->offset && ca->from_beginning)
+		return consume_usage_error("Options from-beginning and offset "
+					   "cannot be specified together.%s",
+					   "");
 	return 0;
 }
 
@@ -419,11 +450,27 @@ consume_print(const struct consume_fmt *f, const rd_kafka_message_t *m,
 	}
 }
 
+/* --offset (or --from-beginning) as librdkafka's start offset. */
+static int64_t
+consume_start_offset(const struct consume_args *ca)
+{
+	int64_t off;
+
+	if (ca->from_beginning ||
+	    (ca->offset && strcmp(ca->offset, "earliest") == 0))
+		return RD_KAFKA_OFFSET_BEGINNING;
+	if (!ca->offset || strcmp(ca->offset, "latest") == 0 ||
+	    sl_parse_int(ca->offset, 0, INT64_MAX, &off))
+		return RD_KAFKA_OFFSET_END;
+	return off;
+}
+
 int
 sl_consume_main(int argc, char **argv)
 {
 	struct consume_args ca = {
 		.max_messages = -1,
+		.partition = -1,
 		.timeout_ms = -1,
 		.fmt = {
 			.print_value = true,
@@ -453,12 +500,21 @@ sl_consume_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	topics = rd_kafka_topic_partition_list_new(1);
-	rd_kafka_topic_partition_list_add(topics, ca.topic,
-					  RD_KAFKA_PARTITION_UA);
-	err = rd_kafka_subscribe(rk, topics);
+	if (ca.partition >= 0) {
+		/* one partition, no group: assign() at the asked offset */
+		rd_kafka_topic_partition_list_add(topics, ca.topic,
+			(int32_t)ca.partition)->offset =
+			consume_start_offset(&ca);
+		err = rd_kafka_assign(rk, topics);
+	} else {
+		rd_kafka_topic_partition_list_add(topics, ca.topic,
+						  RD_KAFKA_PARTITION_UA);
+		err = rd_kafka_subscribe(rk, topics);
+	}
 	rd_kafka_topic_partition_list_destroy(topics);
 	if (err) {
-		fprintf(stderr, "sluice consume: subscribe to %s: %s\n",
+		fprintf(stderr, "sluice consume: %s %s: %s\n",
+			ca.partition >= 0 ? "assign" : "subscribe to",
 			ca.topic, rd_kafka_err2str(err));
 		rd_kafka_destroy(rk);
 		return 1;

@@ -272,6 +272,12 @@ def consume_tests(bs):
           "Processed a total of 2 messages" in r.stderr,
           f"--max-messages 2 prints exactly 2: {r.stdout!r}")
     r = run([SLUICE, "consume", "--bootstrap-server", bs, "--topic", "cons",
+             "--partition", "0", "--offset", "1", "--max-messages", "2"])
+    check(r.returncode == 0 and r.stdout ==
+          "User login: user001\nno key here\n",
+          f"--partition 0 --offset 1 starts at the second record: "
+          f"{r.stdout!r}")
+    r = run([SLUICE, "consume", "--bootstrap-server", bs, "--topic", "cons",
              "--from-beginning", "--timeout-ms", "8000", "--group", "g1"])
     check(r.returncode == 0 and r.stdout.count("\n") == 3 and
           "TimeoutException" in r.stderr and
@@ -388,6 +394,12 @@ def usage_tests(bs):
          'No such configuration property: "no.such"', "stderr"),
         ([SLUICE, "consume", "--help"], 0, "usage: sluice consume",
          "stdout"),
+        ([SLUICE, "consume", "--bootstrap-server", bs, "--topic", "x",
+          "--offset", "5"], 2,
+         "The partition is required when offset is specified.", "stderr"),
+        ([SLUICE, "consume", "--bootstrap-server", bs, "--topic", "x",
+          "--partition", "0", "--offset", "soon"], 2,
+         "--offset 'soon': expected earliest, latest", "stderr"),
     ]
     for args, rc, text, stream in cases:
         r = run(args, timeout=60)
