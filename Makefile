@@ -47,7 +47,7 @@ build-san: deps $(SANBUILD)/build.ninja
 	ninja -C $(SANBUILD)
 
 run: build
-	./$(BUILD)/sluice agent --conf-file $(CONF) --name $(AGENT) \
+	./$(BUILD)/control/sluice agent --conf-file $(CONF) --name $(AGENT) \
 		-Dflume.root.logger=INFO,console \
 		$(if $(KAFKA_MOCK),--kafka-mock $(KAFKA_MOCK)) $(RUN_ARGS)
 
