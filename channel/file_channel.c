@@ -43,6 +43,7 @@
 #define FC_RECLAIM_CKPT_NS	(200 * SL_NS_PER_MS)
 #define FC_DEFAULT_BASE		"/var/lib/sluice"
 #define FC_ZONE			(4u << 20)	/* zeroed ahead of the data */
+#define FC_ZONE_MAX_GROUP	(256u << 10)	/* ... for groups below this */
 
 struct fc_settings {
 	char *checkpoint_dir;
@@ -1588,8 +1589,9 @@ fc_publish(struct file_channel *fc, struct fc_group *g)
  * a new segment must also commit the extent conversion to the journal,
  * which costs more than the data. Writing zeros a zone ahead of the data
  * (with the same group, before its fdatasync) pays that once per zone
- * instead of once per group; recycled segments need none. Zeros past the
- * data read as "no record", which is where recovery stops anyway.
+ * instead of once per group; recycled segments need none, and groups of
+ * FC_ZONE_MAX_GROUP or more pay the conversion once for many bytes. Zeros
+ * past the data read as "no record", which is where recovery stops.
  */
 static int
 fc_zero_ahead(struct file_channel *fc, struct fc_group *g)
@@ -1601,7 +1603,10 @@ fc_zero_ahead(struct file_channel *fc, struct fc_group *g)
 
 	if (s->zeroed_to < end)
 		s->zeroed_to = end;
-	if (s->zeroed_to >= s->size || s->zeroed_to - end >= FC_ZONE / 2)
+	/* A large group amortises its one conversion; zeros would double
+	 * its bandwidth instead. */
+	if (g->len >= FC_ZONE_MAX_GROUP || s->zeroed_to >= s->size ||
+	    s->zeroed_to - end >= FC_ZONE / 2)
 		return 0;
 	to = SL_MIN(s->size, end + FC_ZONE);
 	if (fc->direct)
