@@ -557,3 +557,28 @@ Test(file_channel, concurrent_producers_keep_their_order_and_lose_nothing)
 	cr_assert_eq(sl_channel_size(h.ch), 0);
 	fcu_close(&h);
 }
+
+Test(file_channel, checkpoint_and_data_may_share_one_directory)
+{
+	struct fc_handle h;
+	struct sl_err err = { 0 };
+	struct sl_chan_producer *p;
+	struct sl_chan_consumer *c;
+	char ck[600], dd[600];
+	uint64_t ids[20];
+	int64_t t;
+
+	snprintf(ck, sizeof(ck), "checkpointDir=%s/one", dir);
+	snprintf(dd, sizeof(dd), "dataDirs=%s/one", dir);
+	fcu_open(&h, dir, (const char *const[]){ ck, dd, NULL }, NULL);
+	p = sl_channel_producer_open(h.ch, "r1", &err);
+	cr_assert_eq(h.ch->ops->start(h.ch), 0);
+	t = fcu_put_txn(p, 0, 10, 50);
+	cr_assert(fcu_wait_ack(p, (uint64_t)t, 10000));
+	fcu_close(&h);
+	fcu_open(&h, dir, (const char *const[]){ ck, dd, NULL }, NULL);
+	c = sl_channel_consumer_open(h.ch, "k1", 20, 1, &err);
+	cr_assert_eq(fcu_drain(c, ids, 20, 10, 5000), 10);
+	cr_assert_eq(ids[9], 9);
+	fcu_close(&h);
+}
