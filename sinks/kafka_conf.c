@@ -353,15 +353,30 @@ kafka_dlq_record(const char *sink, const char *topic, int32_t partition,
 		 uint64_t now_ms, size_t *len)
 {
 	json_t *rec = json_object(), *hdrs = json_object();
+	json_t *binhdrs = json_array();
 	char *body = base64(ev->body, ev->body_len), *line = NULL, *out;
 	unsigned i;
 
 	if (!rec || !hdrs || !body)
 		goto out;
-	for (i = 0; i < ev->nb_headers; i++)
-		json_object_set_new(hdrs, ev->hdrs[i].key,
-				    json_stringn(ev->hdrs[i].val,
-						 ev->hdrs[i].val_len));
+	for (i = 0; i < ev->nb_headers; i++) {
+		json_t *v = json_stringn(ev->hdrs[i].val, ev->hdrs[i].val_len);
+		char *k64;
+
+		/* Not UTF-8 (key or value): keep it, base64, marked so. */
+		if (v && json_object_set_new(hdrs, ev->hdrs[i].key, v) == 0)
+			continue;
+		k64 = base64((const uint8_t *)ev->hdrs[i].key,
+			     ev->hdrs[i].key_len);
+		v = json_string(k64 ? k64 : "");
+		free(k64);
+		k64 = base64((const uint8_t *)ev->hdrs[i].val,
+			     ev->hdrs[i].val_len);
+		json_object_set_new(rec, "has_binary_headers", json_true());
+		json_array_append_new(binhdrs, json_pack("{s:o, s:s}",
+			"key_base64", v, "val_base64", k64 ? k64 : ""));
+		free(k64);
+	}
 	json_object_set_new(rec, "time_ms", json_integer((json_int_t)now_ms));
 	json_object_set_new(rec, "sink", json_string(sink));
 	json_object_set_new(rec, "topic", json_string(topic ? topic : ""));
@@ -369,6 +384,8 @@ kafka_dlq_record(const char *sink, const char *topic, int32_t partition,
 	json_object_set_new(rec, "error", json_string(rd_kafka_err2name(err)));
 	json_object_set_new(rec, "reason", json_string(rd_kafka_err2str(err)));
 	json_object_set(rec, "headers", hdrs);
+	if (json_array_size(binhdrs))
+		json_object_set(rec, "binary_headers", binhdrs);
 	json_object_set_new(rec, "body_base64", json_string(body));
 	line = json_dumps(rec, JSON_COMPACT);
 	if (!line)
@@ -385,6 +402,7 @@ kafka_dlq_record(const char *sink, const char *topic, int32_t partition,
 	line[*len] = '\0';
 out:
 	free(body);
+	json_decref(binhdrs);
 	json_decref(hdrs);
 	json_decref(rec);
 	return line;

@@ -144,6 +144,8 @@ struct kafka_sink {
 	char topic_buf[KAFKA_TOPIC_MAX + 1];
 	struct sl_log_ratelimit rl_err;
 	struct sl_log_ratelimit rl_dlq;
+	struct sl_log_ratelimit rl_retry;
+	rd_kafka_resp_err_t last_err;	/* for the retry log line */
 
 	/* orderPerPartition: topics and their partition counts. */
 	struct kafka_topic_state topics[KAFKA_MAX_TOPICS];
@@ -417,6 +419,7 @@ kafka_count_err(struct kafka_sink *ks, rd_kafka_resp_err_t err)
 {
 	int i = (int)err - KAFKA_ERR_MIN;
 
+	ks->last_err = err;
 	sl_stat_add(&ks->st.delivery_errors, 1);
 	if (i >= 0 && i < KAFKA_ERR_SLOTS)
 		sl_stat_add(&ks->err_by_code[i], 1);
@@ -1116,8 +1119,9 @@ kafka_commit_ready(struct kafka_sink *ks, bool *progress)
 static void
 kafka_fence_resolve(struct kafka_sink *ks, uint64_t now)
 {
-	unsigned pos = ks->fence_pos, k;
+	unsigned pos = ks->fence_pos, nb = ks->nb_txns, k;
 	struct kafka_txn *first;
+	uint64_t suppressed = 0;
 
 	if (pos < ks->nb_txns) {
 		first = &ks->txns[kafka_slot(ks, pos)];
@@ -1139,6 +1143,13 @@ kafka_fence_resolve(struct kafka_sink *ks, uint64_t now)
 		SL_MIN(ks->retry_backoff_ns * 2, KAFKA_RETRY_MAX_NS) :
 		KAFKA_RETRY_MIN_NS;
 	ks->retry_at_ns = now + ks->retry_backoff_ns;
+	if (pos < nb && sl_log_ratelimit_ok(&ks->rl_retry, now, SL_NS_PER_SEC,
+					    &suppressed))
+		sl_log(SL_WARN, "sink kafka %s: delivery failed (%s), %u takes "
+		       "rolled back to the channel, sending them again in %"
+		       PRIu64 " ms (%" PRIu64 " similar messages suppressed)",
+		       ks->base.name, rd_kafka_err2name(ks->last_err), nb - pos,
+		       (uint64_t)(ks->retry_backoff_ns / SL_NS_PER_MS), suppressed);
 }
 
 /* Take one transaction into the window; false when there is none. */

@@ -344,3 +344,20 @@ Test(kafka_conf, dead_letter_record_is_one_json_line)
 	cr_expect_not_null(strstr(rec, "\"error\":\"MSG_SIZE_TOO_LARGE\""));
 	free(rec);
 }
+
+Test(kafka_conf, dead_letter_record_keeps_non_utf8_headers_in_base64)
+{
+	struct sl_event ev = { .body = (const uint8_t *)"x", .body_len = 1,
+			       .nb_headers = 1 };
+	size_t len = 0;
+	char *rec;
+
+	ev.hdrs[0] = (struct sl_header){ "bin", "\xff\xfe", 3, 2 };
+	rec = kafka_dlq_record("k1", "t", 0, RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC,
+			       &ev, 1, &len);
+	cr_assert_not_null(rec);
+	cr_expect_not_null(strstr(rec, "\"binary_headers\":[{"), "%s", rec);
+	cr_expect_not_null(strstr(rec, "\"val_base64\":\"//4=\""), "%s", rec);
+	cr_expect_not_null(strstr(rec, "\"key_base64\":\"Ymlu\""), "%s", rec);
+	free(rec);
+}

@@ -772,3 +772,27 @@ Test(kafka_sink, unknown_topic_is_dead_lettered_after_metadata_propagation)
 	kt_verify_free(&v);
 	kt_agent_close(&a);
 }
+
+Test(kafka_sink, retry_policy_keeps_an_undeliverable_event_in_the_channel)
+{
+	struct kt_agent a;
+	char *big = malloc(5000);
+	uint64_t end;
+
+	memset(big, 'B', 5000);
+	rd_kafka_mock_topic_create(mock.mc, "small2", 1, 1);
+	open_agent(&a, "small2", 100,
+		   "a1.sinks.k1.kafka.producer.max.request.size = 4000\n"
+		   "a1.sinks.k1.deadLetterPolicy = retry\n");
+	cr_assert_eq(kt_put(&a, big, 5000, NULL, 0), 0);
+	end = sl_time_mono_ns() + 2 * SL_NS_PER_SEC;
+	while (sl_time_mono_ns() < end)
+		kt_run_once(&a);
+	cr_expect_eq(sl_channel_size(a.ch), 1, "never dropped, never acked");
+	cr_expect_eq(kt_stat(&a, "dead_lettered"), 0);
+	cr_expect_gt(kt_stat(&a, "delivery_error_MSG_SIZE_TOO_LARGE"), 0);
+	cr_expect_gt(a.sk->stats.rollback_count, 0);
+	cr_expect_eq(a.sk->stats.event_drain_success_count, 0);
+	kt_agent_close(&a);
+	free(big);
+}
