@@ -40,14 +40,17 @@ $(SANBUILD)/build.ninja:
 	meson setup $(SANBUILD) -Dwerror=true -Db_sanitize=address,undefined \
 		-Db_lundef=false -Dtests=enabled
 
+# build/sluice is the program (meson builds it as build/control/sluice).
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
+	ln -sfn control/sluice $(BUILD)/sluice
 
 build-san: deps $(SANBUILD)/build.ninja
 	ninja -C $(SANBUILD)
+	ln -sfn control/sluice $(SANBUILD)/sluice
 
 run: build
-	./$(BUILD)/control/sluice agent --conf-file $(CONF) --name $(AGENT) \
+	./$(BUILD)/sluice agent --conf-file $(CONF) --name $(AGENT) \
 		-Dflume.root.logger=INFO,console \
 		$(if $(KAFKA_MOCK),--kafka-mock $(KAFKA_MOCK)) $(RUN_ARGS)
 
