@@ -33,6 +33,7 @@ struct watch_args {
 	const char *cdf_path;
 	bool once;
 	bool from_beginning;
+	bool progress;		/* hwm: a line each time the watermark grows */
 	uint64_t sample;	/* read only this many partitions; 0: all */
 };
 
@@ -51,7 +52,7 @@ watch_usage(FILE *out)
 	fputs("usage: kafka-watch hwm --bootstrap-server B --topic T "
 	      "--records N\n"
 	      "                     [--timeout SEC] [--interval-ms MS] "
-	      "[--once]\n"
+	      "[--once] [--progress]\n"
 	      "       kafka-watch latency --bootstrap-server B --topic T "
 	      "--records N\n"
 	      "                     --connections C [--timeout SEC] "
@@ -64,7 +65,9 @@ watch_usage(FILE *out)
 	      "end_ns=T polls=K'\n"
 	      "(T: CLOCK_REALTIME of the first poll that saw it; default "
 	      "poll every 2 ms).\n"
-	      "--once: print the baseline line and exit.\n"
+	      "--once: print the baseline line and exit. --progress: also "
+	      "'at T hwm=H' each\n"
+	      "time the watermark grows (H counted from the baseline).\n"
 	      "latency: reads what is added to the topic from now on (no "
 	      "group), parses loadgen --seq\n"
 	      "headers and prints 'latency records=R p50_us= p99_us= "
@@ -102,6 +105,9 @@ watch_parse(int argc, char **argv, struct watch_args *wa)
 			continue;
 		} else if (strcmp(a, "--from-beginning") == 0) {
 			wa->from_beginning = true;
+			continue;
+		} else if (strcmp(a, "--progress") == 0) {
+			wa->progress = true;
 			continue;
 		} else if (strcmp(a, "--bootstrap-server") == 0) {
 			wa->bootstrap = v;
@@ -257,10 +263,20 @@ watch_hwm(const struct watch_args *wa)
 		rd_kafka_destroy(rk);
 		return base >= 0 ? 0 : 1;
 	}
+	sum = base;
 	while (sl_time_mono_ns() < deadline && !watch_stop && base >= 0) {
+		int64_t prev = sum;
+
 		polls++;
-		if (watch_hwm_sum(rk, wa->topic, nb_parts, &sum) == 0 &&
-		    (uint64_t)(sum - base) >= wa->nb_records) {
+		if (watch_hwm_sum(rk, wa->topic, nb_parts, &sum) < 0) {
+			sum = prev;
+		} else if (wa->progress && sum != prev) {
+			printf("at %llu hwm=%lld\n",
+			       (unsigned long long)bench_wall_ns(),
+			       (long long)(sum - base));
+			fflush(stdout);
+		}
+		if ((uint64_t)(sum - base) >= wa->nb_records) {
 			end_ns = bench_wall_ns();
 			printf("reached records=%llu hwm=%lld end_ns=%llu "
 			       "polls=%llu\n",
@@ -274,7 +290,8 @@ watch_hwm(const struct watch_args *wa)
 		if (wa->interval_ms)
 			sl_time_sleep_ns(wa->interval_ms * SL_NS_PER_MS);
 	}
-	printf("timeout records=%lld of %llu polls=%llu\n",
+	printf("%s records=%lld of %llu polls=%llu\n",
+	       watch_stop ? "stopped" : "timeout",
 	       (long long)(sum - (base < 0 ? 0 : base)),
 	       (unsigned long long)wa->nb_records,
 	       (unsigned long long)polls);
