@@ -157,9 +157,14 @@ dps_stats_merge(struct dps_core *pc)
 static void
 dps_reply(struct dps_conn *c, const char *s, size_t len)
 {
-	/* Room was checked before the line was taken (dps_on_line). */
-	if (sl_tcp_send(c->pc->lc, c->conn, s, (uint32_t)len) < 0)
+	/* Room was checked before the line was taken (dps_on_line); a
+	 * connection already closing cannot take replies any more. */
+	int rc = sl_tcp_send(c->pc->lc, c->conn, s, (uint32_t)len);
+
+	if (rc == -ENOBUFS)
 		c->pc->st.drop[SL_DROP_TCP_SNDBUF_FULL]++;
+	else if (rc < 0)
+		c->pc->st.drop[SL_DROP_TCP_AFTER_CLOSE]++;
 }
 
 static void
@@ -354,8 +359,11 @@ dps_tcp_eof(void *ctx, struct sl_lcore *lc, struct sl_tcp_conn *conn,
 {
 	struct dps_conn *c = conn->app;
 
-	/* The unterminated tail is discarded and counted by the framer. */
+	/* The unterminated tail is discarded and counted by the framer.
+	 * OKs still waiting for a durable channel go out before our FIN. */
 	sl_frame_line_finish(&c->fr);
+	if (c->waiting_ack)
+		conn->fin_hold = true;
 }
 
 static void
@@ -408,6 +416,10 @@ dps_burst_end(void *ctx, struct sl_lcore *lc, uint64_t now)
 		dps_oks(c, c->ok_owed);
 		c->ok_owed = 0;
 		c->waiting_ack = false;
+		if (c->conn->fin_hold) {
+			c->conn->fin_hold = false;
+			sl_tcp_mark_dirty(lc, c->conn);
+		}
 		sl_tcp_window_update(lc, c->conn);
 		pc->ack_wait[i] = pc->ack_wait[--pc->nb_ack_wait];
 	}

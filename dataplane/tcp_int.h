@@ -84,6 +84,8 @@ struct sl_tcp_conn {
 	bool fin_rcvd;			/* the peer's FIN is in sequence */
 	bool eof_done;			/* ... and told to the application */
 	bool app_closed;		/* application asked to close */
+	bool fin_hold;			/* application: replies still owed,
+					 * no FIN of ours yet */
 	bool fin_sent;
 	bool has_vlan;
 	uint16_t vlan_tci;

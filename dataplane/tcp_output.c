@@ -312,7 +312,8 @@ static bool
 tcp_fin_wanted(const struct sl_tcp_conn *conn)
 {
 	return conn->app_closed ||
-	       (conn->state == SL_TCP_CLOSE_WAIT && conn->eof_done) ||
+	       (conn->state == SL_TCP_CLOSE_WAIT && conn->eof_done &&
+		!conn->fin_hold) ||
 	       conn->state == SL_TCP_LAST_ACK ||
 	       conn->state == SL_TCP_FIN_WAIT_1;
 }
