@@ -28,6 +28,8 @@ static const struct sl_stat_desc channel_stat_desc[] = {
 		     take_bytes, SL_STAT_COUNTER, SL_STAT_SLUICE),
 	SL_STAT_DESC("rollback_count", struct sl_channel_stats,
 		     rollback_count, SL_STAT_COUNTER, SL_STAT_SLUICE),
+	SL_STAT_DESC("drop_channel_full", struct sl_channel_stats,
+		     drop_channel_full, SL_STAT_COUNTER, SL_STAT_SLUICE),
 	SL_STAT_DESC_END,
 };
 

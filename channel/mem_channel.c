@@ -10,16 +10,31 @@
  * Producers and consumers are opened on the control thread before start;
  * each producer thread then owns its mem_producer, each sink runner its
  * mem_consumer.
+ *
+ * Wakeups: a consumer with nothing to take sleeps on a futex (its
+ * `sleeping` word), a producer refused for want of room on an eventfd its
+ * source polls. Each side flags itself before sleeping and looks again
+ * after a full barrier; the other side runs a barrier after publishing (or
+ * freeing room) and reads the flag, so no wakeup is lost and a busy
+ * channel makes no syscall (the kernel's prepare_to_wait()/waitqueue_active
+ * pairing). Design note: a futex word bumped on every commit would wake
+ * without a flag, but it is a shared write per transaction.
  */
 #include <errno.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "chan_int.h"
 #include "sl_channel.h"
 #include "sl_log.h"
 #include "sl_ring.h"
+#include "sl_time.h"
 
 #define MEM_MAX_PRODUCERS	128
 #define MEM_MAX_CONSUMERS	16
@@ -42,11 +57,14 @@ struct mem_producer {
 	unsigned id;
 	struct sl_ring *rings[MEM_MAX_CONSUMERS];	/* one per consumer */
 	struct sl_ring *txn_ring;
+	unsigned txn_cons;		/* consumer id of txn_ring */
 	unsigned rr;
 	uint32_t txn_events;
 	uint32_t txn_attempts;
 	uint64_t txn_bytes;
 	uint64_t ticket;
+	int room_fd;			/* eventfd: room again */
+	uint32_t room_wait;		/* 1: armed; a take commit clears it */
 };
 
 struct mem_take {
@@ -68,6 +86,10 @@ struct mem_consumer {
 	uint64_t read_pos[MEM_MAX_PRODUCERS];
 	struct mem_take *txns;
 	struct sl_event *evs;
+
+	/* Futex word, 1 while the consumer sleeps; producers read it on
+	 * every commit, so it has a line the busy consumer never writes. */
+	uint32_t sleeping SL_CACHE_ALIGNED;
 };
 
 struct mem_channel {
@@ -79,6 +101,7 @@ struct mem_channel {
 	/* Shared by every producer and consumer: one add per transaction. */
 	uint64_t size SL_CACHE_ALIGNED;
 	uint64_t bytes;
+	uint32_t room_waiters;		/* producers armed for room */
 
 	pthread_mutex_t open_lock;	/* control plane only */
 	struct mem_producer *prods[MEM_MAX_PRODUCERS];
@@ -177,6 +200,13 @@ mem_producer_open(struct sl_channel *ch, const char *who, struct sl_err *err)
 	mp->base.ch = ch;
 	mp->mc = mc;
 	mp->id = mc->nb_prods;
+	mp->room_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (mp->room_fd < 0) {
+		sl_err_set(err, errno, "channel memory %s: eventfd for %s: %s",
+			   ch->name, who, strerror(errno));
+		free(mp);
+		goto err_unlock;
+	}
 	for (i = 0; i < mc->nb_cons; i++)
 		if (mem_ring_attach(mc, mp, mc->cons[i]) < 0)
 			goto err_nomem;
@@ -197,6 +227,7 @@ err_nomem:
 				sl_ring_free(mp->rings[i]);
 			}
 		}
+		close(mp->room_fd);
 		free(mp);
 	}
 err_unlock:
@@ -227,9 +258,11 @@ mem_consumer_open(struct sl_channel *ch, const char *who,
 		pthread_mutex_unlock(&mc->open_lock);
 		return NULL;
 	}
-	mcon = calloc(1, sizeof(*mcon));
+	if (posix_memalign((void **)&mcon, SL_CACHE_LINE, sizeof(*mcon)) != 0)
+		mcon = NULL;
 	if (!mcon)
 		goto err_nomem;
+	memset(mcon, 0, sizeof(*mcon));
 	mcon->base.ch = ch;
 	mcon->mc = mc;
 	mcon->id = mc->nb_cons;
@@ -280,6 +313,7 @@ mem_destroy(struct sl_channel *ch)
 	for (i = 0; i < mc->nb_prods; i++) {
 		for (j = 0; j < mc->nb_cons; j++)
 			sl_ring_free(mc->prods[i]->rings[j]);
+		close(mc->prods[i]->room_fd);
 		free(mc->prods[i]);
 	}
 	for (j = 0; j < mc->nb_cons; j++) {
@@ -322,6 +356,7 @@ mem_put_begin(struct sl_chan_producer *p)
 	}
 	mp->rr++;
 	mp->txn_ring = mp->rings[best];
+	mp->txn_cons = best;
 	return 0;
 }
 
@@ -367,6 +402,28 @@ mem_claim(uint64_t *counter, uint64_t n, uint64_t limit)
 	return false;
 }
 
+static long
+mem_futex(uint32_t *word, int op, uint32_t val, const struct timespec *ts)
+{
+	return syscall(SYS_futex, word, op, val, ts, NULL, 0);
+}
+
+/* Wake @mcon if it sleeps; called right after publishing into its ring. */
+static void
+mem_wake_consumer(struct mem_consumer *mcon)
+{
+	/*
+	 * Pairs with the fence in mem_consumer_wait(): the tail store is
+	 * ordered before the flag is read, the consumer's flag store before
+	 * it reads tails, so one of the two sides sees the other.
+	 */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (SL_LIKELY(!__atomic_load_n(&mcon->sleeping, __ATOMIC_RELAXED)))
+		return;
+	if (__atomic_exchange_n(&mcon->sleeping, 0, __ATOMIC_RELAXED))
+		mem_futex(&mcon->sleeping, FUTEX_WAKE_PRIVATE, 1, NULL);
+}
+
 static int64_t
 mem_put_commit(struct sl_chan_producer *p)
 {
@@ -386,6 +443,7 @@ mem_put_commit(struct sl_chan_producer *p)
 		goto full;
 	}
 	sl_ring_publish(mp->txn_ring);
+	mem_wake_consumer(mc->cons[mp->txn_cons]);
 	sl_stat_add_mt(&st->event_put_success_count, mp->txn_events);
 	sl_stat_add_mt(&st->put_bytes, mp->txn_bytes);
 	mp->txn_events = 0;
@@ -412,6 +470,66 @@ mem_put_rollback(struct sl_chan_producer *p)
 	mp->txn_events = 0;
 	mp->txn_attempts = 0;
 	mp->txn_bytes = 0;
+}
+
+static bool
+mem_has_room(const struct mem_channel *mc)
+{
+	if (__atomic_load_n(&mc->size, __ATOMIC_RELAXED) >=
+	    (uint64_t)mc->set.capacity)
+		return false;
+	return !mc->byte_limit ||
+	       __atomic_load_n(&mc->bytes, __ATOMIC_RELAXED) < mc->byte_limit;
+}
+
+static int
+mem_producer_room_fd(struct sl_chan_producer *p)
+{
+	return ((struct mem_producer *)p)->room_fd;
+}
+
+static int
+mem_producer_room_arm(struct sl_chan_producer *p)
+{
+	struct mem_producer *mp = (struct mem_producer *)p;
+	struct mem_channel *mc = mp->mc;
+
+	if (!__atomic_load_n(&mp->room_wait, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&mp->room_wait, 1, __ATOMIC_RELAXED);
+		/* Pairs with the acquire in mem_take_commit(): a consumer
+		 * that counts us also sees our flag. */
+		__atomic_fetch_add(&mc->room_waiters, 1, __ATOMIC_RELEASE);
+	}
+	/* Pairs with the fence in mem_take_commit(): either it sees
+	 * room_waiters, or we see the room it freed. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!mem_has_room(mc))
+		return 0;
+	if (__atomic_exchange_n(&mp->room_wait, 0, __ATOMIC_RELAXED))
+		__atomic_fetch_sub(&mc->room_waiters, 1, __ATOMIC_RELAXED);
+	return -EAGAIN;
+}
+
+/* A take commit freed room: signal every producer armed for it. */
+static void
+mem_wake_producers(struct mem_channel *mc)
+{
+	unsigned nb = __atomic_load_n(&mc->nb_prods, __ATOMIC_ACQUIRE), i;
+	uint64_t one = 1;
+
+	for (i = 0; i < nb; i++) {
+		struct mem_producer *mp = mc->prods[i];
+
+		if (!__atomic_load_n(&mp->room_wait, __ATOMIC_RELAXED) ||
+		    !__atomic_exchange_n(&mp->room_wait, 0, __ATOMIC_RELAXED))
+			continue;
+		__atomic_fetch_sub(&mc->room_waiters, 1, __ATOMIC_RELAXED);
+		/* Non-blocking; a full counter already means "readable". */
+		if (write(mp->room_fd, &one, sizeof(one)) < 0 &&
+		    errno != EAGAIN)
+			sl_log(SL_WARN, "channel memory %s: room eventfd: %s",
+			       mc->base.name, strerror(errno));
+	}
 }
 
 /* The memory channel acknowledges a put as soon as it commits. */
@@ -490,7 +608,52 @@ mem_take_commit(struct sl_chan_consumer *c, struct sl_take *txn)
 	sl_stat_add_mt(&st->take_bytes, txn->nb_bytes);
 	mcon->first = (mcon->first + 1) % mcon->max_inflight;
 	mcon->nb_inflight--;
+	/* Pairs with the fence in mem_producer_room_arm(). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (SL_UNLIKELY(__atomic_load_n(&mc->room_waiters, __ATOMIC_ACQUIRE)))
+		mem_wake_producers(mc);
 	return 0;
+}
+
+/* Events published into @mcon's rings that it has not taken yet? */
+static bool
+mem_consumer_ready(struct mem_consumer *mcon)
+{
+	unsigned nr = __atomic_load_n(&mcon->mc->nb_prods, __ATOMIC_ACQUIRE);
+	unsigned r;
+
+	for (r = 0; r < nr; r++)
+		if (__atomic_load_n(&mcon->rings[r]->tail, __ATOMIC_ACQUIRE) !=
+		    mcon->read_pos[r])
+			return true;
+	return false;
+}
+
+static int
+mem_consumer_wait(struct sl_chan_consumer *c, uint64_t timeout_ns)
+{
+	struct mem_consumer *mcon = (struct mem_consumer *)c;
+	struct timespec ts = {
+		.tv_sec = (time_t)(timeout_ns / SL_NS_PER_SEC),
+		.tv_nsec = (long)(timeout_ns % SL_NS_PER_SEC),
+	};
+	long rc;
+	int e;
+
+	__atomic_store_n(&mcon->sleeping, 1, __ATOMIC_RELAXED);
+	/* Pairs with the fence in mem_wake_consumer(). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (mem_consumer_ready(mcon)) {
+		__atomic_store_n(&mcon->sleeping, 0, __ATOMIC_RELAXED);
+		return -EAGAIN;
+	}
+	rc = mem_futex(&mcon->sleeping, FUTEX_WAIT_PRIVATE, 1, &ts);
+	e = rc < 0 ? errno : 0;
+	__atomic_store_n(&mcon->sleeping, 0, __ATOMIC_RELAXED);
+	/* EAGAIN: a producer cleared the flag before we slept. */
+	if (rc == 0 || e == EAGAIN)
+		return 0;
+	return -e;
 }
 
 /*
@@ -569,9 +732,12 @@ const struct sl_channel_ops sl_memory_channel_ops = {
 	.put_commit = mem_put_commit,
 	.put_rollback = mem_put_rollback,
 	.producer_acked = mem_producer_acked,
+	.producer_room_fd = mem_producer_room_fd,
+	.producer_room_arm = mem_producer_room_arm,
 	.take = mem_take,
 	.take_commit = mem_take_commit,
 	.take_rollback = mem_take_rollback,
+	.consumer_wait = mem_consumer_wait,
 	.size = mem_size,
 	.capacity = mem_capacity,
 	.stats = mem_stats,

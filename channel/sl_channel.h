@@ -18,10 +18,18 @@
  * reaches its ticket; the memory channel acknowledges at once, the file
  * channel after its group fdatasync, and then signals the producer's
  * eventfd.
+ *
+ * Wakeups (optional ops, the memory channel has them): a consumer that
+ * found nothing to take may sleep in sl_channel_consumer_wait() until a
+ * producer publishes; a producer refused for want of room may arm
+ * sl_channel_producer_room_arm() and poll sl_channel_producer_room_fd()
+ * until a consumer's take commit frees some. Both sides signal only a peer
+ * that flagged itself as waiting, so a busy channel makes no syscall.
  */
 #ifndef SL_CHANNEL_H
 #define SL_CHANNEL_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -58,6 +66,13 @@ struct sl_channel_stats {
 	uint64_t put_bytes;
 	uint64_t take_bytes;
 	uint64_t rollback_count;
+	/*
+	 * Events this channel refused at a batch commit while the source's
+	 * other channels kept them (another producer took the room the
+	 * batch counted on): the replicating fan-out split, counted here
+	 * by the source (fanout.c) because the channel cannot see it.
+	 */
+	uint64_t drop_channel_full;
 };
 
 struct sl_channel_ops {
@@ -93,10 +108,14 @@ struct sl_channel_ops {
 	void (*put_rollback)(struct sl_chan_producer *p);
 	uint64_t (*producer_acked)(struct sl_chan_producer *p);
 	int (*producer_fd)(struct sl_chan_producer *p);	/* optional */
+	int (*producer_room_fd)(struct sl_chan_producer *p);	/* optional */
+	int (*producer_room_arm)(struct sl_chan_producer *p);	/* optional */
 
 	struct sl_take *(*take)(struct sl_chan_consumer *c, unsigned max);
 	int (*take_commit)(struct sl_chan_consumer *c, struct sl_take *txn);
 	void (*take_rollback)(struct sl_chan_consumer *c, struct sl_take *txn);
+	int (*consumer_wait)(struct sl_chan_consumer *c,
+			     uint64_t timeout_ns);	/* optional */
 
 	uint64_t (*size)(const struct sl_channel *ch);	/* events held */
 	uint64_t (*capacity)(const struct sl_channel *ch);
@@ -200,6 +219,57 @@ static inline int
 sl_channel_producer_fd(struct sl_chan_producer *p)
 {
 	return p->ch->ops->producer_fd ? p->ch->ops->producer_fd(p) : -1;
+}
+
+/*
+ * Producer side of the "room again" wakeup. sl_channel_producer_room_fd():
+ * a non-blocking eventfd that becomes readable after sl_channel_producer_
+ * room_arm() returned 0 and a consumer's take commit then freed room, or
+ * -1 when the channel has no such wakeup (retry on a timer instead).
+ * sl_channel_producer_room_arm(): flag this producer as waiting for room,
+ * then look again (after a full barrier, so a take commit racing with it
+ * either sees the flag or is seen here). 0: armed, the fd will be
+ * signalled once (drain it with read(); it may find room taken again by
+ * another producer, so re-arm and wait again); -EAGAIN: there is room now,
+ * retry the put instead of waiting (the flag is cleared); -EOPNOTSUPP: no
+ * wakeup. Arming an armed producer is cheap and returns 0. Room means
+ * events below capacity (and bytes below byteCapacity); a put can still
+ * fail for ring space, so keep a slow timer as a safety net.
+ * Context: the producer's thread.
+ */
+static inline int
+sl_channel_producer_room_fd(struct sl_chan_producer *p)
+{
+	return p->ch->ops->producer_room_fd ? p->ch->ops->producer_room_fd(p)
+					    : -1;
+}
+
+static inline int
+sl_channel_producer_room_arm(struct sl_chan_producer *p)
+{
+	return p->ch->ops->producer_room_arm ?
+	       p->ch->ops->producer_room_arm(p) : -EOPNOTSUPP;
+}
+
+/*
+ * Sleep until a producer publishes events this consumer can take, or
+ * @timeout_ns passes (bounded, so a caller still sees stop requests and
+ * deadlines). The consumer flags itself as sleeping, then looks for
+ * events again after a full barrier (pairs with the barrier a producer's
+ * commit runs before reading the flag), so a publish is never missed; only
+ * a commit that finds the flag set makes a syscall (a futex wake).
+ * Returns 0 when woken (a wakeup may find nothing: another consumer took
+ * it, or the wake was spurious), -EAGAIN when events are already there (it
+ * did not sleep: if the caller backed off anyway, it is for another reason
+ * and it should pause on its own), -ETIMEDOUT, -EINTR, or -EOPNOTSUPP when
+ * the channel has no wakeup (the caller sleeps on its own).
+ * Context: the consumer's thread (the sink runner).
+ */
+static inline int
+sl_channel_consumer_wait(struct sl_chan_consumer *c, uint64_t timeout_ns)
+{
+	return c->ch->ops->consumer_wait ?
+	       c->ch->ops->consumer_wait(c, timeout_ns) : -EOPNOTSUPP;
 }
 
 static inline struct sl_take *

@@ -62,9 +62,14 @@ agent_stop_requested(const struct sl_agent *ag)
 }
 
 /*
- * One sink's runner: call process() while it has work; when it has none,
- * sleep a little, growing the pause up to RUNNER_BACKOFF_MAX_NS so an idle
- * sink costs no core. In drain mode it exits once the channel is empty.
+ * One sink's runner: call process() while it has work. When it backs off,
+ * wait on the channel (sl_channel_consumer_wait: a put wakes it at once)
+ * for a bounded time growing up to RUNNER_BACKOFF_MAX_NS, so an idle sink
+ * costs no core and stop requests and drain deadlines are still seen. A
+ * sink that backs off with events waiting (the Kafka sink's window is full,
+ * or it waits for delivery reports), or a channel without the wakeup,
+ * sleeps the same bounded, growing pause instead. In drain mode it exits
+ * once the channel is empty.
  */
 static void *
 sink_runner_main(void *arg)
@@ -72,6 +77,7 @@ sink_runner_main(void *arg)
 	struct sink_runner *run = arg;
 	struct sl_sink *sk = run->sk;
 	uint64_t backoff = RUNNER_BACKOFF_MIN_NS;
+	int rc;
 
 	while (!__atomic_load_n(&run->stop, __ATOMIC_ACQUIRE)) {
 		enum sl_sink_status st = sk->ops->process(sk);
@@ -91,7 +97,12 @@ sink_runner_main(void *arg)
 				break;
 			backoff = RUNNER_BACKOFF_MIN_NS;
 		}
-		sl_time_sleep_ns(backoff);
+		rc = sk->cons ? sl_channel_consumer_wait(sk->cons, backoff) :
+				-EOPNOTSUPP;
+		/* -EAGAIN: events are there, the sink backs off for its
+		 * own reasons; -EOPNOTSUPP: no wakeup. Pause either way. */
+		if (rc != 0 && rc != -ETIMEDOUT && rc != -EINTR)
+			sl_time_sleep_ns(backoff);
 		backoff = SL_MIN(backoff * 2, RUNNER_BACKOFF_MAX_NS);
 	}
 	if (sk->ops->flush)

@@ -120,7 +120,8 @@ sl_fanout_batch_put(struct sl_fanout *fo, const struct sl_event *ev,
 unsigned
 sl_fanout_flush(struct sl_fanout *fo, bool *ok)
 {
-	unsigned c, nb = fo->nb_evs;
+	unsigned c, nb = fo->nb_evs, nb_ok = 0;
+	uint32_t failed = 0;
 
 	*ok = true;
 	if (!fo->open)
@@ -128,11 +129,23 @@ sl_fanout_flush(struct sl_fanout *fo, bool *ok)
 	for (c = 0; c < fo->nb; c++) {
 		int64_t t = sl_channel_put_commit(fo->prods[c]);
 
-		if (t < 0)
+		if (t < 0) {
 			*ok = false;
-		else
+			failed |= 1u << c;
+		} else {
 			fo->tickets[c] = (uint64_t)t;
+			nb_ok++;
+		}
 	}
+	/*
+	 * A split: some channels hold the batch, these do not. The source
+	 * counts the events as failed (or dropped) once; each channel that
+	 * missed them counts them too, so `ctl stats` shows which one.
+	 */
+	for (c = 0; nb_ok && failed && c < fo->nb; c++)
+		if (failed & (1u << c))
+			sl_stat_add_mt(&fo->prods[c]->ch->stats.drop_channel_full,
+				       nb);
 	fo->open = false;
 	fo->nb_evs = 0;
 	return nb;

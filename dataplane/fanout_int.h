@@ -65,7 +65,9 @@ int sl_fanout_batch_put(struct sl_fanout *fo, const struct sl_event *ev,
  * Commit the open batch on every channel. Returns the number of events the
  * batch held (0 when none was open) and sets *@ok: false when a channel
  * refused the commit (another producer took the room first), in which case
- * those events are not in that channel.
+ * those events are not in that channel. When other channels did commit
+ * them, each refusing channel adds them to its drop_channel_full counter
+ * (the source counts them once, as failed or dropped).
  */
 unsigned sl_fanout_flush(struct sl_fanout *fo, bool *ok);
 

@@ -9,7 +9,8 @@
  *
  * Backpressure: a connection stops being read (its recv is cancelled and
  * what was already received is held) while the channel is full
- * (ack-every-event = false; retried on a timer), while its replies do not
+ * (ack-every-event = false; retried when the channel signals room again,
+ * or on a timer where it cannot), while its replies do not
  * fit its output buffer, or while a durable channel has not acknowledged
  * its events yet. Nothing is dropped silently: every discard is counted.
  */
@@ -42,6 +43,7 @@
 #define NC_OUT_SIZE		8192u		/* replies per connection */
 #define NC_RETRY_MIN_NS		(50 * 1000ull)
 #define NC_RETRY_MAX_NS		(1 * SL_NS_PER_MS)
+#define NC_RETRY_SAFETY_NS	(10 * SL_NS_PER_MS)	/* room wakeup armed */
 #define NC_ACCEPT_RETRY_NS	(100 * SL_NS_PER_MS)
 #define NC_STOP_GRACE_NS	(2 * SL_NS_PER_SEC)
 #define NC_LOG_INTERVAL_NS	(10 * SL_NS_PER_SEC)
@@ -60,12 +62,13 @@ enum nc_op {
 	NC_OP_CANCEL,
 	NC_OP_WAKE,
 	NC_OP_ACKFD,
+	NC_OP_ROOMFD,
 };
 
 enum nc_pause {
 	NC_PAUSE_NONE,
 	NC_PAUSE_OUT,		/* replies do not fit: wait for a send */
-	NC_PAUSE_CHANNEL,	/* channel full: retry on the timer */
+	NC_PAUSE_CHANNEL,	/* channel full: retry when it has room */
 	NC_PAUSE_ACK,		/* durable channel: wait for its ack */
 };
 
@@ -158,6 +161,9 @@ struct nc_source {
 	uint64_t retry_ns;		/* current retry interval */
 	struct nc_wait ack_wait;	/* paused for a durable ack */
 	uint64_t next_retry;
+	int room_fds[SL_FANOUT_MAX];	/* -1: the channel has no wakeup */
+	bool room_armed[SL_FANOUT_MAX];	/* armed, its fd not yet seen */
+	uint64_t room_wakeups;		/* `ctl stats` reads it (relaxed) */
 
 	struct sl_log_ratelimit rl_accept;
 	struct sl_log_ratelimit rl_limit;
@@ -348,6 +354,16 @@ nc_ackfd_arm(struct nc_source *ns, unsigned c)
 
 	io_uring_prep_poll_multishot(sqe, ns->fo.ack_fds[c], POLLIN);
 	io_uring_sqe_set_data64(sqe, nc_ud(NC_OP_ACKFD, c, 0));
+}
+
+/* Watch channel @c's "room again" eventfd (multishot, as the ack fd). */
+static void
+nc_roomfd_arm(struct nc_source *ns, unsigned c)
+{
+	struct io_uring_sqe *sqe = nc_sqe(ns);
+
+	io_uring_prep_poll_multishot(sqe, ns->room_fds[c], POLLIN);
+	io_uring_sqe_set_data64(sqe, nc_ud(NC_OP_ROOMFD, c, 0));
 }
 
 static void
@@ -1019,12 +1035,14 @@ nc_on_ack(struct nc_source *ns)
 }
 
 /*
- * The retry timer: connections paused on a full channel try again, oldest
+ * A retry round: connections paused on a full channel try again, oldest
  * first; the first one that finds the channel still full ends the round
- * (it went back to the tail), so a full channel costs one attempt a tick.
- * The tick adapts: 50 us while rounds make progress (a sink is draining,
- * so room comes back fast), doubling up to 1 ms while they do not (a
- * stalled sink costs next to nothing).
+ * (it went back to the tail), so a full channel costs one attempt a round.
+ * Rounds run when the channel signals room (NC_OP_ROOMFD, see
+ * nc_room_arm) and on a timer: only a safety net while the wakeup is
+ * armed; for a channel without one the tick adapts, 50 us while rounds
+ * make progress (a sink is draining, so room comes back fast), doubling up
+ * to 1 ms while they do not (a stalled sink costs next to nothing).
  */
 static void
 nc_retry(struct nc_source *ns, uint64_t now)
@@ -1048,6 +1066,28 @@ nc_retry(struct nc_source *ns, uint64_t now)
 			nc_accept_arm(ns);
 	}
 	ns->next_retry = now + ns->retry_ns;
+}
+
+/*
+ * Before sleeping with connections paused on a full channel: arm the room
+ * wakeup of the channel the oldest of them waits for (a retry round starts
+ * with it), so a take commit there signals us and the timer only stands
+ * by. No syscall: arming sets a flag the consumer reads. When the channel
+ * has room already, or no wakeup, the adaptive timer of nc_retry() runs.
+ */
+static void
+nc_room_arm(struct nc_source *ns, uint64_t now)
+{
+	unsigned c = SL_MIN(ns->chan_wait.head->ch_from, ns->fo.nb - 1);
+
+	if (ns->room_fds[c] < 0)
+		return;
+	if (!ns->room_armed[c] &&
+	    sl_channel_producer_room_arm(ns->fo.prods[c]) == 0)
+		ns->room_armed[c] = true;
+	if (ns->room_armed[c])
+		ns->next_retry = SL_MAX(ns->next_retry,
+					now + NC_RETRY_SAFETY_NS);
 }
 
 /*
@@ -1134,6 +1174,22 @@ nc_handle_cqe(struct nc_source *ns, const struct io_uring_cqe *cqe,
 		nc_on_ack(ns);
 		break;
 	}
+	case NC_OP_ROOMFD: {
+		unsigned c = nc_ud_idx(ud);
+		uint64_t v;
+
+		if (read(ns->room_fds[c], &v, sizeof(v)) < 0 &&
+		    errno != EAGAIN)
+			sl_log(SL_WARN, "source netcat %s: room eventfd: %s",
+			       ns->base.name, strerror(errno));
+		if (!(cqe->flags & IORING_CQE_F_MORE) && !ns->stopping)
+			nc_roomfd_arm(ns, c);
+		/* The channel cleared our flag when it signalled. */
+		ns->room_armed[c] = false;
+		sl_stat_add(&ns->room_wakeups, 1);
+		ns->next_retry = now;	/* a retry round in this turn */
+		break;
+	}
 	case NC_OP_CANCEL:
 		break;
 	}
@@ -1147,9 +1203,12 @@ nc_thread_main(void *arg)
 	unsigned c;
 
 	nc_wake_arm(ns);
-	for (c = 0; c < ns->fo.nb; c++)
+	for (c = 0; c < ns->fo.nb; c++) {
 		if (ns->fo.ack_fds[c] >= 0)
 			nc_ackfd_arm(ns, c);
+		if (ns->room_fds[c] >= 0)
+			nc_roomfd_arm(ns, c);
+	}
 	nc_accept_arm(ns);
 	ns->retry_ns = NC_RETRY_MAX_NS;
 	ns->next_retry = sl_time_mono_ns() + ns->retry_ns;
@@ -1158,11 +1217,17 @@ nc_thread_main(void *arg)
 		unsigned head, nb = 0;
 		bool timed = ns->chan_wait.nb || ns->accept_retry_at ||
 			     ns->stopping;
-		uint64_t now;
+		uint64_t now, wait_ns = ns->retry_ns;
 		int rc;
 
-		ts.tv_sec = 0;
-		ts.tv_nsec = (long long)ns->retry_ns;
+		if (ns->chan_wait.nb) {
+			now = sl_time_mono_ns();
+			nc_room_arm(ns, now);
+			wait_ns = ns->next_retry > now ?
+				  ns->next_retry - now : 0;
+		}
+		ts.tv_sec = (long long)(wait_ns / SL_NS_PER_SEC);
+		ts.tv_nsec = (long long)(wait_ns % SL_NS_PER_SEC);
 		rc = io_uring_submit_and_wait_timeout(&ns->ring, &cqe, 1,
 						      timed ? &ts : NULL,
 						      NULL);
@@ -1232,6 +1297,8 @@ nc_create(const char *name, const void *settings,
 	snprintf(who, sizeof(who), "source netcat %s", name);
 	if (sl_fanout_open(&ns->fo, chs, nb_chs, who, err) < 0)
 		goto err_free;
+	for (i = 0; i < ns->fo.nb; i++)
+		ns->room_fds[i] = sl_channel_producer_room_fd(ns->fo.prods[i]);
 	return &ns->base;
 
 err_nomem:
@@ -1430,6 +1497,9 @@ nc_stats(const struct sl_source *src, struct sl_stats_sink *out)
 		     SL_STAT_SLUICE);
 	out->put_u64(out, "conns_waiting_ack", sl_stat_read(&ns->ack_wait.nb),
 		     SL_STAT_GAUGE, SL_STAT_SLUICE);
+	out->put_u64(out, "channel_room_wakeups",
+		     sl_stat_read(&ns->room_wakeups), SL_STAT_COUNTER,
+		     SL_STAT_SLUICE);
 	out->put_str(out, "recv_mode", mode ? mode : "not started",
 		     SL_STAT_SLUICE);
 }

@@ -3,7 +3,8 @@
  * The sources' channel fan-out over real memory channels: batches bounded
  * by the room the channels had, solo puts with Flume's per-channel order
  * (channels before the refusing one keep the event), transactionCapacity,
- * a commit lost to another producer, acks, and the selector keys.
+ * a commit lost to another producer (counted by the channel that missed
+ * it when another kept it), acks, and the selector keys.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -189,6 +190,39 @@ Test(fanout, commit_lost_to_another_producer_is_reported)
 	cr_expect_not(ok, "c1 refused the commit");
 	cr_expect_eq(sl_channel_size(chs[0]), 2);
 	cr_expect_eq(sl_channel_size(chs[1]), 5);
+	/* c2 holds r1's 3 events, c1 does not: c1 counts the split. */
+	cr_expect_eq(chs[0]->stats.drop_channel_full, 3);
+	cr_expect_eq(chs[1]->stats.drop_channel_full, 0);
+	cr_expect_eq(chs[1]->stats.event_put_success_count -
+		     chs[0]->stats.event_put_success_count,
+		     chs[0]->stats.drop_channel_full,
+		     "what c1 is missing is exactly what it counted");
+}
+
+Test(fanout, a_commit_refused_by_every_channel_is_no_split)
+{
+	struct sl_fanout fa, fb;
+	struct sl_err err = { 0 };
+	struct sl_event ev = ev_of("x");
+	unsigned from = 0, i;
+	bool ok;
+
+	open_two(3, 3, 100);
+	cr_assert_eq(sl_fanout_open(&fa, chs, NB_CH, "r1", &err), 0);
+	cr_assert_eq(sl_fanout_open(&fb, chs, NB_CH, "r2", &err), 0);
+	for (i = 0; i < 2; i++)
+		cr_expect_eq(sl_fanout_batch_put(&fa, &ev, &from), 0);
+	for (i = 0; i < 2; i++) {
+		from = 0;
+		cr_expect_eq(sl_fanout_solo(&fb, &ev, &from), 0);
+	}
+	cr_expect_eq(sl_fanout_flush(&fa, &ok), 2);
+	cr_expect_not(ok);
+	/* No channel holds them: the source's count alone tells it. */
+	cr_expect_eq(chs[0]->stats.drop_channel_full, 0);
+	cr_expect_eq(chs[1]->stats.drop_channel_full, 0);
+	cr_expect_str_eq(drain(0), "x,x");
+	cr_expect_str_eq(drain(1), "x,x");
 }
 
 Test(fanout, more_channels_than_supported_is_an_error)
