@@ -163,6 +163,7 @@ struct nc_source {
 	uint64_t next_retry;
 	int room_fds[SL_FANOUT_MAX];	/* -1: the channel has no wakeup */
 	bool room_armed[SL_FANOUT_MAX];	/* armed, its fd not yet seen */
+	uint64_t room_safety_at;	/* the timer's next tick while armed */
 	uint64_t room_wakeups;		/* `ctl stats` reads it (relaxed) */
 
 	struct sl_log_ratelimit rl_accept;
@@ -1082,12 +1083,16 @@ nc_room_arm(struct nc_source *ns, uint64_t now)
 
 	if (ns->room_fds[c] < 0)
 		return;
-	if (!ns->room_armed[c] &&
-	    sl_channel_producer_room_arm(ns->fo.prods[c]) == 0)
+	if (!ns->room_armed[c]) {
+		if (sl_channel_producer_room_arm(ns->fo.prods[c]) < 0)
+			return;
 		ns->room_armed[c] = true;
-	if (ns->room_armed[c])
-		ns->next_retry = SL_MAX(ns->next_retry,
-					now + NC_RETRY_SAFETY_NS);
+		ns->room_safety_at = now + NC_RETRY_SAFETY_NS;
+	} else if (now >= ns->room_safety_at) {
+		ns->room_safety_at = now + NC_RETRY_SAFETY_NS;	/* next tick */
+	}
+	/* A fixed deadline: a busy loop must not push the tick on forever. */
+	ns->next_retry = SL_MAX(ns->next_retry, ns->room_safety_at);
 }
 
 /*
