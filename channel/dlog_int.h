@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "sl_channel.h"
 
@@ -126,6 +127,9 @@ struct dlog_io_ops {
 	int (*close)(struct dlog_io *io, int fd);
 	int (*pwrite)(struct dlog_io *io, int fd, const void *buf, size_t len,
 		      uint64_t off);
+	/* The same from @nb_iov pieces written back to back from @off. */
+	int (*pwritev)(struct dlog_io *io, int fd, const struct iovec *iov,
+		       unsigned nb_iov, uint64_t off);
 	ssize_t (*pread)(struct dlog_io *io, int fd, void *buf, size_t len,
 			 uint64_t off);				/* bytes */
 	int (*fdatasync)(struct dlog_io *io, int fd);

@@ -26,7 +26,11 @@ struct uring_chunk {
 	const uint8_t *buf;
 	size_t len;
 	uint64_t off;
+	struct iovec *iov;	/* writev chunks: pieces left, advanced */
+	unsigned nb_iov;
 };
+
+#define URING_IOV_MAX	1024u	/* IOV_MAX: pieces per writev SQE */
 
 struct uring_io {
 	struct dlog_io base;
@@ -34,6 +38,8 @@ struct uring_io {
 	unsigned short_every;	/* test hook; 0: off */
 	uint64_t nb_writes;
 	uint64_t nb_short;
+	struct iovec *viov;	/* pwritev: a copy we may advance */
+	size_t viov_cap;
 	bool sync_inflight;	/* a background fdatasync was started */
 	bool sync_done;		/* ... and its completion was reaped */
 	int sync_res;
@@ -208,6 +214,114 @@ uring_pwrite(struct dlog_io *io, int fd, const void *buf, size_t len,
 	return err;
 }
 
+/* Skip @n written bytes of chunk @c's pieces. */
+static void
+uring_vchunk_advance(struct uring_chunk *c, size_t n)
+{
+	c->off += n;
+	c->len -= n;
+	while (n && n >= c->iov->iov_len) {
+		n -= c->iov->iov_len;
+		c->iov++;
+		c->nb_iov--;
+	}
+	if (n) {
+		c->iov->iov_base = (uint8_t *)c->iov->iov_base + n;
+		c->iov->iov_len -= n;
+	}
+}
+
+static void
+uring_queue_vchunk(struct uring_io *u, int fd, unsigned i)
+{
+	struct uring_chunk *c = &u->chunks[i];
+	struct io_uring_sqe *sqe = uring_sqe(u);
+	unsigned n = c->nb_iov;
+
+	/* Test hook: half the pieces, so the completion comes back short. */
+	if (u->short_every && ++u->nb_writes % u->short_every == 0 && n > 1)
+		n /= 2;
+	io_uring_prep_writev(sqe, fd, c->iov, n, c->off);
+	io_uring_sqe_set_data64(sqe, i);
+}
+
+/*
+ * Write @nb pieces back to back: up to URING_IOV_MAX pieces per WRITEV SQE,
+ * up to URING_QD SQEs in flight, short completions re-issued from where
+ * they stopped; returns once nothing is in flight.
+ */
+static int
+uring_pwritev(struct dlog_io *io, int fd, const struct iovec *iov,
+	      unsigned nb, uint64_t off)
+{
+	struct uring_io *u = (struct uring_io *)io;
+	unsigned next = 0, inflight = 0, i;
+	int err = 0;
+
+	if (nb > u->viov_cap) {
+		struct iovec *v = realloc(u->viov, nb * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		u->viov = v;
+		u->viov_cap = nb;
+	}
+	memcpy(u->viov, iov, nb * sizeof(*iov));
+	while (next < nb || inflight > 0) {
+		for (i = 0; i < URING_QD && next < nb && !err; i++) {
+			struct uring_chunk *c = &u->chunks[i];
+			unsigned k, n = SL_MIN(nb - next, URING_IOV_MAX);
+			size_t len = 0;
+
+			if (c->len)
+				continue;
+			for (k = 0; k < n; k++)
+				len += u->viov[next + k].iov_len;
+			*c = (struct uring_chunk){ .len = len, .off = off,
+						   .iov = &u->viov[next],
+						   .nb_iov = n };
+			off += len;
+			next += n;
+			if (!len)
+				continue;
+			uring_queue_vchunk(u, fd, i);
+			inflight++;
+		}
+		if (err)
+			next = nb;
+		if (inflight == 0)
+			break;
+		{
+			uint64_t ud = 0;
+			int res = 0, rc = uring_wait_one(u, &ud, &res, false);
+			struct uring_chunk *c;
+
+			if (rc < 0)
+				return rc;
+			SL_VERIFY(ud < URING_QD);
+			c = &u->chunks[ud];
+			if (res <= 0 || err) {
+				if (!err)
+					err = res < 0 ? res : -EIO;
+				c->len = 0;
+				inflight--;
+				continue;
+			}
+			if ((size_t)res < c->len) {
+				uring_vchunk_advance(c, (size_t)res);
+				u->nb_short++;
+				uring_queue_vchunk(u, fd, (unsigned)ud);
+				continue;
+			}
+			c->len = 0;
+			inflight--;
+		}
+	}
+	for (i = 0; i < URING_QD; i++)
+		u->chunks[i].len = 0;
+	return err;
+}
+
 static ssize_t
 uring_pread(struct dlog_io *io, int fd, void *buf, size_t len, uint64_t off)
 {
@@ -338,6 +452,7 @@ uring_destroy(struct dlog_io *io)
 	if (u->sync_inflight)
 		uring_fdatasync_wait(io);
 	io_uring_queue_exit(&u->ring);
+	free(u->viov);
 	free(u);
 }
 
@@ -345,6 +460,7 @@ static const struct dlog_io_ops uring_ops = {
 	.open = uring_open,
 	.close = uring_close,
 	.pwrite = uring_pwrite,
+	.pwritev = uring_pwritev,
 	.pread = uring_pread,
 	.fdatasync = uring_fdatasync,
 	.fallocate = uring_fallocate,

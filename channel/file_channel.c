@@ -200,6 +200,12 @@ struct fc_group {
 	bool ready;			/* padded, due to be written */
 	bool written;			/* written whole, sync not yet done */
 	uint64_t sync_t0;
+	/* Buffered mode: the group is pieces: its records in the producers'
+	 * rings, released once written, plus side records in buf. */
+	struct iovec *iov;
+	unsigned nb_iov, cap_iov;
+	size_t side;			/* bytes of buf used by side records */
+	uint64_t rel[FC_MAX_PRODUCERS];	/* ring position to release */
 	uint64_t pend[FC_MAX_PRODUCERS];	/* ticket acked per producer */
 };
 
@@ -664,6 +670,8 @@ fc_destroy(struct sl_channel *ch)
 		close(fc->wfd);
 	free(fc->grp[0].buf);
 	free(fc->grp[1].buf);
+	free(fc->grp[0].iov);
+	free(fc->grp[1].iov);
 	free(fc->ckpt_dir);
 	free(fc->backup_dir);
 	pthread_mutex_destroy(&fc->lock);
@@ -791,24 +799,30 @@ fc_put(struct sl_chan_producer *pp, const struct sl_event *ev)
 	struct file_channel *fc = p->fc;
 	uint32_t len = sl_chan_event_size(ev);
 	uint64_t span = dlog_rec_span(len);
-	uint8_t *buf;
 	uint64_t ticket = p->ticket + 1;
+	struct dlog_rec *rec;
+	uint8_t *buf;
 
 	p->txn_attempts++;
 	if (SL_UNLIKELY(p->txn_events >= fc->set.tx_capacity))
 		return -E2BIG;
 	/* A transaction never spans two segments. */
-	if (SL_UNLIKELY(len + FC_PREFIX > sl_ring_max_payload(p->ring) ||
+	if (SL_UNLIKELY(span + FC_PREFIX > sl_ring_max_payload(p->ring) ||
 			span + 2 * DLOG_BLOCK > fc->seg_size - DLOG_DATA_START))
 		return -EMSGSIZE;
 	if (SL_UNLIKELY(p->txn_log_bytes + span + 2 * DLOG_BLOCK >
 			fc->seg_size - DLOG_DATA_START))
 		return -E2BIG;
-	buf = sl_ring_reserve(p->ring, len + FC_PREFIX);
+	/* The record is laid out as the log holds it; the writer fills in
+	 * its place (segment, sequence number, CRC) and writes it from here. */
+	buf = sl_ring_reserve(p->ring, (uint32_t)span + FC_PREFIX);
 	if (!buf)
 		return -ENOSPC;
 	memcpy(buf, &ticket, FC_PREFIX);
-	sl_chan_event_encode(buf + FC_PREFIX, ev);
+	rec = (struct dlog_rec *)(buf + FC_PREFIX);
+	*rec = (struct dlog_rec){ .type = DLOG_REC_EVENT, .len = len };
+	sl_chan_event_encode((uint8_t *)(rec + 1), ev);
+	memset((uint8_t *)(rec + 1) + len, 0, span - DLOG_REC_HDR - len);
 	p->last_prefix = buf;
 	p->txn_events++;
 	p->txn_bytes += ev->body_len;
@@ -1403,7 +1417,7 @@ fc_txn_peek(struct sl_ring *r, uint64_t pos, uint64_t *log_bytes,
 	*nb = 0;
 	while ((rec = sl_ring_peek(r, &pos, &len))) {
 		memcpy(&prefix, rec, FC_PREFIX);
-		*log_bytes += dlog_rec_span(len - FC_PREFIX);
+		*log_bytes += len - FC_PREFIX;
 		(*nb)++;
 		if (prefix & FC_TXN_END_BIT)
 			return true;
@@ -1411,22 +1425,64 @@ fc_txn_peek(struct sl_ring *r, uint64_t pos, uint64_t *log_bytes,
 	return false;
 }
 
-static void
-fc_put_rec(struct fc_group *g, uint32_t seg_id, uint16_t type, uint16_t flags,
-	   const void *payload, uint32_t len, uint64_t seq)
+/* Append @n bytes of piece @p to a buffered-mode group. */
+static int
+fc_group_iov(struct fc_group *g, void *p, size_t n)
 {
-	struct dlog_rec *rec = (struct dlog_rec *)(g->buf + g->len);
-	uint64_t span = dlog_rec_span(len);
+	if (g->nb_iov == g->cap_iov) {
+		unsigned cap = g->cap_iov ? g->cap_iov * 2 : 1024;
+		struct iovec *v = realloc(g->iov, cap * sizeof(*v));
 
-	*rec = (struct dlog_rec){ .type = type, .flags = flags, .len = len,
-				  .seg_id = seg_id, .seq = seq };
-	if (payload)
-		memcpy(rec + 1, payload, len);
+		if (!v)
+			return -ENOMEM;
+		g->iov = v;
+		g->cap_iov = cap;
+	}
+	/* Pieces that touch are one piece. */
+	if (g->nb_iov && (uint8_t *)g->iov[g->nb_iov - 1].iov_base +
+	    g->iov[g->nb_iov - 1].iov_len == (uint8_t *)p)
+		g->iov[g->nb_iov - 1].iov_len += n;
 	else
-		memset(rec + 1, 0, len);
-	memset((uint8_t *)(rec + 1) + len, 0, span - DLOG_REC_HDR - len);
+		g->iov[g->nb_iov++] = (struct iovec){ .iov_base = p,
+						      .iov_len = n };
+	return 0;
+}
+
+/*
+ * Room for @n bytes of the group made by the writer itself (the segment
+ * header, END and PAD records): contiguous in buf with O_DIRECT, else a
+ * piece of its own.
+ */
+static uint8_t *
+fc_group_side(struct file_channel *fc, struct fc_group *g, size_t n)
+{
+	uint8_t *p;
+
+	if (fc->direct) {
+		p = g->buf + g->len;
+	} else {
+		if (g->side + n > g->cap || fc_group_iov(g, g->buf + g->side,
+							 n) < 0)
+			return NULL;
+		p = g->buf + g->side;
+		g->side += n;
+	}
+	g->len += n;
+	return p;
+}
+
+static void
+fc_put_rec(struct file_channel *fc, struct fc_group *g, uint32_t seg_id,
+	   uint16_t type, uint64_t seq, uint32_t len)
+{
+	uint64_t span = dlog_rec_span(len);
+	struct dlog_rec *rec = (struct dlog_rec *)fc_group_side(fc, g, span);
+
+	SL_VERIFY(rec);		/* side room is reserved up front */
+	*rec = (struct dlog_rec){ .type = type, .len = len, .seg_id = seg_id,
+				  .seq = seq };
+	memset(rec + 1, 0, span - DLOG_REC_HDR);
 	sl_dlog_rec_seal(rec);
-	g->len += span;
 }
 
 /*
@@ -1448,15 +1504,20 @@ fc_fill(struct file_channel *fc, struct fc_group *g)
 		g->fd = s->fd;
 		g->events = 0;
 		g->end_off = 0;
+		g->nb_iov = 0;
+		g->side = 0;
 		memset(g->pend, 0, nb_prods * sizeof(g->pend[0]));
+		memset(g->rel, 0, nb_prods * sizeof(g->rel[0]));
 		if (fc->wpos == 0) {
 			struct dlog_seg_hdr h;
+			uint8_t *blk = fc_group_side(fc, g, DLOG_BLOCK);
 
+			if (!blk)
+				return 0;
 			sl_dlog_seg_hdr_init(&h, s->id, fc->next_seq,
 					     sl_time_wall_ms());
-			memset(g->buf, 0, DLOG_BLOCK);
-			memcpy(g->buf, &h, sizeof(h));
-			g->len = DLOG_BLOCK;
+			memset(blk, 0, DLOG_BLOCK);
+			memcpy(blk, &h, sizeof(h));
 		}
 	}
 	/* Round-robin from where the last group stopped: no producer waits
@@ -1473,28 +1534,46 @@ fc_fill(struct file_channel *fc, struct fc_group *g)
 		if (g->base + g->len + log_bytes > limit) {
 			/* Close this segment; the transaction opens the next. */
 			g->end_off = g->base + g->len;
-			fc_put_rec(g, s->id, DLOG_REC_END, 0, NULL, 0,
-				   fc->next_seq);
+			fc_put_rec(fc, g, s->id, DLOG_REC_END, fc->next_seq, 0);
 			break;
 		}
 		if (g->len > DLOG_BLOCK && g->len + log_bytes > fc->set.group_bytes)
 			break;
-		if (fc_group_reserve(g, g->len + log_bytes + 2 * DLOG_BLOCK))
+		if (fc->direct &&
+		    fc_group_reserve(g, g->len + log_bytes + 2 * DLOG_BLOCK))
 			break;
 		idle = 0;
 		for (i = 0; i < nb; i++) {
-			const uint8_t *rec;
+			const uint8_t *r;
+			struct dlog_rec *rec;
 			uint32_t len;
 
-			rec = sl_ring_peek(p->ring, &pos, &len);
-			memcpy(&prefix, rec, FC_PREFIX);
-			fc_put_rec(g, s->id, DLOG_REC_EVENT,
-				   (prefix & FC_TXN_END_BIT) ? DLOG_F_TXN_END :
-				   0, rec + FC_PREFIX, len - FC_PREFIX,
-				   fc->next_seq++);
+			r = sl_ring_peek(p->ring, &pos, &len);
+			memcpy(&prefix, r, FC_PREFIX);
+			len -= FC_PREFIX;
+			/*
+			 * The consumer owns a published record until it
+			 * releases it: the writer completes it in place.
+			 */
+			rec = (struct dlog_rec *)(uintptr_t)(r + FC_PREFIX);
+			if (fc->direct) {
+				memcpy(g->buf + g->len, rec, len);
+				rec = (struct dlog_rec *)(g->buf + g->len);
+			} else if (fc_group_iov(g, rec, len) < 0) {
+				SL_VERIFY(0);	/* cannot grow: no memory */
+			}
+			g->len += len;
+			rec->flags = (prefix & FC_TXN_END_BIT) ?
+				     DLOG_F_TXN_END : 0;
+			rec->seg_id = s->id;
+			rec->seq = fc->next_seq++;
+			sl_dlog_rec_seal(rec);
 		}
-		/* Copied: the producer may reuse the space. */
-		sl_ring_release(p->ring, pos);
+		/* Copied: free now; in place: once the write completed. */
+		if (fc->direct)
+			sl_ring_release(p->ring, pos);
+		else
+			g->rel[p->id] = pos;
 		p->w_pos = pos;
 		g->pend[p->id] = prefix & ~FC_TXN_END_BIT;
 		g->txn_end_seq = fc->next_seq;
@@ -1523,8 +1602,8 @@ fc_pad(struct file_channel *fc, struct fc_group *g)
 	if (rem < DLOG_REC_HDR)
 		rem += DLOG_BLOCK;
 	s = dlog_segtab_at(&fc->tab, g->seg);
-	fc_put_rec(g, s->id, DLOG_REC_PAD, 0, NULL,
-		   (uint32_t)(rem - DLOG_REC_HDR), fc->next_seq);
+	fc_put_rec(fc, g, s->id, DLOG_REC_PAD, fc->next_seq,
+		   (uint32_t)(rem - DLOG_REC_HDR));
 }
 
 static void
@@ -1542,6 +1621,8 @@ static void
 fc_group_reset(struct fc_group *g)
 {
 	g->len = 0;
+	g->nb_iov = 0;
+	g->side = 0;
 	g->events = 0;
 	g->end_off = 0;
 	g->ready = false;
@@ -1637,7 +1718,15 @@ fc_zero_ahead(struct file_channel *fc, struct fc_group *g)
 static int
 fc_group_write(struct file_channel *fc, struct fc_group *g)
 {
-	int rc = fc->io->ops->pwrite(fc->io, g->fd, g->buf, g->len, g->base);
+	unsigned i, nb = __atomic_load_n(&fc->nb_prods, __ATOMIC_ACQUIRE);
+	int rc;
+
+	if (fc->direct)
+		rc = fc->io->ops->pwrite(fc->io, g->fd, g->buf, g->len,
+					 g->base);
+	else
+		rc = fc->io->ops->pwritev(fc->io, g->fd, g->iov, g->nb_iov,
+					  g->base);
 
 	if (rc == -ENOSPC || rc == -EDQUOT) {
 		if (!__atomic_exchange_n(&fc->space_blocked, 1,
@@ -1652,6 +1741,10 @@ fc_group_write(struct file_channel *fc, struct fc_group *g)
 		fc_wake_producers(fc);
 		return -EIO;
 	}
+	/* Written from the rings: their space is free now. */
+	for (i = 0; i < nb && !fc->direct; i++)
+		if (g->rel[i])
+			sl_ring_release(fc->prods[i]->ring, g->rel[i]);
 	rc = fc_zero_ahead(fc, g);
 	if (rc < 0) {
 		fc_set_unhealthy(fc, "write", rc);

@@ -103,6 +103,28 @@ r_pwrite(struct dlog_io *io, int fd, const void *b, size_t n, uint64_t off)
 	return rc;
 }
 
+/* Gathered into one buffer and written as one piece. */
+static int
+r_pwritev(struct dlog_io *io, int fd, const struct iovec *iov,
+	  unsigned nb, uint64_t off)
+{
+	size_t len = 0, at = 0;
+	uint8_t *buf;
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < nb; i++)
+		len += iov[i].iov_len;
+	buf = malloc(len ? len : 1);
+	for (i = 0; i < nb; i++) {
+		memcpy(buf + at, iov[i].iov_base, iov[i].iov_len);
+		at += iov[i].iov_len;
+	}
+	rc = r_pwrite(io, fd, buf, len, off);
+	free(buf);
+	return rc;
+}
+
 static ssize_t
 r_pread(struct dlog_io *io, int fd, void *b, size_t n, uint64_t off)
 {
@@ -196,7 +218,7 @@ r_destroy(struct dlog_io *io)
 }
 
 static const struct dlog_io_ops rec_ops = {
-	.open = r_open, .close = r_close, .pwrite = r_pwrite,
+	.open = r_open, .close = r_close, .pwrite = r_pwrite, .pwritev = r_pwritev,
 	.pread = r_pread, .fdatasync = r_fdatasync,
 	.fallocate = r_fallocate, .rename = r_rename, .unlink = r_unlink,
 	.fsync_dir = r_fsync_dir, .avail = r_avail, .destroy = r_destroy,

@@ -78,6 +78,28 @@ f_pwrite(struct dlog_io *io, int fd, const void *b, size_t n, uint64_t off)
 	return f->in->ops->pwrite(f->in, fd, b, n, off);
 }
 
+/* Gathered into one buffer and written as one piece. */
+static int
+f_pwritev(struct dlog_io *io, int fd, const struct iovec *iov,
+	  unsigned nb, uint64_t off)
+{
+	size_t len = 0, at = 0;
+	uint8_t *buf;
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < nb; i++)
+		len += iov[i].iov_len;
+	buf = malloc(len ? len : 1);
+	for (i = 0; i < nb; i++) {
+		memcpy(buf + at, iov[i].iov_base, iov[i].iov_len);
+		at += iov[i].iov_len;
+	}
+	rc = f_pwrite(io, fd, buf, len, off);
+	free(buf);
+	return rc;
+}
+
 static ssize_t
 f_pread(struct dlog_io *io, int fd, void *b, size_t n, uint64_t off)
 {
@@ -167,7 +189,7 @@ f_destroy(struct dlog_io *io)
 }
 
 static const struct dlog_io_ops fault_ops = {
-	.open = f_open, .close = f_close, .pwrite = f_pwrite,
+	.open = f_open, .close = f_close, .pwrite = f_pwrite, .pwritev = f_pwritev,
 	.pread = f_pread, .fdatasync = f_fdatasync,
 	.fallocate = f_fallocate, .rename = f_rename, .unlink = f_unlink,
 	.fsync_dir = f_fsync_dir, .avail = f_avail, .destroy = f_destroy,
