@@ -139,7 +139,12 @@ struct sl_tcp_table {
 	uint8_t *mem;			/* ooo and send buffers */
 	uint32_t *dirty;		/* conn ids to flush */
 	uint32_t nb_dirty;
+	uint32_t timer_pos;		/* next slot the timer scan visits */
 };
+
+/* Connection slots the timer visits per tick (1 ms): a big table is
+ * walked in slices, so a tick costs the same whatever maxConnections. */
+#define SL_TCP_TIMER_SLICE	1024
 
 int sl_tcp_table_init(struct sl_tcp_table *tt, uint32_t max_conns);
 void sl_tcp_table_fini(struct sl_tcp_table *tt);

@@ -386,13 +386,16 @@ void
 sl_tcp_timers(struct sl_lcore *lc, uint64_t now)
 {
 	struct sl_tcp_table *tt = &lc->tcp;
-	uint32_t i;
+	uint32_t n = SL_MIN(tt->max_conns, (uint32_t)SL_TCP_TIMER_SLICE), k;
 
 	if (!tt->nb_open)
 		return;
-	for (i = 0; i < tt->max_conns; i++) {
-		struct sl_tcp_conn *conn = &tt->conns[i];
+	for (k = 0; k < n; k++) {
+		struct sl_tcp_conn *conn = &tt->conns[tt->timer_pos];
 		bool closing;
+
+		if (++tt->timer_pos == tt->max_conns)
+			tt->timer_pos = 0;
 
 		if (conn->state == SL_TCP_CLOSED)
 			continue;

@@ -29,6 +29,7 @@ struct t_tx {
 	uint16_t len[T_MAX_TX];
 	unsigned n;
 	unsigned fail;			/* refuse the next @fail gets */
+	bool wrap;			/* full: start over (bulk tests) */
 };
 
 /* What the recording application saw. */
@@ -56,6 +57,8 @@ t_tx_get(struct sl_lcore *lc, uint16_t len, void **handle)
 		return NULL;
 	}
 	cr_assert(len <= T_FRAME);
+	if (t_tx.wrap && t_tx.n == T_MAX_TX)
+		t_tx.n = 0;
 	cr_assert(t_tx.n < T_MAX_TX, "too many frames sent");
 	*handle = t_tx.frames[t_tx.n];
 	return t_tx.frames[t_tx.n];

@@ -534,3 +534,53 @@ Test(tcp, segment_to_a_closed_port_is_reset)
 	cr_assert_eq(p.tcp_flags, SL_TCP_RST | SL_TCP_ACK);
 	cr_assert_eq(p.ack, 8);
 }
+
+Test(tcp, timers_walk_a_big_table_in_slices)
+{
+	struct sl_lcore_conf conf = {
+		.max_conns = 2500, .mtu = 1500, .cookie_secret = { 3, 4 },
+		.idle_timeout_ns = 1000 * MS,
+	};
+	unsigned i, ticks;
+	uint64_t now;
+
+	sl_lcore_fini(&t_lc);
+	t_tx.wrap = true;
+	memcpy(conf.mac, t_our_mac, 6);
+	cr_assert_eq(sl_lcore_init(&t_lc, &conf, &t_tx_ops), 0);
+	sl_lcore_addr_add(&t_lc, T_OUR_IP, htonl(0xffffff00), 0, 0);
+	sl_lcore_listen(&t_lc, SL_IPPROTO_TCP, T_OUR_IP, htons(T_PORT),
+			&t_app_ops, NULL);
+	/* 2100 connections: slots 0..2099, two slices and a bit. */
+	for (i = 0; i < 2100; i++) {
+		struct sl_pkt p;
+
+		t_tx.n = 0;
+		t_send_tcp(&(struct t_seg){ .seq = 10, .flags = SL_TCP_SYN,
+					   .sport = (uint16_t)(1024 + i) }, T0);
+		p = t_tx_tcp(0);
+		t_send_tcp(&(struct t_seg){ .seq = 11, .ack = p.seq + 1,
+					   .flags = SL_TCP_ACK,
+					   .sport = (uint16_t)(1024 + i) }, T0);
+	}
+	cr_assert_eq(t_lc.tcp.nb_open, 2100);
+	/* Past the idle limit, each 1 ms tick visits 1024 slots: all 2100
+	 * go within three ticks, none before the limit. */
+	t_tx.n = 0;
+	sl_lcore_flush(&t_lc, T0 + 999 * MS);
+	cr_assert_eq(t_app.closeds, 0);
+	now = T0 + 1001 * MS;
+	t_tx.n = 0;
+	sl_lcore_flush(&t_lc, now);
+	cr_assert_eq(t_lc.tcp.nb_open, 2100 - SL_TCP_TIMER_SLICE,
+		     "one slice per tick: %u open", t_lc.tcp.nb_open);
+	now += MS;
+	for (ticks = 1; ticks < 3 && t_lc.tcp.nb_open; ticks++) {
+		t_tx.n = 0;
+		sl_lcore_flush(&t_lc, now);
+		now += MS;
+	}
+	cr_assert_eq(t_lc.tcp.nb_open, 0, "%u left", t_lc.tcp.nb_open);
+	cr_assert_eq(t_app.closeds, 2100);
+	cr_assert_eq(t_drop(SL_DROP_TCP_IDLE_TIMEOUT), 2100);
+}
