@@ -81,6 +81,7 @@ struct mem_consumer {
 	unsigned max_inflight;
 	unsigned first;			/* oldest take in flight */
 	unsigned nb_inflight;
+	uint64_t inflight_events;	/* taken, not yet committed */
 	unsigned next_ring;
 	struct sl_ring *rings[MEM_MAX_PRODUCERS];	/* [producer id] */
 	uint64_t read_pos[MEM_MAX_PRODUCERS];
@@ -90,6 +91,7 @@ struct mem_consumer {
 	/* Futex word, 1 while the consumer sleeps; producers read it on
 	 * every commit, so it has a line the busy consumer never writes. */
 	uint32_t sleeping SL_CACHE_ALIGNED;
+	uint64_t wake_size;	/* wake once the channel holds this many */
 };
 
 struct mem_channel {
@@ -390,12 +392,14 @@ mem_put(struct sl_chan_producer *p, const struct sl_event *ev)
 	return 0;
 }
 
-/* Claim @n units of @counter up to @limit; all or nothing. */
+/* Claim @n units of @counter up to @limit; all or nothing. *@now gets
+ * the counter's value after the claim. */
 static bool
-mem_claim(uint64_t *counter, uint64_t n, uint64_t limit)
+mem_claim(uint64_t *counter, uint64_t n, uint64_t limit, uint64_t *now)
 {
 	uint64_t old = __atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
 
+	*now = old + n;
 	if (old + n <= limit)
 		return true;
 	__atomic_fetch_sub(counter, n, __ATOMIC_RELAXED);
@@ -408,9 +412,13 @@ mem_futex(uint32_t *word, int op, uint32_t val, const struct timespec *ts)
 	return syscall(SYS_futex, word, op, val, ts, NULL, 0);
 }
 
-/* Wake @mcon if it sleeps; called right after publishing into its ring. */
+/*
+ * Wake @mcon if it sleeps and the channel now holds what it waits for
+ * (@size: the channel's size after our claim); called right after
+ * publishing into its ring.
+ */
 static void
-mem_wake_consumer(struct mem_consumer *mcon)
+mem_wake_consumer(struct mem_consumer *mcon, uint64_t size)
 {
 	/*
 	 * Pairs with the fence in mem_consumer_wait(): the tail store is
@@ -419,6 +427,8 @@ mem_wake_consumer(struct mem_consumer *mcon)
 	 */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (SL_LIKELY(!__atomic_load_n(&mcon->sleeping, __ATOMIC_RELAXED)))
+		return;
+	if (size < __atomic_load_n(&mcon->wake_size, __ATOMIC_RELAXED))
 		return;
 	if (__atomic_exchange_n(&mcon->sleeping, 0, __ATOMIC_RELAXED))
 		mem_futex(&mcon->sleeping, FUTEX_WAKE_PRIVATE, 1, NULL);
@@ -430,20 +440,22 @@ mem_put_commit(struct sl_chan_producer *p)
 	struct mem_producer *mp = (struct mem_producer *)p;
 	struct mem_channel *mc = mp->mc;
 	struct sl_channel_stats *st = &mc->base.stats;
+	uint64_t size, bytes;
 
 	sl_stat_add_mt(&st->event_put_attempt_count, mp->txn_attempts);
 	mp->txn_attempts = 0;
 	if (mp->txn_events == 0)
 		return (int64_t)mp->ticket;
-	if (!mem_claim(&mc->size, mp->txn_events, (uint64_t)mc->set.capacity))
+	if (!mem_claim(&mc->size, mp->txn_events, (uint64_t)mc->set.capacity,
+		       &size))
 		goto full;
 	if (mc->byte_limit &&
-	    !mem_claim(&mc->bytes, mp->txn_bytes, mc->byte_limit)) {
+	    !mem_claim(&mc->bytes, mp->txn_bytes, mc->byte_limit, &bytes)) {
 		__atomic_fetch_sub(&mc->size, mp->txn_events, __ATOMIC_RELAXED);
 		goto full;
 	}
 	sl_ring_publish(mp->txn_ring);
-	mem_wake_consumer(mc->cons[mp->txn_cons]);
+	mem_wake_consumer(mc->cons[mp->txn_cons], size);
 	sl_stat_add_mt(&st->event_put_success_count, mp->txn_events);
 	sl_stat_add_mt(&st->put_bytes, mp->txn_bytes);
 	mp->txn_events = 0;
@@ -584,6 +596,7 @@ mem_take(struct sl_chan_consumer *c, unsigned max)
 	t->pub.nb_evs = n;
 	t->pub.nb_bytes = bytes;
 	mcon->nb_inflight++;
+	mcon->inflight_events += n;
 	return &t->pub;
 }
 
@@ -608,6 +621,7 @@ mem_take_commit(struct sl_chan_consumer *c, struct sl_take *txn)
 	sl_stat_add_mt(&st->take_bytes, txn->nb_bytes);
 	mcon->first = (mcon->first + 1) % mcon->max_inflight;
 	mcon->nb_inflight--;
+	mcon->inflight_events -= txn->nb_evs;
 	/* Pairs with the fence in mem_producer_room_arm(). */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (SL_UNLIKELY(__atomic_load_n(&mc->room_waiters, __ATOMIC_ACQUIRE)))
@@ -629,23 +643,44 @@ mem_consumer_ready(struct mem_consumer *mcon)
 	return false;
 }
 
+/*
+ * Design note: waking the sink on every commit made a sink that keeps up
+ * with its source sleep and wake once per small put transaction (two
+ * syscalls and two context switches each); with @min_events the runner
+ * first waits for a worthwhile batch (its take size, at most half the
+ * capacity) for a short time, and only an idle sink is woken by any put.
+ */
 static int
-mem_consumer_wait(struct sl_chan_consumer *c, uint64_t timeout_ns)
+mem_consumer_wait(struct sl_chan_consumer *c, unsigned min_events,
+		  uint64_t timeout_ns)
 {
 	struct mem_consumer *mcon = (struct mem_consumer *)c;
+	struct mem_channel *mc = mcon->mc;
 	struct timespec ts = {
 		.tv_sec = (time_t)(timeout_ns / SL_NS_PER_SEC),
 		.tv_nsec = (long)(timeout_ns % SL_NS_PER_SEC),
 	};
+	uint64_t want = min_events;
 	long rc;
 	int e;
 
+	want = SL_MIN(want, mcon->max_txn_events);
+	want = SL_MIN(want, (uint64_t)mc->set.tx_capacity);
+	want = SL_MIN(want, (uint64_t)mc->set.capacity / 2);
+	/* 0: any publish wakes us; else the channel's size to wait for
+	 * (what this consumer holds in flight is part of it). */
+	want = want > 1 ? mcon->inflight_events + want : 0;
+	__atomic_store_n(&mcon->wake_size, want, __ATOMIC_RELAXED);
 	__atomic_store_n(&mcon->sleeping, 1, __ATOMIC_RELAXED);
 	/* Pairs with the fence in mem_wake_consumer(). */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (mem_consumer_ready(mcon)) {
+	if (want == 0 && mem_consumer_ready(mcon)) {
 		__atomic_store_n(&mcon->sleeping, 0, __ATOMIC_RELAXED);
 		return -EAGAIN;
+	}
+	if (want && __atomic_load_n(&mc->size, __ATOMIC_RELAXED) >= want) {
+		__atomic_store_n(&mcon->sleeping, 0, __ATOMIC_RELAXED);
+		return 0;
 	}
 	rc = mem_futex(&mcon->sleeping, FUTEX_WAIT_PRIVATE, 1, &ts);
 	e = rc < 0 ? errno : 0;
@@ -681,6 +716,9 @@ mem_take_rollback(struct sl_chan_consumer *c, struct sl_take *txn)
 				    mcon->rings[r]->head;
 	sl_stat_add_mt(&mcon->mc->base.stats.rollback_count,
 		       mcon->nb_inflight - k);
+	for (r = k; r < mcon->nb_inflight; r++)
+		mcon->inflight_events -= mcon->txns[(mcon->first + r) %
+						    mcon->max_inflight].pub.nb_evs;
 	mcon->nb_inflight = k;
 }
 

@@ -114,7 +114,7 @@ struct sl_channel_ops {
 	struct sl_take *(*take)(struct sl_chan_consumer *c, unsigned max);
 	int (*take_commit)(struct sl_chan_consumer *c, struct sl_take *txn);
 	void (*take_rollback)(struct sl_chan_consumer *c, struct sl_take *txn);
-	int (*consumer_wait)(struct sl_chan_consumer *c,
+	int (*consumer_wait)(struct sl_chan_consumer *c, unsigned min_events,
 			     uint64_t timeout_ns);	/* optional */
 
 	uint64_t (*size)(const struct sl_channel *ch);	/* events held */
@@ -254,22 +254,30 @@ sl_channel_producer_room_arm(struct sl_chan_producer *p)
 /*
  * Sleep until a producer publishes events this consumer can take, or
  * @timeout_ns passes (bounded, so a caller still sees stop requests and
- * deadlines). The consumer flags itself as sleeping, then looks for
- * events again after a full barrier (pairs with the barrier a producer's
- * commit runs before reading the flag), so a publish is never missed; only
- * a commit that finds the flag set makes a syscall (a futex wake).
- * Returns 0 when woken (a wakeup may find nothing: another consumer took
- * it, or the wake was spurious), -EAGAIN when events are already there (it
- * did not sleep: if the caller backed off anyway, it is for another reason
- * and it should pause on its own), -ETIMEDOUT, -EINTR, or -EOPNOTSUPP when
- * the channel has no wakeup (the caller sleeps on its own).
+ * deadlines). @min_events 0 or 1: any publish wakes it. More: wake only
+ * once about that many events wait (clamped to the consumer's take size
+ * and half the channel's capacity), so a sink that keeps up is not woken
+ * per small put transaction; pair it with a short timeout, which bounds
+ * the latency of a last few events. The consumer flags itself as
+ * sleeping, then looks again after a full barrier (pairs with the barrier
+ * a producer's commit runs before reading the flag), so a publish is
+ * never missed; only a commit that finds the flag set (and the channel
+ * holding what the consumer waits for) makes a syscall (a futex wake).
+ * Returns 0 when woken or when what it waits for is there already (a
+ * wakeup may find nothing to take: another consumer took it, or it was
+ * spurious), -EAGAIN when, waiting for any event, events are already there
+ * (it did not sleep: if the caller backed off anyway, it is for another
+ * reason and it should pause on its own), -ETIMEDOUT, -EINTR, or
+ * -EOPNOTSUPP when the channel has no wakeup (sleep on your own).
  * Context: the consumer's thread (the sink runner).
  */
 static inline int
-sl_channel_consumer_wait(struct sl_chan_consumer *c, uint64_t timeout_ns)
+sl_channel_consumer_wait(struct sl_chan_consumer *c, unsigned min_events,
+			 uint64_t timeout_ns)
 {
 	return c->ch->ops->consumer_wait ?
-	       c->ch->ops->consumer_wait(c, timeout_ns) : -EOPNOTSUPP;
+	       c->ch->ops->consumer_wait(c, min_events, timeout_ns) :
+	       -EOPNOTSUPP;
 }
 
 static inline struct sl_take *

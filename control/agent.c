@@ -7,6 +7,7 @@
  * their channels up to a deadline, then sinks and channels stop.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,8 +64,9 @@ agent_stop_requested(const struct sl_agent *ag)
 
 /*
  * One sink's runner: call process() while it has work. When it backs off,
- * wait on the channel (sl_channel_consumer_wait: a put wakes it at once)
- * for a bounded time growing up to RUNNER_BACKOFF_MAX_NS, so an idle sink
+ * wait on the channel (sl_channel_consumer_wait: first up to 1 ms for a
+ * batch's worth, then for any put, which wakes it at once) for a bounded
+ * time growing up to RUNNER_BACKOFF_MAX_NS, so an idle sink
  * costs no core and stop requests and drain deadlines are still seen. A
  * sink that backs off with events waiting (the Kafka sink's window is full,
  * or it waits for delivery reports), or a channel without the wakeup,
@@ -97,8 +99,14 @@ sink_runner_main(void *arg)
 				break;
 			backoff = RUNNER_BACKOFF_MIN_NS;
 		}
-		rc = sk->cons ? sl_channel_consumer_wait(sk->cons, backoff) :
-				-EOPNOTSUPP;
+		/*
+		 * Just gone idle: wait (briefly) for a worthwhile batch, so
+		 * a sink that keeps up with its source is not woken per
+		 * small put. Idle for longer: any put wakes it.
+		 */
+		rc = sk->cons ? sl_channel_consumer_wait(sk->cons,
+			backoff == RUNNER_BACKOFF_MIN_NS ? UINT_MAX : 1,
+			backoff) : -EOPNOTSUPP;
 		/* -EAGAIN: events are there, the sink backs off for its
 		 * own reasons; -EOPNOTSUPP: no wakeup. Pause either way. */
 		if (rc != 0 && rc != -ETIMEDOUT && rc != -EINTR)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Memory channel wakeups: a consumer sleeping on an empty channel is woken
- * by a put, a producer armed for room is signalled by a take commit, the
+ * by a put (or, waiting for a batch, by the put that completes it), a
+ * producer armed for room is signalled by a take commit, the
  * busy path signals nobody, and two-thread stress runs (the consumer
  * sleeping between puts, the producer waiting for room) lose no wakeup:
  * a lost one shows as a wait that ran out (counted, asserted zero).
@@ -120,6 +121,7 @@ in_futex(pid_t tid)
 
 struct waiter {
 	struct sl_chan_consumer *c;
+	unsigned min_events;
 	pid_t tid;
 	int rc;
 };
@@ -130,7 +132,7 @@ waiter_main(void *arg)
 	struct waiter *w = arg;
 
 	__atomic_store_n(&w->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
-	w->rc = sl_channel_consumer_wait(w->c, WAIT_NS);
+	w->rc = sl_channel_consumer_wait(w->c, w->min_events, WAIT_NS);
 	return NULL;
 }
 
@@ -176,7 +178,7 @@ Test(mem_wake, waiting_with_events_already_there_does_not_sleep)
 
 	cr_assert_eq(put_seq(p, 1), 0);
 	/* A huge timeout: sleeping here would time the test out. */
-	cr_expect_eq(sl_channel_consumer_wait(c, 3600 * WAIT_NS), -EAGAIN);
+	cr_expect_eq(sl_channel_consumer_wait(c, 1, 3600 * WAIT_NS), -EAGAIN);
 	mem_close(ch, set);
 }
 
@@ -187,7 +189,90 @@ Test(mem_wake, an_empty_channel_times_out_without_a_put)
 	struct sl_chan_consumer *c = sl_channel_consumer_open(ch, "k1", 100,
 							      1, NULL);
 
-	cr_expect_eq(sl_channel_consumer_wait(c, 1000), -ETIMEDOUT);
+	cr_expect_eq(sl_channel_consumer_wait(c, 1, 1000), -ETIMEDOUT);
+	mem_close(ch, set);
+}
+
+Test(mem_wake, a_batch_wait_sleeps_until_enough_events_are_there)
+{
+	void *set;
+	struct sl_channel *ch = mem_open(&set, 100, 100);
+	struct sl_chan_consumer *c = sl_channel_consumer_open(ch, "k1", 100,
+							      2, NULL);
+	struct sl_chan_producer *p = sl_channel_producer_open(ch, "r1", NULL);
+	struct sl_take *t;
+
+	cr_assert_eq(put_seq(p, 1), 0);
+	cr_assert_eq(put_seq(p, 2), 0);
+	/* Two of the three asked for: no early wake, it runs out. */
+	cr_expect_eq(sl_channel_consumer_wait(c, 3, 1000), -ETIMEDOUT);
+	/* Any event would do: they are there, it does not sleep. */
+	cr_expect_eq(sl_channel_consumer_wait(c, 1, 3600 * WAIT_NS), -EAGAIN);
+	cr_assert_eq(put_seq(p, 3), 0);
+	/* Three: there already, no sleep (a huge timeout otherwise). */
+	cr_expect_eq(sl_channel_consumer_wait(c, 3, 3600 * WAIT_NS), 0);
+	/* Events held in flight by this consumer do not count. */
+	t = sl_channel_take(c, 100);
+	cr_assert_not_null(t);
+	cr_assert_eq(t->nb_evs, 3);
+	cr_assert_eq(put_seq(p, 4), 0);
+	cr_expect_eq(sl_channel_consumer_wait(c, 3, 1000), -ETIMEDOUT);
+	/* A request beyond half the capacity is clamped to it. */
+	cr_assert_eq(sl_channel_take_commit(c, t), 0);
+	mem_close(ch, set);
+	ch = mem_open(&set, 4, 4);
+	c = sl_channel_consumer_open(ch, "k1", 100, 1, NULL);
+	p = sl_channel_producer_open(ch, "r1", NULL);
+	cr_assert_eq(put_seq(p, 1), 0);
+	cr_expect_eq(sl_channel_consumer_wait(c, 3, 1000), -ETIMEDOUT);
+	cr_assert_eq(put_seq(p, 2), 0);
+	cr_expect_eq(sl_channel_consumer_wait(c, UINT32_MAX, 3600 * WAIT_NS),
+		     0, "2 = capacity / 2 events are enough");
+	mem_close(ch, set);
+}
+
+struct batch_waiter {
+	struct sl_chan_consumer *c;
+	struct sl_channel *ch;
+	pid_t tid;
+	int rc;
+	uint64_t size_at_wake;
+};
+
+static void *
+batch_waiter_main(void *arg)
+{
+	struct batch_waiter *w = arg;
+
+	__atomic_store_n(&w->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	w->rc = sl_channel_consumer_wait(w->c, 3, WAIT_NS);
+	w->size_at_wake = sl_channel_size(w->ch);
+	return NULL;
+}
+
+Test(mem_wake, the_put_that_completes_a_batch_wakes_the_consumer)
+{
+	void *set;
+	struct sl_channel *ch = mem_open(&set, 100, 100);
+	struct sl_chan_consumer *c = sl_channel_consumer_open(ch, "k1", 100,
+							      1, NULL);
+	struct sl_chan_producer *p = sl_channel_producer_open(ch, "r1", NULL);
+	struct batch_waiter w = { .c = c, .ch = ch };
+	pthread_t thr;
+	pid_t tid;
+	unsigned i;
+
+	pthread_create(&thr, NULL, batch_waiter_main, &w);
+	while (!(tid = __atomic_load_n(&w.tid, __ATOMIC_ACQUIRE)))
+		sched_yield();
+	for (i = 0; i < 10000 && !in_futex(tid); i++)
+		usleep(1000);
+	for (i = 0; i < 3; i++)
+		cr_assert_eq(put_seq(p, i), 0);
+	pthread_join(thr, NULL);
+	cr_expect_eq(w.rc, 0, "woken by the third put, not timed out (%d)",
+		     w.rc);
+	cr_expect_eq(w.size_at_wake, 3, "not woken before the third");
 	mem_close(ch, set);
 }
 
@@ -205,7 +290,7 @@ Test(mem_wake, a_channel_without_the_op_reports_it)
 	ops.producer_room_fd = NULL;
 	ops.producer_room_arm = NULL;
 	ch->ops = &ops;
-	cr_expect_eq(sl_channel_consumer_wait(c, WAIT_NS), -EOPNOTSUPP);
+	cr_expect_eq(sl_channel_consumer_wait(c, 1, WAIT_NS), -EOPNOTSUPP);
 	cr_expect_eq(sl_channel_producer_room_fd(p), -1);
 	cr_expect_eq(sl_channel_producer_room_arm(p), -EOPNOTSUPP);
 	ch->ops = real;
@@ -319,7 +404,7 @@ Test(mem_wake, no_wakeup_is_lost_when_the_consumer_sleeps_between_puts,
 			cr_assert_eq(sl_channel_take_commit(c, t), 0);
 			continue;
 		}
-		rc = sl_channel_consumer_wait(c, WAIT_NS);
+		rc = sl_channel_consumer_wait(c, 1, WAIT_NS);
 		if (rc == -ETIMEDOUT)
 			timeouts++;
 		else if (rc == 0)
@@ -411,7 +496,7 @@ Test(mem_wake, producer_and_consumer_wakeups_together_lose_nothing,
 			cr_assert_eq(sl_channel_take_commit(c, t), 0);
 			continue;
 		}
-		if (sl_channel_consumer_wait(c, WAIT_NS) == -ETIMEDOUT)
+		if (sl_channel_consumer_wait(c, 1, WAIT_NS) == -ETIMEDOUT)
 			timeouts++;
 	}
 	pthread_join(thr, NULL);
