@@ -39,11 +39,7 @@ RING = int(os.environ.get("RING_BYTES", str(256 << 20)))
 
 def conf(port, channel, acks, ddir):
     chan = ("a1.channels.c1.type = memory\n" if channel == "memory" else
-            f"a1.channels.c1.type = file\n"
-            f"a1.channels.c1.checkpointDir = {ddir}/ck\n"
-            f"a1.channels.c1.dataDirs = {ddir}/data\n"
-            f"a1.channels.c1.maxFileSize = 268435456\n"
-            f"a1.channels.c1.ringBytes = {RING}\n")
+            br.file_channel_lines(ddir, RING))
     return (f"a1.sources = r1\na1.channels = c1\na1.sinks = k1\n"
             f"a1.sources.r1.type = netcat\n"
             f"a1.sources.r1.bind = 127.0.0.1\n"
