@@ -96,12 +96,14 @@ bench: build
 bench-dpdk: build
 	BUILD=$(BUILD) bench/dp_run
 
-# Long runs: the file channel's kill -9 loop with SOAK_ROUNDS kills; the
+# Long runs: the file channel's kill -9 loops (logger, Kafka) with SOAK_ROUNDS kills; the
 # Kafka sink's load and fault tests at full size (100,000 x 1 KiB).
 SOAK_ROUNDS ?= 300
 soak: build-san
 	SL_KILL9_ROUNDS=$(SOAK_ROUNDS) SLUICE=$(SANBUILD)/control/sluice \
 		SLUICE_SRC=. python3 tests/integration/test_file_channel_kill9.py
+	SL_KILL9_ROUNDS=$(SOAK_ROUNDS) SLUICE=$(SANBUILD)/control/sluice \
+		SLUICE_SRC=. python3 tests/integration/test_file_channel_kafka_kill9.py
 	SLUICE_DPDK_LINES=100000 SLUICE=$(SANBUILD)/control/sluice \
 		SLUICE_SRC=. python3 tests/integration/test_dpdk_netcat.py
 	SLUICE_SOAK=1 meson test -C $(SANBUILD) --print-errorlogs \
