@@ -6,7 +6,9 @@
  * with multishot recvmsg into a provided-buffer ring (one-shot recvmsg on
  * kernels without it) and puts each reaped round of datagrams into every
  * wired channel in one batch (fanout.c). UDP has no backpressure: a full
- * channel is a counted drop. Created and started on the control thread.
+ * channel is a counted drop; so is every datagram the kernel dropped on the
+ * socket (drop_socket_overflow: the socket's own total, kept current by a
+ * timer). Created and started on the control thread.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,6 +37,8 @@
 #define NU_HDR_ROOM		(sizeof(struct io_uring_recvmsg_out) + \
 				 sizeof(struct sockaddr_storage) + NU_CTRL_LEN)
 #define NU_ADDR_MAX		(INET6_ADDRSTRLEN + 32)
+/* How often the I/O thread reads the socket's drop total (SO_MEMINFO). */
+#define NU_DROPS_PERIOD_NS	(100 * SL_NS_PER_MS)
 
 enum nu_op {
 	NU_OP_RECV = 1,
@@ -66,6 +70,8 @@ struct nu_source {
 	struct sockaddr_storage plain_name;
 	uint64_t plain_ctrl[(NU_CTRL_LEN + 7) / 8];
 	uint32_t ovfl_seen;	/* the kernel's cumulative drop count */
+	uint64_t drops_at;	/* when SO_MEMINFO was last read */
+	uint64_t nobufs;	/* multishot ends: the buffer ring ran dry */
 	struct iovec plain_iov;
 	int fd;
 	int wake_fd;
@@ -215,40 +221,55 @@ nu_flush(struct nu_source *nu)
 }
 
 /*
- * SO_RXQ_OVFL: datagrams the kernel dropped on this socket (its buffer was
- * full) since the last one we read. Counted, as every other drop.
+ * drop_socket_overflow is the socket's drop total (sk_drops: what
+ * SO_MEMINFO's SK_MEMINFO_DROPS, SO_RXQ_OVFL and the last column of
+ * /proc/net/udp all report), counted from the socket's creation. Readings
+ * arrive out of order (a datagram's SO_RXQ_OVFL is the total when it was
+ * queued, maybe before an SO_MEMINFO read), so only a newer total counts.
  */
+static void
+nu_drops_update(struct nu_source *nu, uint32_t total)
+{
+	/* Modulo 2^32, as sk_drops wraps. */
+	int32_t delta = (int32_t)(total - nu->ovfl_seen);
+
+	if (delta <= 0)
+		return;
+	nu->ovfl_seen = total;
+	sl_stat_add(&nu->base.stats.drop[SL_DROP_SOCKET_OVERFLOW],
+		    (uint64_t)delta);
+}
+
+/* SO_RXQ_OVFL: the total when this datagram was queued (no syscall). */
 static void
 nu_overflow(struct nu_source *nu, const struct cmsghdr *cm)
 {
-	uint32_t v, delta;
+	uint32_t v;
 
 	if (!cm || cm->cmsg_level != SOL_SOCKET ||
 	    cm->cmsg_type != SO_RXQ_OVFL ||
 	    cm->cmsg_len < CMSG_LEN(sizeof(uint32_t)))
 		return;
 	memcpy(&v, CMSG_DATA(cm), sizeof(v));
-	delta = v - nu->ovfl_seen;	/* wraps as the kernel's does */
-	nu->ovfl_seen = v;
-	sl_stat_add(&nu->base.stats.drop[SL_DROP_SOCKET_OVERFLOW], delta);
+	nu_drops_update(nu, v);
 }
 
 /*
- * SO_RXQ_OVFL reports drops only with a datagram queued after them; at
- * stop, read the socket's own total (SO_MEMINFO) so none goes uncounted.
+ * SO_RXQ_OVFL only tells drops with a datagram queued after them: those
+ * at the end of a burst would wait for the next datagram. The socket's
+ * total (SO_MEMINFO), read on a timer and at stop, counts them.
  */
 static void
-nu_overflow_settle(struct nu_source *nu)
+nu_drops_read(struct nu_source *nu)
 {
 	uint32_t mi[SK_MEMINFO_VARS];
 	socklen_t len = sizeof(mi);
 
+	nu->drops_at = sl_time_mono_ns();
 	if (getsockopt(nu->fd, SOL_SOCKET, SO_MEMINFO, mi, &len) < 0 ||
 	    len < sizeof(uint32_t) * (SK_MEMINFO_DROPS + 1))
 		return;
-	sl_stat_add(&nu->base.stats.drop[SL_DROP_SOCKET_OVERFLOW],
-		    (uint32_t)(mi[SK_MEMINFO_DROPS] - nu->ovfl_seen));
-	nu->ovfl_seen = mi[SK_MEMINFO_DROPS];
+	nu_drops_update(nu, mi[SK_MEMINFO_DROPS]);
 }
 
 /* One datagram: an event into the open batch, or a counted drop. */
@@ -337,6 +358,14 @@ nu_on_recv(struct nu_source *nu, const struct io_uring_cqe *cqe)
 			    nu->msg.msg_namelen);
 	} else if (cqe->res == -EINVAL && nu->multishot) {
 		nu->multishot = false;	/* an older kernel: one-shot */
+	} else if (cqe->res == -ENOBUFS) {
+		/*
+		 * Every provided buffer was in use: the kernel picks the
+		 * buffer before it reads, so the datagram stays queued in
+		 * the socket (or, if the socket fills meanwhile, is a
+		 * kernel drop, counted above). Re-armed after this round.
+		 */
+		nu->nobufs++;
 	}
 }
 
@@ -387,7 +416,12 @@ nu_finish(struct nu_source *nu)
 		sl_stat_add(&nu->base.stats.rx_bytes, (uint64_t)n);
 		sl_stat_add(&nu->base.stats.drop[SL_DROP_SOURCE_STOPPED], 1);
 	}
-	nu_overflow_settle(nu);
+	nu_drops_read(nu);
+	if (nu->nobufs)
+		sl_log(SL_INFO, "source netcatudp %s: the multishot recvmsg "
+		       "ran out of its %u buffers %llu times and was re-armed "
+		       "(the datagrams waited in the socket)", nu->base.name,
+		       NU_NB_BUFS, (unsigned long long)nu->nobufs);
 }
 
 static void *
@@ -397,12 +431,16 @@ nu_thread_main(void *arg)
 
 	nu_wake_arm(nu);
 	nu_recv_arm(nu);
+	nu->drops_at = sl_time_mono_ns();
 	while (!__atomic_load_n(&nu->stop, __ATOMIC_ACQUIRE)) {
+		struct __kernel_timespec ts = {
+			.tv_nsec = (long long)NU_DROPS_PERIOD_NS };
 		struct io_uring_cqe *cqe;
 		unsigned head, nb = 0;
 		int rc;
 
-		rc = io_uring_submit_and_wait_timeout(&nu->ring, &cqe, 1, NULL,
+		/* The wait's timeout is the drop-count timer. */
+		rc = io_uring_submit_and_wait_timeout(&nu->ring, &cqe, 1, &ts,
 						      NULL);
 		if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY)
 			sl_log(SL_ERROR, "source netcatudp %s: io_uring wait: "
@@ -417,6 +455,8 @@ nu_thread_main(void *arg)
 		nu_flush(nu);
 		if (!nu->recv_armed)
 			nu_recv_arm(nu);
+		if (sl_time_mono_ns() - nu->drops_at >= NU_DROPS_PERIOD_NS)
+			nu_drops_read(nu);
 	}
 	nu_finish(nu);
 	return NULL;
@@ -502,7 +542,7 @@ nu_bind(struct nu_source *nu, struct sl_err *err)
 				  nu->base.name, nu->set.bind,
 				  (long long)nu->set.port, strerror(saved));
 	/* Bursts wait in the kernel while the thread commits a batch; what
-	 * the kernel still drops, it tells us (SO_RXQ_OVFL). */
+	 * the kernel still drops, it tells us (SO_RXQ_OVFL, SO_MEMINFO). */
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 	nu->fd = fd;

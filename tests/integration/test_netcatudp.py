@@ -222,6 +222,89 @@ def socket_overflow(tmp, recv_mode=None):
     check(rc == 0, f"overflow agent exits 0 (got {rc})")
 
 
+def kernel_socket_drops(pid, port):
+    """The kernel's drop count (last column of /proc/PID/net/udp) of the
+    UDP socket that process @pid holds bound to 127.0.0.1:@port, found by
+    its inode among the process's fds; None if there is none."""
+    inodes = set()
+    fd_dir = f"/proc/{pid}/fd"
+    for fd in os.listdir(fd_dir):
+        try:
+            link = os.readlink(os.path.join(fd_dir, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    want = f"0100007F:{port:04X}"
+    with open(f"/proc/{pid}/net/udp") as f:
+        for line in f:
+            fields = line.split()
+            if (len(fields) > 12 and fields[1] == want and
+                    fields[9] in inodes):
+                return int(fields[-1])
+    return None
+
+
+def socket_drops_timely(tmp, recv_mode=None):
+    """A burst overflows the socket buffer (agent SIGSTOP'd), then nothing
+    more is sent and the agent keeps running: within a bounded poll the
+    source's drop_socket_overflow equals the kernel's drop count for its
+    socket (/proc/PID/net/udp) and received + dropped == sent, exactly,
+    with no later datagram to carry SO_RXQ_OVFL."""
+    port = free_port(socket.SOCK_DGRAM)
+    conf = (f"a1.sources = r1\na1.channels = c1\na1.sinks = k1\n"
+            f"a1.sources.r1.type = netcatudp\n"
+            f"a1.sources.r1.bind = 127.0.0.1\na1.sources.r1.port = {port}\n"
+            f"a1.sources.r1.channels = c1\n"
+            f"a1.channels.c1.type = memory\na1.channels.c1.capacity = 100000\n"
+            f"a1.channels.c1.transactionCapacity = 1000\n"
+            f"a1.sinks.k1.type = null\na1.sinks.k1.channel = c1\n"
+            f"a1.sinks.k1.batchSize = 1000\n")
+    env = {"SLUICE_NETCAT_RECV": recv_mode} if recv_mode else {}
+    ag = Agent(tmp, conf, tag="timely", env=env)
+    s, _ = udp_sender()
+    n = 20000
+    mode = recv_mode or "multishot"
+    try:
+        check(ag.wait_ctl(), "timely agent up")
+        check(kernel_socket_drops(ag.proc.pid, port) == 0,
+              "the agent's socket is in /proc/PID/net/udp, no drops yet")
+        os.kill(ag.proc.pid, signal.SIGSTOP)
+        try:
+            for i in range(n):
+                s.sendto(b"t%07d" % i + b"." * 200, ("127.0.0.1", port))
+        finally:
+            os.kill(ag.proc.pid, signal.SIGCONT)
+        # Nothing more is sent: the drops at the end of the burst must be
+        # counted without a later datagram.
+        seen = {}
+
+        def agrees():
+            src = ag.stats()["SOURCE.r1"]
+            seen["rec"] = int(src["EventReceivedCount"])
+            seen["ovfl"] = int(src["sluice"]["drop_socket_overflow"])
+            seen["kern"] = kernel_socket_drops(ag.proc.pid, port)
+            return (seen["ovfl"] == seen["kern"] and
+                    seen["rec"] + seen["ovfl"] == n)
+        wait_for(agrees)
+        rec, ovfl, kern = seen["rec"], seen["ovfl"], seen["kern"]
+        check(kern is not None and kern > 0,
+              f"the kernel dropped datagrams on the socket ({kern}, {mode})")
+        check(ovfl == kern, f"drop_socket_overflow {ovfl} == the kernel's "
+              f"count {kern} for the socket, agent running ({mode})")
+        check(rec + ovfl == n, f"received {rec} + drop_socket_overflow "
+              f"{ovfl} == sent {n}, agent running ({mode})")
+        print(f"socket_drops_timely ({mode}): {rec} received, {ovfl} "
+              f"counted, kernel {kern}", flush=True)
+    finally:
+        s.close()
+        rc = ag.stop()
+    check(rc == 0, f"timely agent exits 0 (got {rc})")
+    m = re.search(r"ran out of its \d+ buffers \d+ times", ag.log())
+    if m:
+        print(f"  multishot {m.group(0)}; counters still add up", flush=True)
+
+
 def stop_accounting(tmp):
     """SIGTERM right after a burst: every datagram sent is an event, a
     kernel drop (drop_socket_overflow) or counted at stop
@@ -270,6 +353,9 @@ with tempfile.TemporaryDirectory() as tmp:
                        ("overflow", socket_overflow),
                        ("overflow-plain",
                         lambda t: socket_overflow(t, "plain")),
+                       ("drops_timely", socket_drops_timely),
+                       ("drops_timely-plain",
+                        lambda t: socket_drops_timely(t, "plain")),
                        ("basics", basics),
                        ("basics-plain", lambda t: basics(t, "plain")),
                        ("channel_full", channel_full)):
