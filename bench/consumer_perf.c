@@ -16,8 +16,8 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "perf_conf.h"
 #include "sl_common.h"
+#include "sl_kafka.h"
 #include "sl_props.h"
 #include "sl_time.h"
 
@@ -353,7 +353,7 @@ consumer_create(const struct cperf_args *ca, char **stats_json)
 	rd_kafka_t *rk;
 
 	if (ca->config_file &&
-	    sl_perf_props_load(conf, ca->config_file, errstr,
+	    sl_kafka_props_load(conf, ca->config_file, errstr,
 			       sizeof(errstr)) < 0)
 		goto err;
 	if (!ca->group) {

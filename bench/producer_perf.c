@@ -17,8 +17,8 @@
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 
-#include "perf_conf.h"
 #include "sl_common.h"
+#include "sl_kafka.h"
 #include "sl_props.h"
 #include "sl_time.h"
 
@@ -743,11 +743,11 @@ producer_create(const struct perf_args *pa)
 	/* Kafka's tool names its client so; props may override it. */
 	rd_kafka_conf_set(conf, "client.id", "perf-producer-client", NULL, 0);
 	if (pa->config_file &&
-	    sl_perf_props_load(conf, pa->config_file, errstr,
+	    sl_kafka_props_load(conf, pa->config_file, errstr,
 			       sizeof(errstr)) < 0)
 		goto err;
 	for (i = 0; i < pa->nb_props; i++)
-		if (sl_perf_prop_set_arg(conf, pa->props[i], errstr,
+		if (sl_kafka_prop_set_arg(conf, pa->props[i], errstr,
 					 sizeof(errstr)) < 0)
 			goto err;
 	if (pa->print_metrics) {

@@ -16,6 +16,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "sl_control.h"
+#include "sl_kafka.h"
 #include "sl_props.h"
 #include "sl_time.h"
 
@@ -85,9 +86,10 @@ consume_usage(FILE *out)
 	      "                            key.separator, line.separator, "
 	      "headers.separator,\n"
 	      "                            null.literal\n"
-	      "  --consumer-property K=V   a librdkafka consumer property\n"
+	      "  --consumer-property K=V   a consumer property (Java or librdkafka "
+	      "name)\n"
 	      "  --consumer.config FILE    consumer properties file "
-	      "(key=value lines)\n", out);
+	      "(Java .properties)\n", out);
 }
 
 static int
@@ -269,55 +271,21 @@ consume_conf_set(rd_kafka_conf_t *conf, const char *key, const char *val)
 {
 	char errstr[512];
 
-	if (rd_kafka_conf_set(conf, key, val, errstr, sizeof(errstr)) ==
-	    RD_KAFKA_CONF_OK)
+	if (sl_kafka_prop_set(conf, key, val, errstr, sizeof(errstr)) == 0)
 		return 0;
 	fprintf(stderr, "sluice consume: %s\n", errstr);
 	return -EINVAL;
 }
 
-/* key=value lines, '#' comments; names go to librdkafka as they are. */
+/* A Java .properties file, Java names translated as the sink does. */
 static int
 consume_conf_load(rd_kafka_conf_t *conf, const char *path)
 {
-	char *line = NULL, *k, *v, *e;
-	char errstr[512];
-	size_t cap = 0;
-	int lineno = 0, rc = 0;
-	FILE *f = fopen(path, "r");
+	char errstr[768];
+	int rc = sl_kafka_props_load(conf, path, errstr, sizeof(errstr));
 
-	if (!f) {
-		fprintf(stderr, "sluice consume: %s: %s\n", path,
-			strerror(errno));
-		return -errno;
-	}
-	while (getline(&line, &cap, f) >= 0) {
-		lineno++;
-		k = line + strspn(line, " \t");
-		e = k + strlen(k);
-		while (e > k && strchr(" \t\r\n", e[-1]))
-			*--e = '\0';
-		if (!*k || *k == '#' || *k == '!')
-			continue;
-		v = k + strcspn(k, "=:");
-		if (!*v) {
-			fprintf(stderr, "%s:%d: expected key=value\n", path,
-				lineno);
-			rc = -EINVAL;
-			break;
-		}
-		*v++ = '\0';
-		for (e = v - 1; e > k && strchr(" \t", e[-1]); e--)
-			e[-1] = '\0';
-		v += strspn(v, " \t");
-		if (rd_kafka_conf_set(conf, k, v, errstr, sizeof(errstr))) {
-			fprintf(stderr, "%s:%d: %s\n", path, lineno, errstr);
-			rc = -EINVAL;
-			break;
-		}
-	}
-	free(line);
-	fclose(f);
+	if (rc < 0)
+		fprintf(stderr, "sluice consume: %s\n", errstr);
 	return rc;
 }
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The Kafka sink's configuration helpers: `kafka.producer.*` (the Java
- * client's property names, as Flume passes them through) translated into
- * librdkafka's, `header.*` mappings, the Avro encoding of
+ * client's property names, as Flume passes them through) set on librdkafka
+ * through the shared translation (kafka_props.c), `header.*` mappings, the Avro encoding of
  * useFlumeEventFormat and the dead-letter record. Called by kafka_sink.c on
  * the control thread (configuration) and the runner thread (encoding).
  */
@@ -15,72 +15,25 @@
 #include <jansson.h>
 
 #include "kafka_int.h"
+#include "sl_kafka.h"
 
 /*
- * Java producer names librdkafka spells differently, or cannot honour.
- * A NULL @rd with a @why refuses the key (load fails); @warn_only ignores
- * it with a warning instead. Names not listed go to librdkafka as they are
- * (linger.ms, batch.size, compression.type, retries, enable.idempotence,
- * max.in.flight.requests.per.connection, security.protocol, ssl.*, ...
- * have the same names there), so librdkafka itself judges them.
+ * Names the sink itself refuses or ignores whatever librdkafka would do
+ * with them (its own settings cover them); every other name goes through
+ * the shared Java -> librdkafka table (sl_kafka.h), whose IGNORE names the
+ * sink warns about and whose UNSUPPORTED names fail the load.
  */
-struct kafka_name_map {
+static const struct {
 	const char *java;
-	const char *rd;
-	bool kbytes;		/* value in bytes -> KiB */
 	bool warn_only;
 	const char *why;
+} kafka_sink_names[] = {
+	{ "bootstrap.servers", true,
+	  "kafka.bootstrap.servers sets the brokers" },
+	{ "transactional.id", false,
+	  "the sink commits Flume transactions itself; Kafka transactions "
+	  "are not used" },
 };
-
-static const struct kafka_name_map kafka_names[] = {
-	{ "delivery.timeout.ms", "message.timeout.ms" },
-	{ "max.request.size", "message.max.bytes" },
-	{ "buffer.memory", "queue.buffering.max.kbytes", .kbytes = true },
-	{ "send.buffer.bytes", "socket.send.buffer.bytes" },
-	{ "receive.buffer.bytes", "socket.receive.buffer.bytes" },
-	{ "sasl.mechanism", "sasl.mechanisms" },
-	{ "key.serializer", NULL, .warn_only = true,
-	  .why = "sluice sends keys and values as bytes, as "
-		 "ByteArraySerializer does" },
-	{ "value.serializer", NULL, .warn_only = true,
-	  .why = "sluice sends keys and values as bytes, as "
-		 "ByteArraySerializer does" },
-	{ "max.block.ms", NULL, .warn_only = true,
-	  .why = "the sink never blocks: a full producer queue is "
-		 "backpressure on the channel" },
-	{ "metric.reporters", NULL, .warn_only = true,
-	  .why = "use `sluice ctl stats`; librdkafka's statistics are in "
-		 "the sink's stats" },
-	{ "bootstrap.servers", NULL, .warn_only = true,
-	  .why = "kafka.bootstrap.servers sets the brokers" },
-	{ "partitioner.class", NULL,
-	  .why = "Java classes cannot be loaded; kafka.producer.partitioner "
-		 "takes librdkafka's partitioners (murmur2_random, sluice's "
-		 "default, places keys as Java's default partitioner does)" },
-	{ "interceptor.classes", NULL,
-	  .why = "Java classes cannot be loaded" },
-	{ "transactional.id", NULL,
-	  .why = "the sink commits Flume transactions itself; Kafka "
-		 "transactions are not used" },
-	{ "sasl.jaas.config", NULL,
-	  .why = "use sasl.username / sasl.password (librdkafka names)" },
-	{ "ssl.truststore.location", NULL,
-	  .why = "use ssl.ca.location (a PEM file)" },
-	{ "ssl.keystore.location", NULL,
-	  .why = "use ssl.certificate.location and ssl.key.location "
-		 "(PEM files)" },
-};
-
-static const struct kafka_name_map *
-kafka_name_find(const char *java)
-{
-	size_t i;
-
-	for (i = 0; i < SL_ARRAY_SIZE(kafka_names); i++)
-		if (strcmp(kafka_names[i].java, java) == 0)
-			return &kafka_names[i];
-	return NULL;
-}
 
 /* One property into @conf; 0 or -EINVAL after a diag line. */
 static int
@@ -88,36 +41,36 @@ kafka_conf_set_one(rd_kafka_conf_t *conf, const struct sl_props *props,
 		   const struct sl_prop *p, const char *java,
 		   struct sl_diag *diag)
 {
-	const struct kafka_name_map *m = kafka_name_find(java);
-	const char *name = java, *val = p->val;
-	char errstr[512], kb[32];
-	int64_t bytes;
+	char errstr[512], name[256], val[512];
+	bool warn_only = false;
+	const char *why = NULL;
+	size_t i;
+	int kind;
 
-	if (m && !m->rd) {
+	for (i = 0; i < SL_ARRAY_SIZE(kafka_sink_names); i++)
+		if (strcmp(kafka_sink_names[i].java, java) == 0) {
+			warn_only = kafka_sink_names[i].warn_only;
+			why = kafka_sink_names[i].why;
+		}
+	kind = why ? SL_KAFKA_PROP_UNSUPPORTED :
+	       sl_kafka_prop_translate(java, p->val, name, val, sizeof(name));
+	if (kind < 0) {
 		if (diag)
-			sl_diag_add(diag, m->warn_only ? SL_DIAG_WARN :
+			sl_diag_add(diag, SL_DIAG_ERROR, p->file, p->line,
+				    "%s.%s: '%s' is not a number of bytes",
+				    props->comp, p->key, p->val);
+		return -EINVAL;
+	}
+	if (kind == SL_KAFKA_PROP_IGNORE)
+		warn_only = true;
+	if (kind == SL_KAFKA_PROP_IGNORE || kind == SL_KAFKA_PROP_UNSUPPORTED) {
+		if (diag)
+			sl_diag_add(diag, warn_only ? SL_DIAG_WARN :
 				    SL_DIAG_ERROR, p->file, p->line,
 				    "%s.%s: %s: %s", props->comp, p->key,
-				    m->warn_only ? "ignored" : "not supported",
-				    m->why);
-		return m->warn_only ? 0 : -EINVAL;
-	}
-	if (m) {
-		name = m->rd;
-		if (m->kbytes) {
-			if (sl_parse_int(val, 1, INT64_MAX, &bytes) < 0) {
-				if (diag)
-					sl_diag_add(diag, SL_DIAG_ERROR,
-						    p->file, p->line, "%s.%s: "
-						    "'%s' is not a number of "
-						    "bytes", props->comp,
-						    p->key, val);
-				return -EINVAL;
-			}
-			snprintf(kb, sizeof(kb), "%" PRId64,
-				 SL_MAX(bytes / 1024, (int64_t)1));
-			val = kb;
-		}
+				    warn_only ? "ignored" : "not supported",
+				    why ? why : val);
+		return warn_only ? 0 : -EINVAL;
 	}
 	errstr[0] = '\0';
 	if (rd_kafka_conf_set(conf, name, val, errstr, sizeof(errstr)) ==
@@ -126,8 +79,9 @@ kafka_conf_set_one(rd_kafka_conf_t *conf, const struct sl_props *props,
 	if (diag)
 		sl_diag_add(diag, SL_DIAG_ERROR, p->file, p->line,
 			    "%s.%s: librdkafka%s%s%s: %s", props->comp, p->key,
-			    m ? " (as " : "", m ? name : "", m ? ")" : "",
-			    errstr);
+			    kind != SL_KAFKA_PROP_SAME ? " (as " : "",
+			    kind != SL_KAFKA_PROP_SAME ? name : "",
+			    kind != SL_KAFKA_PROP_SAME ? ")" : "", errstr);
 	return -EINVAL;
 }
 
@@ -186,14 +140,18 @@ kafka_conf_user_set(const struct sl_props *props, const char *name)
 
 	for (i = 0; i < props->n; i++) {
 		const char *k = props->v[i].key;
-		const struct kafka_name_map *m;
+		char rd_key[256], rd_val[512];
+		int kind;
 
 		if (strncmp(k, KAFKA_PRODUCER_PREFIX, plen) != 0)
 			continue;
 		k += plen;
-		m = kafka_name_find(k);
-		if (strcmp(k, name) == 0 || (m && m->rd &&
-					     strcmp(m->rd, name) == 0))
+		kind = sl_kafka_prop_translate(k, props->v[i].val, rd_key,
+					       rd_val, sizeof(rd_key));
+		if (strcmp(k, name) == 0 ||
+		    ((kind == SL_KAFKA_PROP_RENAME ||
+		      kind == SL_KAFKA_PROP_KBYTES) &&
+		     strcmp(rd_key, name) == 0))
 			return true;
 	}
 	return false;

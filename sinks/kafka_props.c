@@ -1,53 +1,67 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Java Kafka client property names -> librdkafka's, for producer-perf and
- * consumer-perf (--producer-props, --producer.config, --consumer.config).
- * librdkafka already accepts most Java names as aliases (acks, linger.ms,
- * batch.size, ...); the table lists only those that differ. Main thread.
+ * Java Kafka client property names -> librdkafka's: the one table the
+ * Kafka sink, producer-perf / consumer-perf and `sluice consume` share,
+ * and the Java .properties loader of the tools. librdkafka already accepts
+ * most Java names as aliases (acks, linger.ms, batch.size, ...); the table
+ * lists only those that differ.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "perf_conf.h"
+#include "sl_kafka.h"
 #include "sl_props.h"
 
-struct perf_prop_map {
+struct kafka_prop_map {
 	const char *java;
-	enum sl_perf_prop_kind kind;
+	enum sl_kafka_prop_kind kind;
 	const char *rd;		/* RENAME/KBYTES: librdkafka name; else why */
 };
 
-static const struct perf_prop_map perf_prop_table[] = {
-	{ "buffer.memory", SL_PERF_PROP_KBYTES, "queue.buffering.max.kbytes" },
-	{ "max.request.size", SL_PERF_PROP_RENAME, "message.max.bytes" },
-	{ "send.buffer.bytes", SL_PERF_PROP_RENAME,
+static const char serializer_why[] = "sluice sends keys and values as "
+	"bytes, as ByteArraySerializer does";
+
+static const struct kafka_prop_map kafka_prop_table[] = {
+	{ "delivery.timeout.ms", SL_KAFKA_PROP_RENAME, "message.timeout.ms" },
+	{ "max.request.size", SL_KAFKA_PROP_RENAME, "message.max.bytes" },
+	{ "buffer.memory", SL_KAFKA_PROP_KBYTES,
+	  "queue.buffering.max.kbytes" },
+	{ "send.buffer.bytes", SL_KAFKA_PROP_RENAME,
 	  "socket.send.buffer.bytes" },
-	{ "receive.buffer.bytes", SL_PERF_PROP_RENAME,
+	{ "receive.buffer.bytes", SL_KAFKA_PROP_RENAME,
 	  "socket.receive.buffer.bytes" },
-	{ "fetch.max.wait.ms", SL_PERF_PROP_RENAME, "fetch.wait.max.ms" },
-	{ "key.serializer", SL_PERF_PROP_IGNORE, NULL },
-	{ "value.serializer", SL_PERF_PROP_IGNORE, NULL },
-	{ "key.deserializer", SL_PERF_PROP_IGNORE, NULL },
-	{ "value.deserializer", SL_PERF_PROP_IGNORE, NULL },
-	{ "max.block.ms", SL_PERF_PROP_UNSUPPORTED,
-	  "librdkafka never blocks in produce(); the tool waits for queue "
-	  "space instead" },
-	{ "partitioner.class", SL_PERF_PROP_UNSUPPORTED,
-	  "Java classes cannot be loaded; use partitioner=" },
-	{ "interceptor.classes", SL_PERF_PROP_UNSUPPORTED,
+	{ "fetch.max.wait.ms", SL_KAFKA_PROP_RENAME, "fetch.wait.max.ms" },
+	{ "sasl.mechanism", SL_KAFKA_PROP_RENAME, "sasl.mechanisms" },
+	{ "key.serializer", SL_KAFKA_PROP_IGNORE, serializer_why },
+	{ "value.serializer", SL_KAFKA_PROP_IGNORE, serializer_why },
+	{ "key.deserializer", SL_KAFKA_PROP_IGNORE, serializer_why },
+	{ "value.deserializer", SL_KAFKA_PROP_IGNORE, serializer_why },
+	{ "max.block.ms", SL_KAFKA_PROP_IGNORE,
+	  "librdkafka never blocks in produce(): a full producer queue is "
+	  "backpressure (the sink's channel, the tools' wait for room)" },
+	{ "metric.reporters", SL_KAFKA_PROP_IGNORE,
+	  "Java classes cannot be loaded; use `sluice ctl stats` (the sink's "
+	  "stats hold librdkafka's statistics)" },
+	{ "partitioner.class", SL_KAFKA_PROP_UNSUPPORTED,
+	  "Java classes cannot be loaded; partitioner takes librdkafka's "
+	  "partitioners (murmur2_random, sluice's default, places keys as "
+	  "Java's default partitioner does)" },
+	{ "interceptor.classes", SL_KAFKA_PROP_UNSUPPORTED,
 	  "Java classes cannot be loaded" },
-	{ "metric.reporters", SL_PERF_PROP_UNSUPPORTED,
-	  "Java classes cannot be loaded" },
-	{ "max.poll.records", SL_PERF_PROP_UNSUPPORTED,
+	{ "max.poll.records", SL_KAFKA_PROP_UNSUPPORTED,
 	  "librdkafka returns one message per poll" },
-	{ "sasl.jaas.config", SL_PERF_PROP_UNSUPPORTED,
-	  "use sasl.username / sasl.password" },
+	{ "sasl.jaas.config", SL_KAFKA_PROP_UNSUPPORTED,
+	  "use sasl.username / sasl.password (librdkafka names)" },
+	{ "ssl.truststore.location", SL_KAFKA_PROP_UNSUPPORTED,
+	  "use ssl.ca.location (a PEM file)" },
+	{ "ssl.keystore.location", SL_KAFKA_PROP_UNSUPPORTED,
+	  "use ssl.certificate.location and ssl.key.location (PEM files)" },
 };
 
 /* Java assignor class names -> librdkafka's strategy names. */
-static const char *const perf_assignors[][2] = {
+static const char *const kafka_assignors[][2] = {
 	{ "org.apache.kafka.clients.consumer.RangeAssignor", "range" },
 	{ "org.apache.kafka.clients.consumer.RoundRobinAssignor",
 	  "roundrobin" },
@@ -55,22 +69,22 @@ static const char *const perf_assignors[][2] = {
 	  "cooperative-sticky" },
 };
 
-static const struct perf_prop_map *
-perf_prop_lookup(const char *key)
+static const struct kafka_prop_map *
+kafka_prop_lookup(const char *key)
 {
 	size_t i;
 
-	for (i = 0; i < SL_ARRAY_SIZE(perf_prop_table); i++)
-		if (strcmp(perf_prop_table[i].java, key) == 0)
-			return &perf_prop_table[i];
+	for (i = 0; i < SL_ARRAY_SIZE(kafka_prop_table); i++)
+		if (strcmp(kafka_prop_table[i].java, key) == 0)
+			return &kafka_prop_table[i];
 	return NULL;
 }
 
 int
-sl_perf_prop_translate(const char *key, const char *val, char *rd_key,
-		       char *rd_val, size_t len)
+sl_kafka_prop_translate(const char *key, const char *val, char *rd_key,
+			char *rd_val, size_t len)
 {
-	const struct perf_prop_map *m = perf_prop_lookup(key);
+	const struct kafka_prop_map *m = kafka_prop_lookup(key);
 	int64_t bytes;
 	size_t i;
 
@@ -78,58 +92,54 @@ sl_perf_prop_translate(const char *key, const char *val, char *rd_key,
 		snprintf(rd_key, len, "%s", key);
 		snprintf(rd_val, len, "%s", val);
 		if (strcmp(key, "partition.assignment.strategy") == 0)
-			for (i = 0; i < SL_ARRAY_SIZE(perf_assignors); i++)
-				if (strcmp(val, perf_assignors[i][0]) == 0)
+			for (i = 0; i < SL_ARRAY_SIZE(kafka_assignors); i++)
+				if (strcmp(val, kafka_assignors[i][0]) == 0)
 					snprintf(rd_val, len, "%s",
-						 perf_assignors[i][1]);
-		return SL_PERF_PROP_SAME;
+						 kafka_assignors[i][1]);
+		return SL_KAFKA_PROP_SAME;
 	}
 	switch (m->kind) {
-	case SL_PERF_PROP_RENAME:
+	case SL_KAFKA_PROP_RENAME:
 		snprintf(rd_key, len, "%s", m->rd);
 		snprintf(rd_val, len, "%s", val);
 		break;
-	case SL_PERF_PROP_KBYTES:
-		if (sl_parse_int(val, 1024, INT64_MAX, &bytes) < 0) {
+	case SL_KAFKA_PROP_KBYTES:
+		if (sl_parse_int(val, 1, INT64_MAX, &bytes) < 0) {
 			snprintf(rd_val, len, "Invalid value \"%s\" for "
 				 "configuration property \"%s\": expected a "
-				 "number of bytes >= 1024", val, key);
+				 "number of bytes", val, key);
 			return -EINVAL;
 		}
 		snprintf(rd_key, len, "%s", m->rd);
-		snprintf(rd_val, len, "%lld", (long long)(bytes / 1024));
+		snprintf(rd_val, len, "%lld",
+			 (long long)SL_MAX(bytes / 1024, (int64_t)1));
 		break;
 	default:
+		snprintf(rd_key, len, "%s", key);
+		snprintf(rd_val, len, "%s", m->rd);
 		break;
 	}
 	return m->kind;
 }
 
 int
-sl_perf_prop_set(rd_kafka_conf_t *conf, const char *key, const char *val,
-		 char *errstr, size_t errlen)
+sl_kafka_prop_set(rd_kafka_conf_t *conf, const char *key, const char *val,
+		  char *errstr, size_t errlen)
 {
-	char rd_key[256], rd_val[512];
-	const struct perf_prop_map *m;
+	char rd_key[512], rd_val[512];
 	int kind;
 
-	kind = sl_perf_prop_translate(key, val, rd_key, rd_val,
-				      sizeof(rd_val) < sizeof(rd_key) ?
-				      sizeof(rd_val) : sizeof(rd_key));
+	kind = sl_kafka_prop_translate(key, val, rd_key, rd_val,
+				       sizeof(rd_val));
 	if (kind < 0) {
 		snprintf(errstr, errlen, "%s", rd_val);
 		return kind;
 	}
-	switch (kind) {
-	case SL_PERF_PROP_IGNORE:
+	if (kind == SL_KAFKA_PROP_IGNORE ||
+	    kind == SL_KAFKA_PROP_UNSUPPORTED) {
+		fprintf(stderr, "WARN ignoring %s=%s: %s\n", key, val,
+			rd_val);
 		return 0;
-	case SL_PERF_PROP_UNSUPPORTED:
-		m = perf_prop_lookup(key);
-		fprintf(stderr, "WARN ignoring %s=%s: no librdkafka "
-			"equivalent (%s)\n", key, val, m->rd);
-		return 0;
-	default:
-		break;
 	}
 	if (rd_kafka_conf_set(conf, rd_key, rd_val, errstr, errlen) !=
 	    RD_KAFKA_CONF_OK)
@@ -138,8 +148,8 @@ sl_perf_prop_set(rd_kafka_conf_t *conf, const char *key, const char *val,
 }
 
 int
-sl_perf_prop_set_arg(rd_kafka_conf_t *conf, const char *arg, char *errstr,
-		     size_t errlen)
+sl_kafka_prop_set_arg(rd_kafka_conf_t *conf, const char *arg, char *errstr,
+		      size_t errlen)
 {
 	const char *eq = strchr(arg, '=');
 	char key[256];
@@ -150,12 +160,12 @@ sl_perf_prop_set_arg(rd_kafka_conf_t *conf, const char *arg, char *errstr,
 		return -EINVAL;
 	}
 	snprintf(key, sizeof(key), "%.*s", (int)(eq - arg), arg);
-	return sl_perf_prop_set(conf, key, eq + 1, errstr, errlen);
+	return sl_kafka_prop_set(conf, key, eq + 1, errstr, errlen);
 }
 
 /* java.util.Properties escapes: \t \n \r \f, \uXXXX (ASCII only), \x = x. */
 static void
-perf_props_unescape(char *s)
+kafka_props_unescape(char *s)
 {
 	char *w = s;
 	unsigned int u;
@@ -186,7 +196,7 @@ perf_props_unescape(char *s)
 }
 
 static char *
-perf_trim(char *s)
+kafka_trim(char *s)
 {
 	char *e;
 
@@ -201,7 +211,7 @@ perf_trim(char *s)
 
 /* Index of the first unescaped '=' / ':' (or blank) ending the key. */
 static size_t
-perf_props_key_end(const char *s)
+kafka_props_key_end(const char *s)
 {
 	size_t i;
 
@@ -217,8 +227,8 @@ perf_props_key_end(const char *s)
 }
 
 int
-sl_perf_props_load(rd_kafka_conf_t *conf, const char *path, char *errstr,
-		   size_t errlen)
+sl_kafka_props_load(rd_kafka_conf_t *conf, const char *path, char *errstr,
+		    size_t errlen)
 {
 	char *line = NULL, *logical = NULL, *p, *key, *val;
 	size_t cap = 0, llen = 0, n, k;
@@ -235,7 +245,7 @@ sl_perf_props_load(rd_kafka_conf_t *conf, const char *path, char *errstr,
 	}
 	while ((got = getline(&line, &cap, f)) >= 0) {
 		lineno++;
-		p = perf_trim(line);
+		p = kafka_trim(line);
 		if (!logical) {
 			if (*p == '\0' || *p == '#' || *p == '!')
 				continue;
@@ -267,17 +277,17 @@ sl_perf_props_load(rd_kafka_conf_t *conf, const char *path, char *errstr,
 			continue;
 
 		key = logical;
-		k = perf_props_key_end(key);
+		k = kafka_props_key_end(key);
 		val = key + k;
 		if (*val) {
 			*val++ = '\0';
-			val = perf_trim(val);
+			val = kafka_trim(val);
 			if (*val == '=' || *val == ':')
-				val = perf_trim(val + 1);
+				val = kafka_trim(val + 1);
 		}
-		perf_props_unescape(key);
-		perf_props_unescape(val);
-		if (sl_perf_prop_set(conf, key, val, msg, sizeof(msg)) < 0) {
+		kafka_props_unescape(key);
+		kafka_props_unescape(val);
+		if (sl_kafka_prop_set(conf, key, val, msg, sizeof(msg)) < 0) {
 			snprintf(errstr, errlen, "%s:%d: %s", path,
 				 start_line, msg);
 			rc = -EINVAL;
