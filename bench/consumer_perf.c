@@ -129,26 +129,6 @@ usage_error(const char *msg, const char *arg)
 	return 1;
 }
 
-/* "--name value" or "--name=value"; returns the value or NULL. */
-static const char *
-arg_value(int argc, char **argv, int *i, const char *name, bool *missing)
-{
-	size_t n = strlen(name);
-	const char *a = argv[*i];
-
-	if (strncmp(a, name, n) != 0)
-		return NULL;
-	if (a[n] == '=')
-		return a + n + 1;
-	if (a[n] != '\0')
-		return NULL;
-	if (*i + 1 >= argc) {
-		*missing = true;
-		return "";
-	}
-	return argv[++*i];
-}
-
 static int
 parse_num(const char *opt, const char *v, int64_t min, int64_t max,
 	  int64_t *out)
@@ -176,21 +156,23 @@ cperf_parse_args(int argc, char **argv, struct cperf_args *ca)
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
 			return 2;
-		} else if ((v = arg_value(argc, argv, &i, "--bootstrap-server",
+		} else if ((v = sl_kafka_arg_value(argc, argv, &i,
+						"--bootstrap-server",
 					  &missing))) {
 			ca->bootstrap = v;
-		} else if ((v = arg_value(argc, argv, &i, "--topic",
+		} else if ((v = sl_kafka_arg_value(argc, argv, &i, "--topic",
 					  &missing))) {
 			ca->topic = v;
-		} else if ((v = arg_value(argc, argv, &i, "--group",
+		} else if ((v = sl_kafka_arg_value(argc, argv, &i, "--group",
 					  &missing))) {
 			ca->group = v;
-		} else if ((v = arg_value(argc, argv, &i, "--fetch-size",
+		} else if ((v = sl_kafka_arg_value(argc, argv, &i,
+						"--fetch-size",
 					  &missing))) {
 			if (!missing && parse_num(a, v, 1, INT32_MAX,
 						  &ca->fetch_size))
 				return 1;
-		} else if ((v = arg_value(argc, argv, &i,
+		} else if ((v = sl_kafka_arg_value(argc, argv, &i,
 					  "--socket-buffer-size", &missing))) {
 			if (!missing && parse_num(a, v, 1, INT32_MAX,
 						  &ca->socket_buffer_size))
@@ -200,17 +182,17 @@ cperf_parse_args(int argc, char **argv, struct cperf_args *ca)
 		} else if (strcmp(a, "--timeout") == 0 &&
 			   (i + 1 >= argc || argv[i + 1][0] == '-')) {
 			/* optional argument: keeps the default */
-		} else if ((v = arg_value(argc, argv, &i, "--timeout",
+		} else if ((v = sl_kafka_arg_value(argc, argv, &i, "--timeout",
 					  &missing))) {
 			if (parse_num(a, v, 0, INT64_MAX, &ca->timeout_ms))
 				return 1;
-		} else if ((v = arg_value(argc, argv, &i, "--messages",
+		} else if ((v = sl_kafka_arg_value(argc, argv, &i, "--messages",
 					  &missing))) {
 			if (!missing && parse_num(a, v, INT64_MIN, INT64_MAX,
 						  &ca->nb_messages))
 				return 1;
 			ca->have_messages = true;
-		} else if ((v = arg_value(argc, argv, &i,
+		} else if ((v = sl_kafka_arg_value(argc, argv, &i,
 					  "--reporting-interval", &missing))) {
 			if (!missing && parse_num(a, v, 0, INT64_MAX,
 						  &ca->reporting_interval_ms))
@@ -218,10 +200,12 @@ cperf_parse_args(int argc, char **argv, struct cperf_args *ca)
 			if (!missing && ca->reporting_interval_ms <= 0)
 				return usage_error("Reporting interval must be "
 						   "greater than 0.%s", "");
-		} else if ((v = arg_value(argc, argv, &i, "--date-format",
+		} else if ((v = sl_kafka_arg_value(argc, argv, &i,
+						"--date-format",
 					  &missing))) {
 			ca->date_format = v;
-		} else if ((v = arg_value(argc, argv, &i, "--consumer.config",
+		} else if ((v = sl_kafka_arg_value(argc, argv, &i,
+						"--consumer.config",
 					  &missing))) {
 			ca->config_file = v;
 		} else if (strcmp(a, "--show-detailed-stats") == 0) {

@@ -147,24 +147,6 @@ usage_error(const char *fmt, const char *a, const char *b)
 	return 1;
 }
 
-/* "--name value" or "--name=value"; returns the value or NULL. */
-static const char *
-arg_value(int argc, char **argv, int *i, const char *name)
-{
-	size_t n = strlen(name);
-	const char *a = argv[*i];
-
-	if (strncmp(a, name, n) != 0)
-		return NULL;
-	if (a[n] == '=')
-		return a + n + 1;
-	if (a[n] != '\0')
-		return NULL;
-	if (*i + 1 >= argc)
-		return "";
-	return argv[++*i];
-}
-
 static bool
 arg_is(const char *a, const char *name)
 {
@@ -189,18 +171,21 @@ perf_parse_args(int argc, char **argv, struct perf_args *pa)
 		if (arg_is(a, "-h") || arg_is(a, "--help")) {
 			usage_full(stdout);
 			return 2;
-		} else if ((v = arg_value(argc, argv, &i, "--topic"))) {
+		} else if ((v = sl_kafka_arg_value(argc, argv, &i,
+						"--topic", NULL))) {
 			if (!*v)
 				goto need_value;
 			pa->topic = v;
-		} else if ((v = arg_value(argc, argv, &i, "--num-records"))) {
+		} else if ((v = sl_kafka_arg_value(argc, argv, &i,
+						"--num-records", NULL))) {
 			if (sl_parse_int(v, INT64_MIN, INT64_MAX,
 					 &pa->nb_records) < 0)
 				return usage_error("argument --num-records: "
 						   "could not convert '%s' to "
 						   "Long%s", v, "");
 			pa->have_nb_records = true;
-		} else if ((v = arg_value(argc, argv, &i, "--record-size"))) {
+		} else if ((v = sl_kafka_arg_value(argc, argv, &i,
+						"--record-size", NULL))) {
 			if (sl_parse_int(v, INT32_MIN, INT32_MAX,
 					 &pa->record_size) < 0)
 				return usage_error("argument --record-size: "
@@ -212,7 +197,8 @@ perf_parse_args(int argc, char **argv, struct perf_args *pa)
 						   "", "");
 			if (pa->payload_file || pa->payload_monotonic)
 				goto exclusive;
-		} else if ((v = arg_value(argc, argv, &i, "--payload-file"))) {
+		} else if ((v = sl_kafka_arg_value(argc, argv, &i,
+						"--payload-file", NULL))) {
 			if (!*v)
 				goto need_value;
 			if (pa->record_size || pa->payload_monotonic)
@@ -222,10 +208,11 @@ perf_parse_args(int argc, char **argv, struct perf_args *pa)
 			if (pa->record_size || pa->payload_file)
 				goto exclusive;
 			pa->payload_monotonic = true;
-		} else if ((v = arg_value(argc, argv, &i,
-					  "--payload-delimiter"))) {
+		} else if ((v = sl_kafka_arg_value(argc, argv, &i,
+					  "--payload-delimiter", NULL))) {
 			pa->payload_delimiter = v;
-		} else if ((v = arg_value(argc, argv, &i, "--throughput"))) {
+		} else if ((v = sl_kafka_arg_value(argc, argv, &i,
+						"--throughput", NULL))) {
 			errno = 0;
 			pa->throughput = strtod(v, &end);
 			if (!*v || *end || errno || isnan(pa->throughput))
@@ -248,8 +235,8 @@ perf_parse_args(int argc, char **argv, struct perf_args *pa)
 							   "");
 				pa->props[pa->nb_props++] = argv[++i];
 			}
-		} else if ((v = arg_value(argc, argv, &i,
-					  "--producer.config"))) {
+		} else if ((v = sl_kafka_arg_value(argc, argv, &i,
+					  "--producer.config", NULL))) {
 			if (!*v)
 				goto need_value;
 			pa->config_file = v;

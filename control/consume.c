@@ -86,8 +86,8 @@ consume_usage(FILE *out)
 	      "                            key.separator, line.separator, "
 	      "headers.separator,\n"
 	      "                            null.literal\n"
-	      "  --consumer-property K=V   a consumer property (Java or librdkafka "
-	      "name)\n"
+	      "  --consumer-property K=V   a consumer property (Java or "
+	      "librdkafka name)\n"
 	      "  --consumer.config FILE    consumer properties file "
 	      "(Java .properties)\n", out);
 }
@@ -157,23 +157,6 @@ consume_fmt_set(struct consume_fmt *f, const char *arg)
 	return -EINVAL;
 }
 
-static const char *
-consume_opt_value(int argc, char **argv, int *i, const char *name)
-{
-	size_t n = strlen(name);
-	const char *a = argv[*i];
-
-	if (strncmp(a, name, n) != 0)
-		return NULL;
-	if (a[n] == '=')
-		return a + n + 1;
-	if (a[n] != '\0')
-		return NULL;
-	if (*i + 1 >= argc)
-		return "";
-	return argv[++*i];
-}
-
 /* Returns 0, 2 on a usage error (printed), or 3 after --help. */
 static int
 consume_parse_args(int argc, char **argv, struct consume_args *ca)
@@ -191,28 +174,30 @@ consume_parse_args(int argc, char **argv, struct consume_args *ca)
 			ca->from_beginning = true;
 			continue;
 		}
-		if ((v = consume_opt_value(argc, argv, &i,
-					   "--bootstrap-server"))) {
+		if ((v = sl_kafka_arg_value(argc, argv, &i,
+					   "--bootstrap-server", NULL))) {
 			ca->bootstrap = v;
-		} else if ((v = consume_opt_value(argc, argv, &i, "--topic"))) {
+		} else if ((v = sl_kafka_arg_value(argc, argv, &i,
+						"--topic", NULL))) {
 			ca->topic = v;
-		} else if ((v = consume_opt_value(argc, argv, &i, "--group"))) {
+		} else if ((v = sl_kafka_arg_value(argc, argv, &i,
+						"--group", NULL))) {
 			ca->group = v;
-		} else if ((v = consume_opt_value(argc, argv, &i,
-						  "--consumer.config"))) {
+		} else if ((v = sl_kafka_arg_value(argc, argv, &i,
+						  "--consumer.config", NULL))) {
 			ca->config_file = v;
-		} else if ((v = consume_opt_value(argc, argv, &i,
-						  "--max-messages"))) {
+		} else if ((v = sl_kafka_arg_value(argc, argv, &i,
+						  "--max-messages", NULL))) {
 			if (sl_parse_int(v, 0, INT64_MAX, &ca->max_messages))
 				return consume_usage_error("--max-messages "
 					"'%s': expected a count >= 0", v);
-		} else if ((v = consume_opt_value(argc, argv, &i,
-						  "--partition"))) {
+		} else if ((v = sl_kafka_arg_value(argc, argv, &i,
+						  "--partition", NULL))) {
 			if (sl_parse_int(v, 0, INT32_MAX, &ca->partition))
 				return consume_usage_error("--partition '%s': "
 					"expected a partition number", v);
-		} else if ((v = consume_opt_value(argc, argv, &i,
-						  "--offset"))) {
+		} else if ((v = sl_kafka_arg_value(argc, argv, &i,
+						  "--offset", NULL))) {
 			int64_t off;
 
 			if (strcmp(v, "earliest") != 0 &&
@@ -222,17 +207,17 @@ consume_parse_args(int argc, char **argv, struct consume_args *ca)
 					"expected earliest, latest or a "
 					"non-negative offset", v);
 			ca->offset = v;
-		} else if ((v = consume_opt_value(argc, argv, &i,
-						  "--timeout-ms"))) {
+		} else if ((v = sl_kafka_arg_value(argc, argv, &i,
+						  "--timeout-ms", NULL))) {
 			if (sl_parse_int(v, 0, INT32_MAX, &ca->timeout_ms))
 				return consume_usage_error("--timeout-ms '%s':"
 					" expected milliseconds >= 0", v);
-		} else if ((v = consume_opt_value(argc, argv, &i,
-						  "--property"))) {
+		} else if ((v = sl_kafka_arg_value(argc, argv, &i,
+						  "--property", NULL))) {
 			if (consume_fmt_set(&ca->fmt, v) < 0)
 				return 2;
-		} else if ((v = consume_opt_value(argc, argv, &i,
-						  "--consumer-property"))) {
+		} else if ((v = sl_kafka_arg_value(argc, argv, &i,
+				"--consumer-property", NULL))) {
 			if (ca->nb_cprops == CONSUME_MAX_PROPS)
 				return consume_usage_error("too many "
 					"--consumer-property%s", "");

@@ -2,8 +2,8 @@
 /*
  * The Kafka sink's configuration helpers: `kafka.producer.*` (the Java
  * client's property names, as Flume passes them through) set on librdkafka
- * through the shared translation (kafka_props.c), `header.*` mappings, the Avro encoding of
- * useFlumeEventFormat and the dead-letter record. Called by kafka_sink.c on
+ * through the shared translation (kafka_props.c), `header.*` mappings,
+ * the Avro encoding of useFlumeEventFormat and the dead-letter record. Called by kafka_sink.c on
  * the control thread (configuration) and the runner thread (encoding).
  */
 #include <errno.h>

@@ -2,9 +2,9 @@
 /*
  * Java Kafka client property names -> librdkafka's: the one table the
  * Kafka sink, producer-perf / consumer-perf and `sluice consume` share,
- * and the Java .properties loader of the tools. librdkafka already accepts
- * most Java names as aliases (acks, linger.ms, batch.size, ...); the table
- * lists only those that differ.
+ * and the tools' Java .properties loader and option reader. librdkafka
+ * already accepts most Java names as aliases (acks, linger.ms, batch.size,
+ * ...); the table lists only those that differ.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -306,4 +306,25 @@ out:
 	free(line);
 	fclose(f);
 	return rc;
+}
+
+const char *
+sl_kafka_arg_value(int argc, char **argv, int *i, const char *name,
+		   bool *missing)
+{
+	size_t n = strlen(name);
+	const char *a = argv[*i];
+
+	if (strncmp(a, name, n) != 0)
+		return NULL;
+	if (a[n] == '=')
+		return a + n + 1;
+	if (a[n] != '\0')
+		return NULL;
+	if (*i + 1 >= argc) {
+		if (missing)
+			*missing = true;
+		return "";
+	}
+	return argv[++*i];
 }

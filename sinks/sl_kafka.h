@@ -2,13 +2,15 @@
 /*
  * Java Kafka client property names -> librdkafka's, shared by the Kafka
  * sink (kafka.producer.*), the perf tools and `sluice consume`: one table
- * of the names librdkafka spells differently or cannot honour, and a Java
- * .properties loader that sets what it reads through that table.
+ * of the names librdkafka spells differently or cannot honour, a Java
+ * .properties loader that sets what it reads through that table, and the
+ * tools' "--name value" option reader.
  * Context: any thread for translation; the loaders are the caller's own.
  */
 #ifndef SL_KAFKA_H
 #define SL_KAFKA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <librdkafka/rdkafka.h>
@@ -59,5 +61,15 @@ int sl_kafka_prop_set_arg(rd_kafka_conf_t *conf, const char *arg,
  */
 int sl_kafka_props_load(rd_kafka_conf_t *conf, const char *path,
 			char *errstr, size_t errlen);
+
+/*
+ * The Kafka tools' command line (producer-perf, consumer-perf, sluice
+ * consume): the value of option @name at argv[*i], given as "--name value"
+ * (*i moves past the value) or "--name=value"; NULL when argv[*i] is
+ * another option. A "--name" that ends argv gives "" and sets *@missing
+ * (@missing may be NULL).
+ */
+const char *sl_kafka_arg_value(int argc, char **argv, int *i,
+			       const char *name, bool *missing);
 
 #endif /* SL_KAFKA_H */
