@@ -124,7 +124,7 @@ static const struct sl_key fc_keys[] = {
 	  .help = "sluice: io_uring with a kernel submission thread" },
 	{ "ringBytes", SL_KEY_BYTES, "67108864", FC_OFF(ring_bytes),
 	  1 << 16, 1 << 30, .help = "sluice: bytes of ring per producer "
-	  "between it and the writer; a full ring refuses puts (-ENOSPC) "
+	  "between it and the writer; a full ring refuses puts (-EAGAIN) "
 	  "while a slow fdatasync runs" },
 	SL_KEY_END,
 };
@@ -253,6 +253,7 @@ struct fc_stats {
 	uint64_t segments_recycled;
 	uint64_t segments_deleted;
 	uint64_t space_refusals;
+	uint64_t ring_full;	/* puts told -EAGAIN: the writer lags */
 	uint64_t lat_n;
 	uint32_t lat_us[FC_LAT_SAMPLES];
 };
@@ -816,8 +817,11 @@ fc_put(struct sl_chan_producer *pp, const struct sl_event *ev)
 	/* The record is laid out as the log holds it; the writer fills in
 	 * its place (segment, sequence number, CRC) and writes it from here. */
 	buf = sl_ring_reserve(p->ring, (uint32_t)span + FC_PREFIX);
-	if (!buf)
-		return -ENOSPC;
+	if (!buf) {
+		/* The writer has not drained the ring yet: backpressure. */
+		sl_stat_add_mt(&fc->st.ring_full, 1);
+		return -EAGAIN;
+	}
 	memcpy(buf, &ticket, FC_PREFIX);
 	rec = (struct dlog_rec *)(buf + FC_PREFIX);
 	*rec = (struct dlog_rec){ .type = DLOG_REC_EVENT, .len = len };
@@ -2221,6 +2225,8 @@ fc_stats(const struct sl_channel *ch, struct sl_stats_sink *out)
 	out->put_u64(out, "checkpoints", sl_stat_read(&st->checkpoints),
 		     SL_STAT_COUNTER, SL_STAT_SLUICE);
 	out->put_u64(out, "space_refusals", sl_stat_read(&st->space_refusals),
+		     SL_STAT_COUNTER, SL_STAT_SLUICE);
+	out->put_u64(out, "ring_full", sl_stat_read(&st->ring_full),
 		     SL_STAT_COUNTER, SL_STAT_SLUICE);
 	out->put_u64(out, "space_blocked", (uint64_t)(__atomic_load_n(
 		     &fc->space_blocked, __ATOMIC_RELAXED) |

@@ -143,9 +143,12 @@ struct sl_chan_consumer {
  *
  * sl_channel_put_begin(): open a put transaction. 0.
  * sl_channel_put(): copy @ev into the channel inside the open transaction.
- *   0; -ENOSPC the channel (or its byte capacity) is full; -E2BIG the
- *   transaction already holds transactionCapacity events; -EMSGSIZE @ev can
- *   never fit.
+ *   0; -ENOSPC the channel (or its byte capacity) is full; -EAGAIN a
+ *   buffer between the producer and the channel is momentarily full (the
+ *   file channel's ring, until its writer drains it): backpressure, not a
+ *   refusal, so retry the event shortly (a source with acks stops reading
+ *   that connection) rather than failing it; -E2BIG the transaction
+ *   already holds transactionCapacity events; -EMSGSIZE @ev can never fit.
  * sl_channel_put_commit(): make the transaction's events visible to sinks.
  *   Returns the ticket (>= 0) or -ENOSPC (full, or the file channel is out
  *   of disk space / below minimumRequiredSpace: nothing was stored) or

@@ -279,8 +279,9 @@ dps_on_line(void *arg, const uint8_t *line, uint32_t len)
 			dps_oks(c, 1);
 		return 0;
 	}
-	if (!ack && rc == -ENOSPC) {
-		/* Backpressure: the line stays unread; TCP brings it again. */
+	if (rc == -EAGAIN || (!ack && rc == -ENOSPC)) {
+		/* Backpressure: the line stays unread; TCP brings it again
+		 * (-EAGAIN: a file channel's ring is momentarily full). */
 		if (!c->stalled)
 			pc->st.channel_write_fail++;
 		c->stalled = true;
@@ -487,7 +488,7 @@ dps_udp_recv(void *ctx, struct sl_lcore *lc, const struct sl_pkt *pkt,
 		return;
 	}
 	pc->st.channel_write_fail++;
-	pc->st.drop[rc == -ENOSPC ? SL_DROP_CHANNEL_FULL
+	pc->st.drop[rc == -ENOSPC || rc == -EAGAIN ? SL_DROP_CHANNEL_FULL
 				  : SL_DROP_CHANNEL_ERROR]++;
 }
 

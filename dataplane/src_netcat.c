@@ -581,9 +581,10 @@ nc_on_line(void *arg, const uint8_t *line, uint32_t len)
 			nc_reply(conn, "OK\n", 3);
 		return 0;
 	}
-	if (!ns->set.ack_every_event && rc == -ENOSPC) {
-		/* Backpressure: keep the line, stop reading, retry later. */
-		if (!conn->stalled)
+	if (rc == -EAGAIN || (!ns->set.ack_every_event && rc == -ENOSPC)) {
+		/* Backpressure: keep the line, stop reading, retry later (a
+		 * ring momentarily full is no failure: not counted). */
+		if (!conn->stalled && rc == -ENOSPC)
 			sl_stat_add(&st->channel_write_fail, 1);
 		conn->stalled = true;
 		conn->pause = NC_PAUSE_CHANNEL;
@@ -640,8 +641,12 @@ nc_conn_feed(struct nc_conn *conn, const uint8_t *data, size_t len)
 			memcpy(conn->tickets, ns->fo.tickets,
 			       sizeof(conn->tickets));
 			if (conn->pause == NC_PAUSE_NONE ||
-			    conn->pause == NC_PAUSE_OUT) {
-				/* The ack wait covers the OUT wait too. */
+			    conn->pause == NC_PAUSE_OUT ||
+			    conn->pause == NC_PAUSE_CHANNEL) {
+				/* The ack wait covers the OUT wait too, and a
+				 * ring momentarily full (-EAGAIN): the writer
+				 * drains it before it acks; meanwhile the OKs
+				 * queued must not go out. */
 				conn->pause = NC_PAUSE_ACK;
 				nc_wait_add(&ns->ack_wait, conn);
 			}

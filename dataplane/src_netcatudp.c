@@ -309,7 +309,8 @@ nu_datagram(struct nu_source *nu, const uint8_t *data, uint32_t len,
 		return;
 	}
 	sl_stat_add(&st->channel_write_fail, 1);
-	sl_stat_add(&st->drop[rc == -ENOSPC ? SL_DROP_CHANNEL_FULL :
+	sl_stat_add(&st->drop[rc == -ENOSPC || rc == -EAGAIN ?
+			      SL_DROP_CHANNEL_FULL :
 			      SL_DROP_CHANNEL_ERROR], 1);
 }
 

@@ -582,3 +582,50 @@ Test(file_channel, checkpoint_and_data_may_share_one_directory)
 	cr_assert_eq(ids[9], 9);
 	fcu_close(&h);
 }
+
+/*
+ * A producer's ring full only because the writer has not drained it yet is
+ * backpressure (-EAGAIN), not a full channel (-ENOSPC): the same put goes
+ * through once the writer runs, and no put is counted as refused for it.
+ */
+Test(file_channel, a_momentarily_full_ring_is_eagain_not_enospc)
+{
+	const char *kv[] = { "ringBytes=65536", NULL };
+	struct fc_handle h;
+	struct sl_err err = { 0 };
+	struct sl_chan_producer *p;
+	struct sl_chan_consumer *c;
+	uint64_t ids[256];
+	int64_t t = 0;
+	unsigned i;
+
+	fcu_open(&h, dir, kv, NULL);
+	c = sl_channel_consumer_open(h.ch, "k1", 64, 1, &err);
+	p = sl_channel_producer_open(h.ch, "r1", &err);
+	cr_assert_not_null(p, "%s", err.msg);
+	/* No writer yet: the ring (64 KiB) fills after some 1 KiB events. */
+	for (i = 0; i < 256; i++) {
+		t = fcu_put_txn(p, i, 1, 1024);
+		if (t < 0)
+			break;
+	}
+	cr_assert_eq(t, -EAGAIN, "ring full: %lld after %u", (long long)t, i);
+	cr_assert_gt(i, 0);
+	cr_assert_lt(i, 64);
+	cr_assert_eq(stat_of(h.ch, "put_full_count"), 0);
+	cr_assert_eq(stat_of(h.ch, "ring_full"), 1);
+	cr_assert_eq(h.ch->ops->start(h.ch), 0);
+	/* The writer drains the ring: the same event goes in now. */
+	do {
+		t = fcu_put_txn(p, i, 1, 1024);
+		if (t == -EAGAIN)
+			sl_time_sleep_ns(SL_NS_PER_MS);
+	} while (t == -EAGAIN);
+	cr_assert_eq(t, (int64_t)i + 1);
+	cr_assert(fcu_wait_ack(p, (uint64_t)t, 20000));
+	cr_assert_eq(fcu_drain(c, ids, 256, i + 1, 5000), (size_t)i + 1);
+	for (unsigned k = 0; k <= i; k++)
+		cr_assert_eq(ids[k], k);
+	cr_assert_eq(stat_of(h.ch, "put_full_count"), 0);
+	fcu_close(&h);
+}
