@@ -2345,6 +2345,13 @@ sl_file_channel_segments(const struct sl_channel *ch)
 	return n;
 }
 
+/* Bytes in this producer's ring not yet written to the log. Any thread. */
+static int64_t
+fc_producer_depth(const struct sl_chan_producer *p)
+{
+	return (int64_t)sl_ring_used(((const struct fc_producer *)p)->ring);
+}
+
 const struct sl_channel_ops sl_file_channel_ops = {
 	.type = "file",
 	.aliases = fc_aliases,
@@ -2369,6 +2376,7 @@ const struct sl_channel_ops sl_file_channel_ops = {
 	.size = fc_size,
 	.capacity = fc_capacity,
 	.stats = fc_stats,
+	.producer_depth = fc_producer_depth,
 };
 
 void

@@ -736,6 +736,22 @@ mem_capacity(const struct sl_channel *ch)
 	return (uint64_t)((const struct mem_channel *)ch)->set.capacity;
 }
 
+/*
+ * Bytes in this producer's rings, one per consumer (their set is fixed
+ * once a producer exists). Any thread.
+ */
+static int64_t
+mem_producer_depth(const struct sl_chan_producer *p)
+{
+	const struct mem_producer *mp = (const struct mem_producer *)p;
+	uint64_t used = 0;
+	unsigned j;
+
+	for (j = 0; j < mp->mc->nb_cons; j++)
+		used += sl_ring_used(mp->rings[j]);
+	return (int64_t)used;
+}
+
 static void
 mem_stats(const struct sl_channel *ch, struct sl_stats_sink *out)
 {
@@ -779,4 +795,5 @@ const struct sl_channel_ops sl_memory_channel_ops = {
 	.size = mem_size,
 	.capacity = mem_capacity,
 	.stats = mem_stats,
+	.producer_depth = mem_producer_depth,
 };

@@ -120,6 +120,8 @@ struct sl_channel_ops {
 	uint64_t (*size)(const struct sl_channel *ch);	/* events held */
 	uint64_t (*capacity)(const struct sl_channel *ch);
 	void (*stats)(const struct sl_channel *ch, struct sl_stats_sink *out);
+	/* Optional: see sl_channel_producer_depth(). */
+	int64_t (*producer_depth)(const struct sl_chan_producer *p);
 };
 
 /* Every channel implementation begins with this. */
@@ -252,6 +254,25 @@ sl_channel_producer_room_arm(struct sl_chan_producer *p)
 {
 	return p->ch->ops->producer_room_arm ?
 	       p->ch->ops->producer_room_arm(p) : -EOPNOTSUPP;
+}
+
+/*
+ * Ring depth: bytes this producer published into the channel's ring(s)
+ * that the channel has not released yet (memory channel: not yet taken
+ * and committed by a consumer; file channel: not yet written to the log
+ * by its writer). Counts ring bytes: each record with its header and
+ * alignment, padding skipped at a ring's end included, so it is a gauge
+ * of how full the producer's rings are, not an event count. 0 when the
+ * consumers are caught up. Relaxed reads of the ring positions: any
+ * thread (`ctl stats`), an approximate value while the producer runs.
+ * Returns the byte count (>= 0), or -EOPNOTSUPP when the channel has no
+ * such op.
+ */
+static inline int64_t
+sl_channel_producer_depth(const struct sl_chan_producer *p)
+{
+	return p->ch->ops->producer_depth ? p->ch->ops->producer_depth(p) :
+	       -EOPNOTSUPP;
 }
 
 /*

@@ -774,5 +774,8 @@ sl_dataplane_stats(const struct sl_dataplane *dp, struct sl_stats_sink *out)
 			 dp->cores[i]->lcore_id);
 		ps.prefix = prefix;
 		sl_lcore_stats_emit(&dp->cores[i]->lc.stats, &ps.base);
+		ps.base.put_u64(&ps.base, "ring_depth_bytes",
+				sl_lcore_ring_depth(&dp->cores[i]->lc),
+				SL_STAT_GAUGE, SL_STAT_SLUICE);
 	}
 }

@@ -84,6 +84,9 @@ struct sl_net_app_ops {
 			   struct sl_tcp_conn *conn);
 	/* Optional: end of an rx burst (commit batches, send replies). */
 	void (*burst_end)(void *ctx, struct sl_lcore *lc, uint64_t now);
+	/* Optional: bytes this app put into its channels' rings from this
+	 * lcore that are not released yet (sl_fanout_depth()). Any thread. */
+	uint64_t (*ring_depth)(const void *ctx);
 };
 
 struct sl_net_listener {
@@ -211,6 +214,13 @@ void sl_icmp_input(struct sl_lcore *lc, const struct sl_pkt *pkt);
 /* Emit the lcore's counters (for `ctl stats`). Any thread. */
 void sl_lcore_stats_emit(const struct sl_lcore_stats *st,
 			 struct sl_stats_sink *out);
+/*
+ * Ring depth of @lc: the sum of its listeners' ring_depth, the bytes its
+ * sources published into their channels' rings and the channels have not
+ * released yet (0 once the sinks caught up). Any thread, relaxed reads;
+ * listeners are fixed before the lcore starts.
+ */
+uint64_t sl_lcore_ring_depth(const struct sl_lcore *lc);
 
 struct sl_dataplane;
 /* The @i-th lcore of @dp and its port's address (host order) in *@addr;

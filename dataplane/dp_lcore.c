@@ -311,6 +311,21 @@ static const struct sl_stat_desc lcore_stat_desc[] = {
 	SL_STAT_DESC_END,
 };
 
+uint64_t
+sl_lcore_ring_depth(const struct sl_lcore *lc)
+{
+	uint64_t sum = 0;
+	unsigned i;
+
+	for (i = 0; i < lc->nb_listeners; i++) {
+		const struct sl_net_listener *ln = &lc->listeners[i];
+
+		if (ln->ops->ring_depth)
+			sum += ln->ops->ring_depth(ln->ctx);
+	}
+	return sum;
+}
+
 void
 sl_lcore_stats_emit(const struct sl_lcore_stats *st, struct sl_stats_sink *out)
 {

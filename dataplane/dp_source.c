@@ -492,17 +492,26 @@ dps_udp_recv(void *ctx, struct sl_lcore *lc, const struct sl_pkt *pkt,
 				  : SL_DROP_CHANNEL_ERROR]++;
 }
 
+/* This core's producers' ring depth, for the dataplane's stats. */
+static uint64_t
+dps_ring_depth(const void *ctx)
+{
+	return sl_fanout_depth(&((const struct dps_core *)ctx)->fo);
+}
+
 static const struct sl_net_app_ops dps_tcp_app = {
 	.tcp_accept = dps_tcp_accept,
 	.tcp_recv = dps_tcp_recv,
 	.tcp_eof = dps_tcp_eof,
 	.tcp_closed = dps_tcp_closed,
 	.burst_end = dps_burst_end,
+	.ring_depth = dps_ring_depth,
 };
 
 static const struct sl_net_app_ops dps_udp_app = {
 	.udp_recv = dps_udp_recv,
 	.burst_end = dps_burst_end,
+	.ring_depth = dps_ring_depth,
 };
 
 /* ---- create / destroy --------------------------------------------------- */

@@ -198,6 +198,21 @@ sl_fanout_acked(struct sl_fanout *fo, const uint64_t *tickets)
 	return true;
 }
 
+uint64_t
+sl_fanout_depth(const struct sl_fanout *fo)
+{
+	uint64_t sum = 0;
+	unsigned c;
+
+	for (c = 0; c < fo->nb; c++) {
+		int64_t d = sl_channel_producer_depth(fo->prods[c]);
+
+		if (d > 0)
+			sum += (uint64_t)d;
+	}
+	return sum;
+}
+
 void
 sl_fanout_log_totals(const struct sl_source *src, const char *type)
 {

@@ -85,6 +85,13 @@ int sl_fanout_solo(struct sl_fanout *fo, const struct sl_event *ev,
 bool sl_fanout_acked(struct sl_fanout *fo, const uint64_t *tickets);
 
 /*
+ * Ring depth of the thread's producers: the sum of
+ * sl_channel_producer_depth() over its channels (those without the op add
+ * nothing). A gauge for `ctl stats`; any thread.
+ */
+uint64_t sl_fanout_depth(const struct sl_fanout *fo);
+
+/*
  * Log a stopped source's totals as Flume's sources do, one INFO line:
  * "source TYPE NAME: stopped (EventReceivedCount=..., ..., drop_x=...)",
  * the drops that are not zero included. Context: control thread, after the

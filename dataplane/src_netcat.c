@@ -1512,6 +1512,8 @@ nc_stats(const struct sl_source *src, struct sl_stats_sink *out)
 		     SL_STAT_SLUICE);
 	out->put_str(out, "recv_mode", mode ? mode : "not started",
 		     SL_STAT_SLUICE);
+	out->put_u64(out, "ring_depth_bytes", sl_fanout_depth(&ns->fo),
+		     SL_STAT_GAUGE, SL_STAT_SLUICE);
 }
 
 const struct sl_source_ops sl_netcat_source_ops = {

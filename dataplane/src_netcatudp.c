@@ -678,6 +678,16 @@ nu_destroy(struct sl_source *src)
 	free(nu);
 }
 
+/* Bytes of this source in its channels' rings, not yet released. */
+static void
+nu_stats(const struct sl_source *src, struct sl_stats_sink *out)
+{
+	const struct nu_source *nu = (const struct nu_source *)src;
+
+	out->put_u64(out, "ring_depth_bytes", sl_fanout_depth(&nu->fo),
+		     SL_STAT_GAUGE, SL_STAT_SLUICE);
+}
+
 const struct sl_source_ops sl_netcatudp_source_ops = {
 	.type = "netcatudp",
 	.aliases = nu_aliases,
@@ -688,4 +698,5 @@ const struct sl_source_ops sl_netcatudp_source_ops = {
 	.start = nu_start,
 	.stop = nu_stop,
 	.destroy = nu_destroy,
+	.stats = nu_stats,
 };

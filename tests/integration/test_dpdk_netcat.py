@@ -325,6 +325,14 @@ def test_load(tmp):
               f"accepted {total}: {st['SOURCE.r1']}")
         check(st["SINK.k1"]["EventDrainSuccessCount"] == str(total),
               f"drained {total}: {st['SINK.k1']}")
+        # Ring depth per lcore: the gauge is there, and 0 once drained.
+        depth = {k: v for k, v in dp_stats(ag).items()
+                 if k.startswith("lcore") and
+                 k.endswith(".ring_depth_bytes")}
+        check(len(depth) >= 1, f"lcore ring depth gauge: {dp_stats(ag)}")
+        wait_for(lambda: dp_sum(ag, "ring_depth_bytes") == 0)
+        check(dp_sum(ag, "ring_depth_bytes") == 0,
+              f"ring depth 0 once drained: {depth}")
         # Byte-exact and in order per connection: the logger shows whole
         # bodies (maxBytesToLog = 1024).
         seen = {k: 0 for k in range(NCONN)}

@@ -150,6 +150,11 @@ def channel_full(tmp):
                 break
         wait_for(lambda: ag.stats()["CHANNEL.c1"]["ChannelSize"] == "0")
         src = ag.stats()["SOURCE.r1"]
+        check("ring_depth_bytes" in src["sluice"],
+              f"the source shows its ring depth: {src['sluice']}")
+        wait_for(lambda: ag.counter("SOURCE.r1", "ring_depth_bytes") == 0)
+        check(ag.counter("SOURCE.r1", "ring_depth_bytes") == 0,
+              "ring depth 0 once the sink drained the channel")
         rec = int(src["EventReceivedCount"])
         acc = int(src["EventAcceptedCount"])
         full = int(src["sluice"]["drop_channel_full"])

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "chan_int.h"
 #include "sl_channel.h"
+#include "sl_ring.h"
 
 struct fixture {
 	struct sl_channel *ch;
@@ -197,6 +199,86 @@ Test(mem_channel, rollback_returns_events_to_the_head_in_order)
 	cr_assert_eq(ch->stats.event_take_success_count, 5);
 	cr_assert_eq(ch->stats.rollback_count, 3);
 	mem_close(ch, set);
+}
+
+/* Ring bytes of one header-less event: ring record, event header, body. */
+static int64_t
+rec_bytes(size_t body_len)
+{
+	return (int64_t)SL_ALIGN_UP(sizeof(struct sl_ring_rec) +
+				    SL_CHAN_EV_HDR + body_len, SL_RING_ALIGN);
+}
+
+Test(mem_channel, producer_depth_counts_published_bytes_until_take_commit)
+{
+	static const char *const kv[] = { "capacity=100" };
+	void *set;
+	struct sl_channel *ch = mem_open(&set, kv, 1);
+	struct sl_chan_consumer *c = sl_channel_consumer_open(ch, "k1", 2, 4,
+							      NULL);
+	struct sl_chan_producer *p1 = sl_channel_producer_open(ch, "r1", NULL);
+	struct sl_chan_producer *p2 = sl_channel_producer_open(ch, "r2", NULL);
+	struct sl_event ev;
+	struct sl_take *t1, *t2;
+	int64_t three = rec_bytes(3) + rec_bytes(5) + rec_bytes(1);
+
+	cr_assert_eq(sl_channel_producer_depth(p1), 0);
+	/* reserved, not committed: not in the ring yet */
+	sl_channel_put_begin(p1);
+	ev = ev_of("abc");
+	cr_assert_eq(sl_channel_put(p1, &ev), 0);
+	cr_assert_eq(sl_channel_producer_depth(p1), 0);
+	sl_channel_put_rollback(p1);
+	cr_assert_eq(sl_channel_producer_depth(p1), 0);
+
+	cr_assert_eq(put_one(p1, "abc"), 0);
+	cr_assert_eq(sl_channel_producer_depth(p1), rec_bytes(3));
+	sl_channel_put_begin(p1);
+	ev = ev_of("hello");
+	cr_assert_eq(sl_channel_put(p1, &ev), 0);
+	ev = ev_of("x");
+	cr_assert_eq(sl_channel_put(p1, &ev), 0);
+	cr_assert_geq(sl_channel_put_commit(p1), 0);
+	cr_assert_eq(sl_channel_producer_depth(p1), three);
+	/* another producer's ring is its own */
+	cr_assert_eq(put_one(p2, "0123456789abcdef"), 0);
+	cr_assert_eq(sl_channel_producer_depth(p2), rec_bytes(16));
+	cr_assert_eq(sl_channel_producer_depth(p1), three);
+
+	/* taken but not committed: still held; a rollback keeps it held */
+	t1 = sl_channel_take(c, 2);
+	cr_assert_not_null(t1);
+	cr_assert_eq(sl_channel_producer_depth(p1) +
+		     sl_channel_producer_depth(p2), three + rec_bytes(16));
+	sl_channel_take_rollback(c, t1);
+	cr_assert_eq(sl_channel_producer_depth(p1), three);
+
+	/* drain: each commit releases exactly what it took */
+	while ((t2 = sl_channel_take(c, 2))) {
+		int64_t before = sl_channel_producer_depth(p1) +
+				 sl_channel_producer_depth(p2);
+		int64_t taken = 0;
+		unsigned i;
+
+		for (i = 0; i < t2->nb_evs; i++)
+			taken += rec_bytes(t2->evs[i].body_len);
+		cr_assert_eq(sl_channel_take_commit(c, t2), 0);
+		cr_assert_eq(sl_channel_producer_depth(p1) +
+			     sl_channel_producer_depth(p2), before - taken);
+	}
+	cr_assert_eq(sl_channel_producer_depth(p1), 0);
+	cr_assert_eq(sl_channel_producer_depth(p2), 0);
+	cr_assert_eq(ch->stats.event_take_success_count, 4);
+	mem_close(ch, set);
+}
+
+Test(mem_channel, producer_depth_is_eopnotsupp_without_the_op)
+{
+	struct sl_channel_ops ops = { .type = "none" };
+	struct sl_channel ch = { .ops = &ops };
+	struct sl_chan_producer p = { .ch = &ch };
+
+	cr_assert_eq(sl_channel_producer_depth(&p), -EOPNOTSUPP);
 }
 
 Test(mem_channel, takes_in_flight_are_bounded_by_max_inflight)

@@ -10,8 +10,10 @@
  */
 #include "net_test_util.h"
 
+#include "chan_int.h"
 #include "sl_channel.h"
 #include "sl_dataplane.h"
+#include "sl_ring.h"
 
 #define MS	(1000ull * 1000)
 #define T0	(1000ull * 1000 * 1000)
@@ -113,6 +115,14 @@ take_events(char *out, size_t size, unsigned max)
 	return n;
 }
 
+/* Ring bytes the memory channel uses for @ev (what ring depth counts). */
+static uint64_t
+ring_bytes(const struct sl_event *ev)
+{
+	return SL_ALIGN_UP(sizeof(struct sl_ring_rec) + sl_chan_event_size(ev),
+			   SL_RING_ALIGN);
+}
+
 /* Every payload byte we sent since frame @from, concatenated. */
 static size_t
 replies(unsigned from, char *out, size_t size)
@@ -155,8 +165,14 @@ Test(dp_source, lines_become_events_and_ok_replies)
 	nc_data(501, una, "first\r\nsec", T0);
 	nc_data(511, una, "ond\n\n", T0);
 	sl_lcore_flush(&t_lc, T0);
+	/* the lcore's ring depth: the three events, until the sink commits */
+	cr_expect_eq(sl_lcore_ring_depth(&t_lc),
+		     ring_bytes(&(struct sl_event){ .body_len = 6 }) +
+		     ring_bytes(&(struct sl_event){ .body_len = 6 }) +
+		     ring_bytes(&(struct sl_event){ .body_len = 0 }));
 	cr_assert_eq(take_events(ev, sizeof(ev), 10), 3);
 	cr_expect_str_eq(ev, "first\r|second|");
+	cr_expect_eq(sl_lcore_ring_depth(&t_lc), 0, "drained");
 	replies(n0, rep, sizeof(rep));
 	cr_expect_str_eq(rep, "OK\nOK\nOK\n");
 	cr_expect_eq(src->stats.event_received_count, 3);
@@ -275,9 +291,12 @@ Test(dp_source, udp_datagram_is_one_event_with_the_sender_header)
 	memcpy(u + 6, &c, 2);
 	sl_lcore_input(&t_lc, f, off + l4, 0, T0);
 	cr_assert_null(sl_channel_take(cons, 10), "committed at burst end");
+	cr_expect_eq(sl_lcore_ring_depth(&t_lc), 0, "not published yet");
 	sl_lcore_flush(&t_lc, T0);
 	txn = sl_channel_take(cons, 10);
 	cr_assert_not_null(txn);
+	cr_expect_eq(sl_lcore_ring_depth(&t_lc), ring_bytes(&txn->evs[0]),
+		     "taken, not committed: still in the ring");
 	cr_assert_eq(txn->nb_evs, 1);
 	cr_expect_eq(txn->evs[0].body_len, 5);
 	cr_expect(memcmp(txn->evs[0].body, "hello", 5) == 0);
@@ -285,6 +304,7 @@ Test(dp_source, udp_datagram_is_one_event_with_the_sender_header)
 	cr_expect_str_eq(txn->evs[0].hdrs[0].key, "from");
 	cr_expect_str_eq(txn->evs[0].hdrs[0].val, "/10.0.0.1:33333");
 	sl_channel_take_commit(cons, txn);
+	cr_expect_eq(sl_lcore_ring_depth(&t_lc), 0, "released");
 	cr_expect_eq(src->stats.event_accepted_count, 1);
 	cr_expect_eq(src->stats.rx_bytes, 10);
 }
