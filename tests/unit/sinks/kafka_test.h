@@ -241,6 +241,9 @@ struct kt_verify {
 	/* results (read after join) */
 	uint8_t *seen;
 	unsigned unique, dups, reordered, foreign;
+	/* log offsets the verifier never got (dropped unread, or jumped) */
+	uint64_t skipped;
+	int64_t next_offset[KT_MAX_PARTS];
 	int64_t max_seq[KT_MAX_PARTS];
 	uint64_t per_part[KT_MAX_PARTS];
 	/* optional: keep bodies in arrival order (small runs) */
@@ -256,6 +259,12 @@ kt_verify_record(struct kt_verify *v, const rd_kafka_message_t *m)
 	size_t n = SL_MIN(m->len, sizeof(tmp) - 1);
 	int p = m->partition;
 
+	if (p >= 0 && p < KT_MAX_PARTS) {
+		if (m->offset > v->next_offset[p])
+			v->skipped += (uint64_t)(m->offset - v->next_offset[p]);
+		if (m->offset >= v->next_offset[p])
+			v->next_offset[p] = m->offset + 1;
+	}
 	if (v->bodies && v->nb_bodies < v->cap_bodies)
 		v->bodies[v->nb_bodies++] = strndup(m->payload, m->len);
 	memcpy(tmp, m->payload, n);
@@ -375,6 +384,8 @@ typedef void (*kt_fault_fn)(struct kt_mock *m, unsigned sent, void *arg);
  * Put @n records of @size bytes ("SEQ|" then filler) through the sink,
  * calling @fault (may be NULL) as records go in, until the channel is
  * empty and the verifier has seen every record, or @timeout_s passes.
+ * With @v NULL (see kt_verify_after()) until the sink has committed all
+ * @n records instead: nothing is in the channel or in flight.
  */
 static void
 kt_load(struct kt_agent *a, struct kt_mock *m, struct kt_verify *v,
@@ -395,7 +406,8 @@ kt_load(struct kt_agent *a, struct kt_mock *m, struct kt_verify *v,
 		 * mock keeps only the newest ~5 MiB of each partition.
 		 */
 		while (sent < n && burst < 256 &&
-		       sent - kt_verify_unique(v) < (4u << 20) / size) {
+		       (!v ||
+			sent - kt_verify_unique(v) < (4u << 20) / size)) {
 			int len = snprintf(buf, 16, "%u|", sent);
 
 			buf[len] = 'x';
@@ -410,14 +422,39 @@ kt_load(struct kt_agent *a, struct kt_mock *m, struct kt_verify *v,
 		if (fault)
 			fault(m, sent, arg);
 		if (sent == n && sl_channel_size(a->ch) == 0 &&
-		    kt_verify_unique(v) >= n)
+		    (v ? kt_verify_unique(v) >= n :
+		     kt_stat(a, "inflight_txns") == 0))
 			break;
 	}
 	free(buf);
 	/* Let late duplicates arrive before the counts are read. */
-	sl_time_sleep_ns(300 * SL_NS_PER_MS);
+	if (v)
+		sl_time_sleep_ns(300 * SL_NS_PER_MS);
 	cr_log_info("sent %u, channel %llu", sent,
 		    (unsigned long long)sl_channel_size(a->ch));
+}
+
+/*
+ * Read the whole log of a run made with kt_load(v = NULL): start @v and
+ * wait (up to @timeout_s) until it has seen all its records, then a little
+ * more for duplicates behind them. For faults the verifying consumer must
+ * not go through itself: with RTT above every timeout on all brokers, what
+ * a consumer does (reads late, stalls for minutes, or jumps offsets)
+ * depends on whether it had bootstrapped before the fault began, which a
+ * loaded machine decides. The run must fit the mock's ~5 MiB per partition
+ * (it is read only afterwards): the caller keeps n x size small.
+ */
+static void
+kt_verify_after(struct kt_verify *v, const char *bootstrap, const char *topic,
+		int nb_parts, unsigned n, unsigned timeout_s)
+{
+	uint64_t deadline = sl_time_mono_ns() + timeout_s * SL_NS_PER_SEC;
+
+	kt_verify_start(v, bootstrap, topic, nb_parts, n, 0);
+	while (kt_verify_unique(v) < n && sl_time_mono_ns() < deadline)
+		sl_time_sleep_ns(10 * SL_NS_PER_MS);
+	sl_time_sleep_ns(300 * SL_NS_PER_MS);
+	kt_verify_stop(v);
 }
 
 /*
@@ -448,10 +485,11 @@ kt_report(const char *name, const struct kt_agent *a,
 		    (unsigned long long)kt_stat(a, "event_retries"),
 		    (unsigned long long)kt_stat(a, "delivery_errors"));
 	fprintf(stderr, "REPORT %s: records=%u lost=%u duplicates=%u (bound "
-		"%llu) reordered=%u event_retries=%llu\n", name, v->nb_expect,
-		lost, v->dups,
+		"%llu) reordered=%u event_retries=%llu skipped=%llu\n", name,
+		v->nb_expect, lost, v->dups,
 		(unsigned long long)kt_dup_bound(a), v->reordered,
-		(unsigned long long)kt_stat(a, "event_retries"));
+		(unsigned long long)kt_stat(a, "event_retries"),
+		(unsigned long long)v->skipped);
 }
 
 /* Test size: SLUICE_SOAK=1 runs the full 100,000 records. */
