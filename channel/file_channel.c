@@ -855,6 +855,16 @@ fc_put_reset(struct fc_producer *p)
 	p->last_prefix = NULL;
 }
 
+static int
+fc_producer_failed(struct sl_chan_producer *pp)
+{
+	struct fc_producer *p = (struct fc_producer *)pp;
+
+	/* Pairs with the exchange in fc_set_unhealthy(), which the writer
+	 * runs after its last ack store: acked() is final once seen. */
+	return __atomic_load_n(&p->fc->unhealthy, __ATOMIC_ACQUIRE) ? -EIO : 0;
+}
+
 static int64_t
 fc_put_commit(struct sl_chan_producer *pp)
 {
@@ -2370,6 +2380,7 @@ const struct sl_channel_ops sl_file_channel_ops = {
 	.put_rollback = fc_put_rollback,
 	.producer_acked = fc_producer_acked,
 	.producer_fd = fc_producer_fd,
+	.producer_failed = fc_producer_failed,
 	.take = fc_take,
 	.take_commit = fc_take_commit,
 	.take_rollback = fc_take_rollback,

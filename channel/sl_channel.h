@@ -108,6 +108,7 @@ struct sl_channel_ops {
 	void (*put_rollback)(struct sl_chan_producer *p);
 	uint64_t (*producer_acked)(struct sl_chan_producer *p);
 	int (*producer_fd)(struct sl_chan_producer *p);	/* optional */
+	int (*producer_failed)(struct sl_chan_producer *p);	/* optional */
 	int (*producer_room_fd)(struct sl_chan_producer *p);	/* optional */
 	int (*producer_room_arm)(struct sl_chan_producer *p);	/* optional */
 
@@ -224,6 +225,22 @@ static inline int
 sl_channel_producer_fd(struct sl_chan_producer *p)
 {
 	return p->ch->ops->producer_fd ? p->ch->ops->producer_fd(p) : -1;
+}
+
+/*
+ * 0 while tickets above sl_channel_producer_acked() may still be acked;
+ * a negative errno (-EIO) once they never will be (the file channel
+ * turned unhealthy: a failed fdatasync). Call it before reading acked():
+ * once it reports the failure, acked() is final, and a source must answer
+ * every line of a ticket above it as failed (netcat: `FAILED: ...`).
+ * Channels without the op (memory: acks are immediate) never fail acks.
+ * Context: the producer's thread.
+ */
+static inline int
+sl_channel_producer_failed(struct sl_chan_producer *p)
+{
+	return p->ch->ops->producer_failed ? p->ch->ops->producer_failed(p)
+					   : 0;
 }
 
 /*

@@ -119,6 +119,9 @@ struct nc_conn {
 	uint8_t *held;		/* received, not yet consumed */
 	uint32_t held_len, held_off;
 	uint32_t out_len;
+	uint32_t out_mark;	/* out[0, out_mark) may go before the ack */
+	uint8_t *owed;		/* replies rewritten after a failed ack, */
+	uint32_t owed_len, owed_off;	/* still to go into out */
 	uint8_t *rbuf;		/* NC_RECV_PLAIN only */
 	uint64_t tickets[SL_FANOUT_MAX];
 	struct sl_frame_line fr;
@@ -452,6 +455,110 @@ nc_reply_failed(struct nc_conn *conn, int rc)
 	nc_reply(conn, msg, (size_t)SL_MIN(n, (int)sizeof(msg) - 1));
 }
 
+/* ---- acks that can no longer come ----------------------------------------- */
+
+static void nc_conn_close(struct nc_conn *conn);
+
+static void
+nc_owed_free(struct nc_conn *conn)
+{
+	free(conn->owed);
+	conn->owed = NULL;
+	conn->owed_len = conn->owed_off = 0;
+}
+
+/*
+ * Move owed replies into the reply buffer as room allows. Returns true
+ * when none is left (the connection may read again).
+ */
+static bool
+nc_owed_push(struct nc_conn *conn)
+{
+	uint32_t n;
+
+	if (!conn->owed)
+		return true;
+	n = SL_MIN(conn->owed_len - conn->owed_off,
+		   NC_OUT_SIZE - conn->out_len);
+	memcpy(conn->out + conn->out_len, conn->owed + conn->owed_off, n);
+	conn->out_len += n;
+	conn->owed_off += n;
+	if (conn->owed_off < conn->owed_len)
+		return false;
+	nc_owed_free(conn);
+	return true;
+}
+
+/*
+ * @conn waits for acks of the replies out[out_mark, out_len). If a channel
+ * reports that they can no longer come (sl_channel_producer_failed: the
+ * file channel turned unhealthy), every `OK` among them becomes `FAILED:
+ * <reason>` (counted in ChannelWriteFail; such a line was counted accepted
+ * when the channel took it) and the connection goes on, its later lines
+ * refused by the channel. A rare path: the rewrite is allocated, and goes
+ * out as the reply buffer drains (the connection reads nothing meanwhile).
+ * Returns true when it handled a failure (@conn is off the ack wait).
+ */
+static bool
+nc_ack_failed(struct nc_conn *conn)
+{
+	struct nc_source *ns = conn->ns;
+	char msg[NC_REPLY_MAX];
+	uint32_t i, o = 0, start = conn->out_mark, nb_ok = 0;
+	unsigned c;
+	int n;
+
+	for (c = 0; c < ns->fo.nb; c++)
+		if (sl_channel_producer_failed(ns->fo.prods[c]) < 0 &&
+		    sl_channel_producer_acked(ns->fo.prods[c]) <
+		    conn->tickets[c])
+			break;
+	if (c == ns->fo.nb)
+		return false;
+	n = snprintf(msg, sizeof(msg), "FAILED: %s%s\n", NC_MSG_BROKEN,
+		     ns->fo.prods[c]->ch->name);
+	n = SL_MIN(n, (int)sizeof(msg) - 1);
+	msg[n - 1] = '\n';
+	for (i = start; i + 3 <= conn->out_len; i++)
+		if (memcmp(conn->out + i, "OK\n", 3) == 0 &&
+		    (i == start || conn->out[i - 1] == '\n'))
+			nb_ok++;
+	SL_VERIFY(!conn->owed);
+	conn->owed = malloc((size_t)(conn->out_len - start) +
+			    (size_t)nb_ok * (size_t)n);
+	if (!conn->owed) {
+		/* Cannot say it line by line: the peer sees the close. */
+		sl_stat_add(&ns->base.stats.channel_write_fail, nb_ok);
+		conn->out_len = start;
+		conn->pause = NC_PAUSE_NONE;
+		nc_conn_close(conn);	/* freed once its recv ends */
+		return true;
+	}
+	for (i = start; i < conn->out_len;) {
+		uint8_t *nl = memchr(conn->out + i, '\n', conn->out_len - i);
+		uint32_t len = nl ? (uint32_t)(nl - (conn->out + i)) + 1 :
+			       conn->out_len - i;
+
+		if (len == 3 && memcmp(conn->out + i, "OK\n", 3) == 0) {
+			memcpy(conn->owed + o, msg, (size_t)n);
+			o += (uint32_t)n;
+		} else {
+			memcpy(conn->owed + o, conn->out + i, len);
+			o += len;
+		}
+		i += len;
+	}
+	conn->owed_len = o;
+	conn->owed_off = 0;
+	conn->out_len = start;
+	conn->out_mark = 0;
+	sl_stat_add(&ns->base.stats.channel_write_fail, nb_ok);
+	conn->pause = NC_PAUSE_OUT;	/* until the FAILED replies are out */
+	nc_owed_push(conn);
+	nc_send_kick(conn);
+	return true;
+}
+
 /* ---- wait lists --------------------------------------------------------- */
 
 static void
@@ -619,6 +726,7 @@ static size_t
 nc_conn_feed(struct nc_conn *conn, const uint8_t *data, size_t len)
 {
 	struct nc_source *ns = conn->ns;
+	uint32_t mark = conn->out_len;	/* replies before are acked */
 	size_t used = 0;
 	int rc;
 
@@ -648,7 +756,9 @@ nc_conn_feed(struct nc_conn *conn, const uint8_t *data, size_t len)
 				 * drains it before it acks; meanwhile the OKs
 				 * queued must not go out. */
 				conn->pause = NC_PAUSE_ACK;
-				nc_wait_add(&ns->ack_wait, conn);
+				conn->out_mark = mark;
+				if (!nc_ack_failed(conn))
+					nc_wait_add(&ns->ack_wait, conn);
 			}
 		}
 	}
@@ -827,7 +937,8 @@ nc_conn_try_free(struct nc_conn *conn)
 	if (!conn->closing || conn->recv_armed || conn->send_inflight ||
 	    conn->pause == NC_PAUSE_ACK)
 		return;
-	if (conn->out_len && !conn->send_failed) {
+	if ((conn->out_len || conn->owed) && !conn->send_failed) {
+		nc_owed_push(conn);
 		nc_send_kick(conn);
 		return;
 	}
@@ -843,6 +954,7 @@ nc_conn_try_free(struct nc_conn *conn)
 	sl_stat_add(&st->connections_closed, 1);
 	free(conn->rbuf);
 	free(conn->held);
+	nc_owed_free(conn);
 	free(conn);
 }
 
@@ -1009,14 +1121,19 @@ nc_on_send(struct nc_source *ns, const struct io_uring_cqe *cqe)
 		/* The peer is gone; its replies cannot be delivered. */
 		conn->send_failed = true;
 		conn->out_len = 0;
+		nc_owed_free(conn);
 		nc_conn_close(conn);
 	} else {
 		uint32_t n = (uint32_t)cqe->res;
 
 		memmove(conn->out, conn->out + n, conn->out_len - n);
 		conn->out_len -= n;
+		conn->out_mark -= SL_MIN(n, conn->out_mark);
+		nc_owed_push(conn);
 		nc_send_kick(conn);	/* the tail of a short send */
 	}
+	if (conn->owed && !nc_owed_push(conn))
+		return;		/* more FAILED replies to go first */
 	if (conn->pause == NC_PAUSE_OUT)
 		nc_conn_resume(conn);
 	else
@@ -1030,6 +1147,8 @@ nc_on_ack(struct nc_source *ns)
 	struct nc_conn *conn;
 
 	while (n-- > 0 && (conn = nc_wait_pop(&ns->ack_wait))) {
+		if (nc_ack_failed(conn))
+			continue;
 		if (!sl_fanout_acked(&ns->fo, conn->tickets)) {
 			nc_wait_add(&ns->ack_wait, conn);
 			continue;

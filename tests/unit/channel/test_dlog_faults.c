@@ -14,6 +14,9 @@
 #include <sys/stat.h>
 
 #include "fc_util.h"
+#include "sl_source.h"
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 static char *dir;
 
@@ -307,6 +310,124 @@ Test(dlog_faults, failed_fdatasync_is_never_retried_nor_acknowledged)
 		cr_assert_eq(ids[i], i);
 	sl_time_sleep_ns(300 * SL_NS_PER_MS);
 	cr_assert_eq(sl_channel_producer_acked(p), 2, "still not acked");
+	fcu_crash(&h);
+	f_destroy(&f->base);
+}
+
+/* Read replies from @fd until @n lines came (or 30 s passed); count them. */
+static unsigned
+read_replies(int fd, unsigned n, unsigned *nb_ok, unsigned *nb_failed,
+	     char *last, size_t last_cap)
+{
+	char buf[16384];
+	size_t have = 0;
+	unsigned lines = 0;
+	uint64_t deadline = sl_time_mono_ns() + 30000 * SL_NS_PER_MS;
+
+	*nb_ok = *nb_failed = 0;
+	while (lines < n && sl_time_mono_ns() < deadline) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t r;
+		char *nl;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		r = recv(fd, buf + have, sizeof(buf) - 1 - have, 0);
+		if (r <= 0)
+			break;
+		have += (size_t)r;
+		buf[have] = 0;
+		while ((nl = memchr(buf, '\n', have))) {
+			size_t len = (size_t)(nl - buf);
+
+			if (len == 2 && memcmp(buf, "OK", 2) == 0)
+				(*nb_ok)++;
+			else if (strncmp(buf, "FAILED: ", 8) == 0)
+				(*nb_failed)++;
+			snprintf(last, last_cap, "%.*s", (int)len, buf);
+			lines++;
+			memmove(buf, nl + 1, have - len - 1);
+			have -= len + 1;
+		}
+	}
+	return lines;
+}
+
+/*
+ * The netcat source over a file channel whose fdatasync fails: lines
+ * already put (their OKs queued, waiting for the sync) get `FAILED:`
+ * instead of waiting forever, counted in ChannelWriteFail, and so does
+ * every later line.
+ */
+Test(dlog_faults, netcat_lines_waiting_on_a_failed_sync_get_failed)
+{
+	struct fault_io *f = fault_io_new();
+	struct dlog_test_opts o = { .io = &f->base };
+	const char *kv[] = { "checkpointInterval=600000", NULL };
+	const struct sl_source_ops *sops = &sl_netcat_source_ops;
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t salen = sizeof(sa);
+	struct sl_prop pv[2];
+	struct sl_props props = { .comp = "a1.sources.r1", .v = pv, .n = 2,
+				  .file = "test", .line = 1 };
+	struct sl_diag diag = { 0 };
+	struct sl_err err = { 0 };
+	struct sl_source *src;
+	struct sl_channel *chs[1];
+	struct fc_handle h;
+	char port[16], last[256] = "";
+	void *set;
+	unsigned ok, failed;
+	int fd;
+
+	/* A free port: bind to 0, read it back, close. */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &salen), 0);
+	close(fd);
+	snprintf(port, sizeof(port), "%u", ntohs(sa.sin_port));
+	pv[0] = (struct sl_prop){ .key = "bind", .val = "127.0.0.1",
+				  .file = "test", .line = 1 };
+	pv[1] = (struct sl_prop){ .key = "port", .val = port, .file = "test",
+				  .line = 2 };
+	set = calloc(1, sops->settings_size);
+	cr_assert_eq(sl_keys_apply(sops->keys, set, &props, &diag), 0);
+	fcu_open(&h, dir, kv, &o);
+	sl_channel_consumer_open(h.ch, "k1", 64, 1, &err);
+	chs[0] = h.ch;
+	src = sops->create("r1", set, chs, 1, &err);
+	cr_assert_not_null(src, "%s", err.msg);
+	cr_assert_eq(h.ch->ops->start(h.ch), 0);
+	cr_assert_eq(sops->start(src, &err), 0, "%s", err.msg);
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(send(fd, "a\nb\nc\nd\n", 8, 0), 8);
+	cr_assert_eq(read_replies(fd, 4, &ok, &failed, last, sizeof(last)), 4);
+	cr_assert_eq(ok, 4, "synced lines get OK");
+	/* The next fdatasync fails: lines put now can never be acked. */
+	__atomic_store_n(&f->fail_sync_at, f->nb_syncs + 1, __ATOMIC_RELEASE);
+	cr_assert_eq(send(fd, "e\nf\ng\nh\ni\n", 10, 0), 10);
+	cr_assert_eq(read_replies(fd, 5, &ok, &failed, last, sizeof(last)), 5,
+		     "every line answered (none left waiting)");
+	cr_assert_eq(ok, 0);
+	cr_assert_eq(failed, 5);
+	cr_assert_str_eq(last, "FAILED: Unable to put event on required "
+			 "channel: c1");
+	cr_assert(sl_file_channel_unhealthy(h.ch));
+	/* A later line is refused at once. */
+	cr_assert_eq(send(fd, "j\n", 2, 0), 2);
+	cr_assert_eq(read_replies(fd, 1, &ok, &failed, last, sizeof(last)), 1);
+	cr_assert_eq(failed, 1);
+	close(fd);
+	cr_assert_eq(sl_stat_read(&src->stats.channel_write_fail), 6,
+		     "ChannelWriteFail counts every FAILED line");
+	cr_assert_eq(sl_stat_read(&src->stats.event_received_count), 10);
+	sops->stop(src);
+	sops->destroy(src);
+	sl_keys_free(sops->keys, set);
+	free(set);
 	fcu_crash(&h);
 	f_destroy(&f->base);
 }
