@@ -31,47 +31,6 @@ teardown(void)
 
 TestSuite(file_channel, .init = setup, .fini = teardown, .timeout = 120);
 
-struct stat_cap {
-	struct sl_stats_sink base;
-	const char *want;
-	uint64_t val;
-	bool found;
-};
-
-static void
-cap_u64(struct sl_stats_sink *s, const char *name, uint64_t v,
-	enum sl_stat_kind k, enum sl_stat_section sec)
-{
-	struct stat_cap *c = (struct stat_cap *)s;
-
-	if (strcmp(name, c->want) == 0) {
-		c->val = v;
-		c->found = true;
-	}
-}
-
-static void
-cap_str(struct sl_stats_sink *s, const char *n, const char *v,
-	enum sl_stat_section sec)
-{
-}
-
-static void
-cap_f64(struct sl_stats_sink *s, const char *n, double v,
-	enum sl_stat_section sec)
-{
-}
-
-static uint64_t
-stat_of(struct sl_channel *ch, const char *name)
-{
-	struct stat_cap c = { { cap_u64, cap_str, cap_f64 }, name, 0, false };
-
-	sl_channel_stats_emit(ch, &c.base);
-	cr_assert(c.found, "no stat %s", name);
-	return c.val;
-}
-
 Test(file_channel, acked_puts_are_taken_in_order_and_counters_add_up)
 {
 	struct fc_handle h;
