@@ -24,16 +24,11 @@
 #include "dp_int.h"
 #include "fanout_int.h"
 #include "frame_int.h"
+#include "netcat_int.h"
 #include "sl_dataplane.h"
 
 #define DPS_MAX_CORES		64
 #define DPS_REPLY_MAX		224
-
-/* Flume's MemoryChannel message for a full channel, as the kernel path. */
-#define DPS_MSG_FULL	"Space for commit to queue couldn't be acquired. " \
-			"Sinks are likely not keeping up with sources, or " \
-			"the buffer size is too tight"
-#define DPS_MSG_BROKEN	"Unable to put event on required channel: "
 
 struct dps_settings {
 	char *bind;
@@ -172,16 +167,9 @@ dps_reply_failed(struct dps_conn *c, int rc)
 {
 	struct dps_core *pc = c->pc;
 	char msg[DPS_REPLY_MAX];
-	int n;
 
-	if (rc == -ENOSPC)
-		n = snprintf(msg, sizeof(msg), "FAILED: %s\n", DPS_MSG_FULL);
-	else
-		n = snprintf(msg, sizeof(msg), "FAILED: %s%s\n",
-			     DPS_MSG_BROKEN,
-			     pc->fo.prods[SL_MIN(c->ch_from, pc->fo.nb - 1)]
-				     ->ch->name);
-	dps_reply(c, msg, (size_t)SL_MIN(n, (int)sizeof(msg) - 1));
+	dps_reply(c, msg, sl_nc_reply_failed(msg, sizeof(msg), rc,
+		  pc->fo.prods[SL_MIN(c->ch_from, pc->fo.nb - 1)]->ch->name));
 }
 
 static void
@@ -340,13 +328,10 @@ dps_tcp_recv(void *ctx, struct sl_lcore *lc, struct sl_tcp_conn *conn,
 	pc->st.rx_bytes += used;
 	if (rc == -EMSGSIZE) {
 		char msg[DPS_REPLY_MAX];
-		int n = snprintf(msg, sizeof(msg), "FAILED: Event exceeds the "
-				 "maximum length (%u chars, including "
-				 "newline)\n",
-				 (unsigned)pc->src->set.max_line_length);
 
 		pc->st.event_read_fail++;
-		dps_reply(c, msg, (size_t)SL_MIN(n, (int)sizeof(msg) - 1));
+		dps_reply(c, msg, sl_nc_reply_too_long(msg, sizeof(msg),
+			  (uint32_t)pc->src->set.max_line_length));
 		sl_tcp_close(lc, conn);
 		pc->st.rx_bytes += len - used;
 		return len;

@@ -31,6 +31,7 @@
 
 #include "fanout_int.h"
 #include "frame_int.h"
+#include "netcat_int.h"
 #include "sl_log.h"
 #include "sl_source.h"
 #include "sl_time.h"
@@ -48,12 +49,7 @@
 #define NC_STOP_GRACE_NS	(2 * SL_NS_PER_SEC)
 #define NC_LOG_INTERVAL_NS	(10 * SL_NS_PER_SEC)
 
-/* Flume's MemoryChannel message for a full channel (ChannelFullException). */
-#define NC_MSG_FULL	"Space for commit to queue couldn't be acquired. " \
-			"Sinks are likely not keeping up with sources, or " \
-			"the buffer size is too tight"
-#define NC_MSG_BROKEN	"Unable to put event on required channel: "
-#define NC_REPLY_MAX	(sizeof("FAILED: " NC_MSG_FULL "\n") + 8)
+#define NC_REPLY_MAX	(sizeof("FAILED: " SL_NC_MSG_FULL "\n") + 8)
 
 enum nc_op {
 	NC_OP_ACCEPT = 1,
@@ -443,16 +439,9 @@ nc_reply_failed(struct nc_conn *conn, int rc)
 {
 	struct nc_source *ns = conn->ns;
 	char msg[NC_REPLY_MAX];
-	int n;
 
-	if (rc == -ENOSPC)
-		n = snprintf(msg, sizeof(msg), "FAILED: %s\n", NC_MSG_FULL);
-	else
-		n = snprintf(msg, sizeof(msg), "FAILED: %s%s\n",
-			     NC_MSG_BROKEN,
-			     ns->fo.prods[SL_MIN(conn->ch_from,
-						 ns->fo.nb - 1)]->ch->name);
-	nc_reply(conn, msg, (size_t)SL_MIN(n, (int)sizeof(msg) - 1));
+	nc_reply(conn, msg, sl_nc_reply_failed(msg, sizeof(msg), rc,
+		 ns->fo.prods[SL_MIN(conn->ch_from, ns->fo.nb - 1)]->ch->name));
 }
 
 /* ---- acks that can no longer come ----------------------------------------- */
@@ -515,10 +504,8 @@ nc_ack_failed(struct nc_conn *conn)
 			break;
 	if (c == ns->fo.nb)
 		return false;
-	n = snprintf(msg, sizeof(msg), "FAILED: %s%s\n", NC_MSG_BROKEN,
-		     ns->fo.prods[c]->ch->name);
-	n = SL_MIN(n, (int)sizeof(msg) - 1);
-	msg[n - 1] = '\n';
+	n = (int)sl_nc_reply_failed(msg, sizeof(msg), -EIO,
+				    ns->fo.prods[c]->ch->name);
 	for (i = start; i + 3 <= conn->out_len; i++)
 		if (memcmp(conn->out + i, "OK\n", 3) == 0 &&
 		    (i == start || conn->out[i - 1] == '\n'))
@@ -735,12 +722,10 @@ nc_conn_feed(struct nc_conn *conn, const uint8_t *data, size_t len)
 	nc_flush(conn);
 	if (rc == -EMSGSIZE) {
 		char msg[NC_REPLY_MAX];
-		int n = snprintf(msg, sizeof(msg), "FAILED: Event exceeds the "
-				 "maximum length (%u chars, including "
-				 "newline)\n", (unsigned)ns->set.max_line_length);
 
 		sl_stat_add(&ns->base.stats.event_read_fail, 1);
-		nc_reply(conn, msg, (size_t)n);
+		nc_reply(conn, msg, sl_nc_reply_too_long(msg, sizeof(msg),
+			 (uint32_t)ns->set.max_line_length));
 		nc_conn_close(conn);
 	}
 	if (conn->committed && ns->set.ack_every_event && ns->fo.any_ack_fd) {
