@@ -37,11 +37,21 @@
 #include "sl_time.h"
 
 #define NC_RING_ENTRIES		1024
-#define NC_BUF_SIZE		(16u * 1024)	/* one provided buffer */
-#define NC_NB_BUFS		1024u		/* power of two */
+/*
+ * Provided buffers: 64 KiB each (a loopback segment is up to 64 KiB, and
+ * each completion carries up to that much: a quarter of the recv calls of
+ * 16 KiB buffers), and few of them (4 MiB): they are reused while still in
+ * cache, and one io_uring_enter cannot pull more than that out of the
+ * sockets of connections that are pausing (what a paused connection
+ * receives is copied aside and held).
+ */
+#define NC_BUF_SIZE		(64u * 1024)	/* one provided buffer */
+#define NC_NB_BUFS		64u		/* power of two */
 #define NC_BGID			7
 #define NC_PLAIN_BUF_SIZE	(16u * 1024)	/* per connection, fallback */
 #define NC_OUT_SIZE		8192u		/* replies per connection */
+#define NC_HOLD_MIN		(64u * 1024)	/* first held buffer */
+#define NC_HOLD_KEEP		(16u << 20)	/* held buffers kept, all conns */
 #define NC_RETRY_MIN_NS		(50 * 1000ull)
 #define NC_RETRY_MAX_NS		(1 * SL_NS_PER_MS)
 #define NC_RETRY_SAFETY_NS	(10 * SL_NS_PER_MS)	/* room wakeup armed */
@@ -112,8 +122,9 @@ struct nc_conn {
 	bool committed;		/* a commit since the last ack check */
 	enum nc_pause pause;
 	unsigned ch_from;	/* first channel still missing the next line */
-	uint8_t *held;		/* received, not yet consumed */
-	uint32_t held_len, held_off;
+	uint8_t *held;		/* held[held_off, held_len): received, */
+	uint32_t held_len, held_off;	/* not yet consumed (held_len 0: */
+	uint32_t held_cap;		/* none); held_cap bytes allocated */
 	uint32_t out_len;
 	uint32_t out_mark;	/* out[0, out_mark) may go before the ack */
 	uint8_t *owed;		/* replies rewritten after a failed ack, */
@@ -164,6 +175,7 @@ struct nc_source {
 	bool room_armed[SL_FANOUT_MAX];	/* armed, its fd not yet seen */
 	uint64_t room_safety_at;	/* the timer's next tick while armed */
 	uint64_t room_wakeups;		/* `ctl stats` reads it (relaxed) */
+	uint64_t held_alloc;		/* bytes of every conn's held buffer */
 
 	struct sl_log_ratelimit rl_accept;
 	struct sl_log_ratelimit rl_limit;
@@ -760,33 +772,59 @@ nc_conn_feed(struct nc_conn *conn, const uint8_t *data, size_t len)
 	return used;
 }
 
-/* Keep @len bytes the connection could not consume yet. */
+/*
+ * Keep @len bytes the connection could not consume yet. The buffer grows
+ * by doubling (a paused connection holds one receive after another, and
+ * growing it by each of them made every hold a realloc: for a large
+ * buffer an mremap, whose TLB shootdown interrupts the other core too),
+ * and outlives the hold while the source's held buffers total at most
+ * NC_HOLD_KEEP (a fresh mmap'd buffer per pause faulted in every page).
+ */
 static int
 nc_conn_hold(struct nc_conn *conn, const uint8_t *data, size_t len)
 {
 	uint32_t keep = conn->held_len - conn->held_off;
+	size_t need = (size_t)keep + len, cap = conn->held_cap;
 	uint8_t *p;
 
+	if (need > UINT32_MAX)
+		return -ENOMEM;
 	if (conn->held_off) {
 		memmove(conn->held, conn->held + conn->held_off, keep);
 		conn->held_off = 0;
 		conn->held_len = keep;
 	}
-	p = realloc(conn->held, (size_t)keep + len);
-	if (!p)
-		return -ENOMEM;
-	memcpy(p + keep, data, len);
-	conn->held = p;
-	conn->held_len = keep + (uint32_t)len;
+	if (need > cap) {
+		cap = SL_MAX(cap * 2, (size_t)NC_HOLD_MIN);
+		while (cap < need)
+			cap *= 2;
+		cap = SL_MIN(cap, (size_t)UINT32_MAX);
+		p = realloc(conn->held, cap);
+		if (!p)
+			return -ENOMEM;
+		conn->ns->held_alloc += cap - conn->held_cap;
+		conn->held = p;
+		conn->held_cap = (uint32_t)cap;
+	}
+	memcpy(conn->held + keep, data, len);
+	conn->held_len = (uint32_t)need;
 	return 0;
 }
 
+/* Nothing held any more; the buffer goes too with @release or when the
+ * source keeps too much. */
 static void
-nc_conn_drop_held(struct nc_conn *conn)
+nc_conn_drop_held(struct nc_conn *conn, bool release)
 {
+	struct nc_source *ns = conn->ns;
+
+	conn->held_len = conn->held_off = 0;
+	if (!release && ns->held_alloc <= NC_HOLD_KEEP)
+		return;
+	ns->held_alloc -= conn->held_cap;
 	free(conn->held);
 	conn->held = NULL;
-	conn->held_len = conn->held_off = 0;
+	conn->held_cap = 0;
 }
 
 /*
@@ -825,11 +863,10 @@ nc_count_feed(struct nc_conn *conn, const uint8_t *data, size_t len)
 static void
 nc_conn_discard_held(struct nc_conn *conn)
 {
-	if (conn->held && conn->held_off < conn->held_len &&
-	    !sl_frame_line_dead(&conn->fr))
+	if (conn->held_off < conn->held_len && !sl_frame_line_dead(&conn->fr))
 		nc_count_feed(conn, conn->held + conn->held_off,
 			      conn->held_len - conn->held_off);
-	nc_conn_drop_held(conn);
+	nc_conn_drop_held(conn, false);
 }
 
 static void nc_conn_try_free(struct nc_conn *conn);
@@ -850,9 +887,10 @@ nc_conn_run(struct nc_conn *conn)
 		if (used == 0)
 			break;
 	}
-	if (conn->held && (conn->held_off == conn->held_len || conn->closing))
+	if (conn->held_len && (conn->held_off == conn->held_len ||
+			       conn->closing))
 		nc_conn_discard_held(conn);
-	if (conn->closing || conn->pause != NC_PAUSE_NONE || conn->held)
+	if (conn->closing || conn->pause != NC_PAUSE_NONE || conn->held_len)
 		goto out;
 	if (conn->eof || conn->stop_read) {
 		sl_frame_line_finish(&conn->fr);
@@ -938,7 +976,7 @@ nc_conn_try_free(struct nc_conn *conn)
 	sl_stat_add(&st->open_connection_count, (uint64_t)-1);
 	sl_stat_add(&st->connections_closed, 1);
 	free(conn->rbuf);
-	free(conn->held);
+	nc_conn_drop_held(conn, true);
 	nc_owed_free(conn);
 	free(conn);
 }
@@ -1055,7 +1093,7 @@ nc_on_recv(struct nc_source *ns, const struct io_uring_cqe *cqe)
 			 * the framer is dead and the rest is not read. */
 			if (!sl_frame_line_dead(&conn->fr))
 				nc_count_feed(conn, data, (size_t)res);
-		} else if (conn->held || conn->pause != NC_PAUSE_NONE) {
+		} else if (conn->held_len || conn->pause != NC_PAUSE_NONE) {
 			if (nc_conn_hold(conn, data, (size_t)res) < 0) {
 				sl_stat_add(&ns->base.stats.
 					    generic_processing_fail, 1);
@@ -1084,7 +1122,7 @@ nc_on_recv(struct nc_source *ns, const struct io_uring_cqe *cqe)
 	}
 	if (has_buf)
 		nc_buf_recycle(ns, bid);
-	if (conn->pause != NC_PAUSE_NONE || conn->held)
+	if (conn->pause != NC_PAUSE_NONE || conn->held_len)
 		nc_recv_cancel(conn);
 	if (conn->pause == NC_PAUSE_NONE && !conn->recv_armed)
 		nc_conn_run(conn);
