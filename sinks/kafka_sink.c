@@ -766,9 +766,15 @@ kafka_event_partition(const struct kafka_sink *ks, const struct sl_event *ev,
 	return 0;
 }
 
+/*
+ * Produce event @idx of @txn. @now_ms is the message's CreateTime unless
+ * timestampHeader gives one: read once per batch of events handed to
+ * librdkafka, not by librdkafka per message (its clock read for the
+ * default timestamp was a tenth of the sink thread's time).
+ */
 static enum kafka_prod
 kafka_produce_event(struct kafka_sink *ks, struct kafka_txn *txn,
-		    unsigned slot, unsigned idx)
+		    unsigned slot, unsigned idx, int64_t now_ms)
 {
 	const struct sl_event *ev = &txn->take->evs[idx];
 	rd_kafka_vu_t vu[8 + KAFKA_MAX_HEADER_MAP];
@@ -803,11 +809,11 @@ kafka_produce_event(struct kafka_sink *ks, struct kafka_txn *txn,
 		vu[n].u.mem.ptr = (void *)h->val;
 		vu[n++].u.mem.size = h->val_len;
 	}
-	if ((h = kafka_hdr(ev, ks->timestamp_header)) != NULL &&
-	    sl_parse_int(h->val, 0, INT64_MAX, &ts) == 0) {
-		vu[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
-		vu[n++].u.i64 = ts;
-	}
+	if ((h = kafka_hdr(ev, ks->timestamp_header)) == NULL ||
+	    sl_parse_int(h->val, 0, INT64_MAX, &ts) < 0)
+		ts = now_ms;
+	vu[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
+	vu[n++].u.i64 = ts;
 	for (i = 0; i < ks->nb_hmap; i++) {
 		if ((h = kafka_hdr(ev, ks->hmap[i].flume)) == NULL)
 			continue;
@@ -872,9 +878,11 @@ kafka_produce_txn(struct kafka_sink *ks, unsigned pos)
 {
 	unsigned slot = kafka_slot(ks, pos);
 	struct kafka_txn *txn = &ks->txns[slot];
+	int64_t now_ms = (int64_t)sl_time_wall_ms();
 
 	while (txn->nb_produced < txn->take->nb_evs && !ks->fence) {
-		switch (kafka_produce_event(ks, txn, slot, txn->nb_produced)) {
+		switch (kafka_produce_event(ks, txn, slot, txn->nb_produced,
+					    now_ms)) {
 		case KAFKA_PROD_SENT:
 			ks->nb_outstanding++;
 			break;
