@@ -729,6 +729,37 @@ Test(kafka_sink, headers_key_partition_timestamp_and_topic_override)
 	kt_agent_close(&a);
 }
 
+/*
+ * Without a usable timestampHeader (absent, or not a number) the message's
+ * CreateTime is the wall-clock time it was produced, in ms (Flume: the
+ * producer's time); the sink reads it once per batch it hands over.
+ */
+Test(kafka_sink, create_time_is_the_produce_time_without_a_timestamp_header)
+{
+	const char *bad[] = { "ts", "not-a-number" };
+	struct got_msg got[8];
+	struct kt_agent a;
+	int64_t before, after;
+	unsigned i, n;
+
+	rd_kafka_mock_topic_create(mock.mc, "times", 1, 1);
+	open_agent(&a, "times", 100, "a1.sinks.k1.timestampHeader = ts\n");
+	before = (int64_t)sl_time_wall_ms();
+	for (i = 0; i < 3; i++)
+		cr_assert_eq(kt_put(&a, "plain", 5, NULL, 0), 0);
+	cr_assert_eq(kt_put(&a, "badts", 5, bad, 1), 0);
+	drain(&a);
+	after = (int64_t)sl_time_wall_ms();
+	n = consume_all("times", 1, got, 8, 4);
+	cr_assert_eq(n, 4);
+	for (i = 0; i < n; i++)
+		cr_expect(got[i].ts >= before && got[i].ts <= after,
+			  "message %u: CreateTime %lld outside [%lld, %lld]", i,
+			  (long long)got[i].ts, (long long)before,
+			  (long long)after);
+	kt_agent_close(&a);
+}
+
 Test(kafka_sink, flume_event_format_is_avro_and_topic_substitution)
 {
 	const char *h[] = { "app", "web" };
