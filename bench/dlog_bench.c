@@ -11,7 +11,8 @@
  *
  *   dlog_bench [-d DIR] [-m MB_PER_CASE] [-g G1,G2,...] [-r RECORD_BYTES]
  *              [-s SEGMENT_MB] [-n REPEATS] [-R RESTART_RECORDS]
- *              [-o] (O_DIRECT for both)
+ *              [-o] (O_DIRECT for both) [-k pac] (the cases to run: p plain,
+ *              a plain-prealloc, c the channel; default all three)
  * Each case runs REPEATS times, plain and channel interleaved; the median
  * run of each is printed. Then the restart time of a channel holding
  * RESTART_RECORDS records (default 262144; 0 skips it).
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "sl_channel.h"
@@ -37,7 +39,18 @@ struct result {
 	uint64_t bytes;
 	uint64_t p50_us, p99_us;
 	uint64_t syncs;
+	uint64_t cpu_us;	/* user + system, every thread of the process */
 };
+
+static uint64_t
+cpu_now_us(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
+	       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
 
 static int
 u64_cmp(const void *a, const void *b)
@@ -82,6 +95,7 @@ run_plain(const char *dir, unsigned group, unsigned rec, uint64_t total,
 		perror("dlog_bench: fsync");
 		return -1;
 	}
+	res->cpu_us = cpu_now_us();
 	t0 = sl_time_mono_ns();
 	for (i = 0; i < nb; i++) {
 		if (pwrite(fd, buf, len, (off_t)off) != (ssize_t)len) {
@@ -97,6 +111,7 @@ run_plain(const char *dir, unsigned group, unsigned rec, uint64_t total,
 		lat[i] = (sl_time_mono_ns() - t) / 1000;
 	}
 	res->secs = (double)(sl_time_mono_ns() - t0) / 1e9;
+	res->cpu_us = cpu_now_us() - res->cpu_us;
 	res->records = nb * group;
 	res->bytes = nb * len;
 	res->syncs = nb;
@@ -155,7 +170,12 @@ drain_main(void *arg)
 		struct sl_take *t = sl_channel_take(d->c, 1000);
 
 		if (!t) {
-			sl_time_sleep_ns(100 * 1000);
+			/* Woken by the writer's publish (1 ms: sees stop). */
+			int rc = sl_channel_consumer_wait(d->c, 1,
+							  SL_NS_PER_MS);
+
+			if (rc != 0 && rc != -ETIMEDOUT && rc != -EINTR)
+				sl_time_sleep_ns(100 * 1000);
 			continue;
 		}
 		sl_channel_take_commit(d->c, t);
@@ -238,6 +258,7 @@ run_channel(const char *dir, unsigned group, unsigned rec, uint64_t total,
 	memset(body, 'x', rec);
 	ev = (struct sl_event){ .body = body, .body_len = rec - 8 };
 	pthread_create(&th, NULL, drain_main, &d);
+	res->cpu_us = cpu_now_us();
 	t0 = sl_time_mono_ns();
 	for (i = 0; i < nb; i++) {
 		int64_t t;
@@ -266,6 +287,7 @@ run_channel(const char *dir, unsigned group, unsigned rec, uint64_t total,
 	while (sl_channel_producer_acked(p) < (uint64_t)ticket)
 		sl_time_sleep_ns(20 * 1000);
 	res->secs = (double)(sl_time_mono_ns() - t0) / 1e9;
+	res->cpu_us = cpu_now_us() - res->cpu_us;
 	res->records = nb * group;
 	res->bytes = nb * group * (uint64_t)rec;
 	sl_channel_stats_emit(ch, &pick.base);
@@ -394,10 +416,12 @@ print(const char *name, unsigned group, const struct result *r,
       double ratio, double ratio_pre)
 {
 	printf("dlog_bench case=%-14s group=%-5u records/s=%-9.0f MB/s=%-7.1f "
-	       "syncs=%-6llu fdatasync_p50_us=%-6llu fdatasync_p99_us=%-6llu",
+	       "syncs=%-6llu fdatasync_p50_us=%-6llu fdatasync_p99_us=%-6llu "
+	       "cpu_us/MB=%-5.0f",
 	       name, group, (double)r->records / r->secs,
 	       (double)r->bytes / r->secs / 1e6, (unsigned long long)r->syncs,
-	       (unsigned long long)r->p50_us, (unsigned long long)r->p99_us);
+	       (unsigned long long)r->p50_us, (unsigned long long)r->p99_us,
+	       (double)r->cpu_us / ((double)r->bytes / 1e6));
 	if (ratio >= 0)
 		printf(" vs_plain=%.0f%% vs_prealloc=%.0f%%", ratio * 100,
 		       ratio_pre * 100);
@@ -411,11 +435,11 @@ main(int argc, char **argv)
 	const char *base = "/var/tmp", *groups = "16,64,256,1024";
 	unsigned rec = 1024, mb = 64, reps = 3;
 	uint64_t restart_records = 262144;
-	bool direct = false;
+	bool direct = false, do_plain = true, do_pre = true, do_chan = true;
 	char dir[1024], *list, *tok, *save = NULL;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "d:m:g:r:s:n:R:oh")) != -1) {
+	while ((opt = getopt(argc, argv, "d:m:g:r:s:n:R:ok:h")) != -1) {
 		switch (opt) {
 		case 's': seg_mb = (unsigned)atoi(optarg); break;
 		case 'n': reps = (unsigned)atoi(optarg); break;
@@ -427,10 +451,15 @@ main(int argc, char **argv)
 		case 'g': groups = optarg; break;
 		case 'r': rec = (unsigned)atoi(optarg); break;
 		case 'o': direct = true; break;
+		case 'k':
+			do_plain = strchr(optarg, 'p') != NULL;
+			do_pre = strchr(optarg, 'a') != NULL;
+			do_chan = strchr(optarg, 'c') != NULL;
+			break;
 		default:
 			fprintf(stderr, "usage: dlog_bench [-d DIR] [-m MB] "
 				"[-g G1,G2,..] [-r RECORD_BYTES] [-s SEGMENT_MB] [-n REPEATS] [-R RESTART_RECORDS] "
-				"[-o]\n");
+				"[-o] [-k pac]\n");
 			return opt == 'h' ? 0 : 2;
 		}
 	}
@@ -451,7 +480,8 @@ main(int argc, char **argv)
 	for (tok = strtok_r(list, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
 		unsigned g = (unsigned)atoi(tok), k;
-		struct result plain[16], pre[16], chan[16];
+		struct result plain[16] = { 0 }, pre[16] = { 0 },
+			      chan[16] = { 0 };
 		char sub[1100];
 		double cm;
 
@@ -459,28 +489,34 @@ main(int argc, char **argv)
 			continue;
 		/* Interleaved repeats; the median of each is reported. */
 		for (k = 0; k < reps; k++) {
-			if (run_plain(dir, g, rec, (uint64_t)mb << 20, direct,
-				      false, &plain[k]) < 0 ||
-			    run_plain(dir, g, rec, (uint64_t)mb << 20, direct,
-				      true, &pre[k]) < 0)
+			if ((do_plain && run_plain(dir, g, rec, (uint64_t)mb << 20,
+						   direct, false, &plain[k]) < 0) ||
+			    (do_pre && run_plain(dir, g, rec, (uint64_t)mb << 20,
+						 direct, true, &pre[k]) < 0))
 				return 1;
 			if (snprintf(sub, sizeof(sub), "%s/g%u.%u", dir, g,
 				     k) >= (int)sizeof(sub))
 				return 1;
-			if (run_channel(sub, g, rec, (uint64_t)mb << 20, direct,
-					&chan[k]) < 0)
+			if (do_chan && run_channel(sub, g, rec,
+						   (uint64_t)mb << 20, direct,
+						   &chan[k]) < 0)
 				return 1;
 		}
 		qsort(plain, reps, sizeof(plain[0]), res_cmp);
 		qsort(pre, reps, sizeof(pre[0]), res_cmp);
 		qsort(chan, reps, sizeof(chan[0]), res_cmp);
-		print("plain", g, &plain[reps / 2], -1, -1);
-		print("plain-prealloc", g, &pre[reps / 2], -1, -1);
+		if (do_plain)
+			print("plain", g, &plain[reps / 2], -1, -1);
+		if (do_pre)
+			print("plain-prealloc", g, &pre[reps / 2], -1, -1);
+		if (!do_chan)
+			continue;
 		cm = (double)chan[reps / 2].bytes / chan[reps / 2].secs;
 		print("file_channel", g, &chan[reps / 2],
-		      cm / ((double)plain[reps / 2].bytes /
-			    plain[reps / 2].secs),
-		      cm / ((double)pre[reps / 2].bytes / pre[reps / 2].secs));
+		      do_plain ? cm / ((double)plain[reps / 2].bytes /
+				       plain[reps / 2].secs) : -1,
+		      do_pre ? cm / ((double)pre[reps / 2].bytes /
+				     pre[reps / 2].secs) : -1);
 	}
 	free(list);
 	if (restart_records) {

@@ -4,7 +4,8 @@
 loadgen load (1 KiB records over C connections) into netcat -> CHANNEL ->
 null, timed from loadgen's first send until the sink's
 EventDrainSuccessCount reaches N, memory and file runs alternating in the
-same run; the line shows the median of REPEAT runs and file/memory. Two
+same run; the line shows the median of REPEAT runs and file/memory, with
+the agent's CPU time (user + system, all threads) per record in that run. Two
 loads: ack-every-event = false (throughput) and ack-every-event = true with
 loadgen --wait-ok (each line's OK waits for the file channel's group
 fdatasync). Reuses bench/run's helpers (Agent, loadgen, median).
@@ -67,6 +68,7 @@ def run_once(tmp, channel, acks, n, size, conns):
     extra = ("--wait-ok",) if acks == "true" else ()
     try:
         ag.wait_ready(port)
+        cpu0 = br.proc_cpu_s(ag.proc.pid)
         lg = br.loadgen(port, n, size, conns, extra)
         end = time.time() + br.DEADLINE
         while True:
@@ -74,6 +76,7 @@ def run_once(tmp, channel, acks, n, size, conns):
             drained = int(st["SINK.k1"]["EventDrainSuccessCount"])
             if drained >= n or time.time() > end:
                 end_ns = time.time_ns()
+                cpu = br.proc_cpu_s(ag.proc.pid) - cpu0
                 break
             time.sleep(0.005)
         ch = st["CHANNEL.c1"]
@@ -85,6 +88,7 @@ def run_once(tmp, channel, acks, n, size, conns):
                            f"stop {ok}")
     res = {"secs": (end_ns - int(lg["start_ns"])) / 1e9, "records": n,
            "bytes": n * size, "p99_us": lg.get("p99_us", "-"),
+           "cpu_us_rec": cpu / n * 1e6,
            "p50_us": lg.get("p50_us", "-")}
     if channel == "file":
         s = ch.get("sluice", {})
@@ -97,7 +101,9 @@ def run_once(tmp, channel, acks, n, size, conns):
 def report(name, r, extra=""):
     rate = r["records"] / r["secs"]
     print(f"{name:28s} {rate:11.0f} rec/s {r['bytes'] / r['secs'] / 1e6:8.1f}"
-          f" MB/s records={r['records']} ack_p50_us={r['p50_us']} "
+          f" MB/s records={r['records']} "
+          f"agent_cpu_us_per_rec={r['cpu_us_rec']:.2f} "
+          f"ack_p50_us={r['p50_us']} "
           f"ack_p99_us={r['p99_us']}"
           + (f" fdatasyncs={r['syncs']} group_events={r['group']} "
              f"fdatasync_p99_us={r['sync_p99_us']}" if "syncs" in r else "")

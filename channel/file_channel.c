@@ -7,8 +7,11 @@
  * to sinks and advances the producers' acks (eventfd). Sinks read records
  * straight from the mapped segments; their take commits move the head that
  * the writer checkpoints, and a segment is recycled only once a durable
- * checkpoint has passed it. Threads: producers (put), sink runners (take),
- * the writer (all disk I/O), the control thread (create, stats, stop).
+ * checkpoint has passed it. A sink sleeping in consumer_wait() is woken by
+ * the writer's publish; a producer armed for room by a take commit or by
+ * the writer draining its ring. Threads: producers (put), sink runners
+ * (take), the writer (all disk I/O), the control thread (create, stats,
+ * stop).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -22,7 +25,9 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/futex.h>
 
 #include "chan_int.h"
 #include "dlog_int.h"
@@ -169,6 +174,8 @@ struct fc_producer {
 	unsigned id;
 	struct sl_ring *ring;
 	int efd;
+	int room_fd;			/* eventfd: room again */
+	int room_wait;			/* armed; cleared by whoever signals */
 	uint64_t ticket;		/* last committed; producer's */
 	uint8_t *last_prefix;
 	uint32_t txn_events;
@@ -238,6 +245,10 @@ struct fc_consumer {
 	unsigned nb_inflight;
 	struct fc_take *txns;
 	struct sl_event *evs;
+	/* consumer_wait(): the futex word, 1 while it sleeps, and the
+	 * events it waits for (takeable: durable, not taken). */
+	uint32_t sleeping SL_CACHE_ALIGNED;
+	uint64_t wake_want;
 };
 
 /* sluice's own counters; the writer writes, the control thread reads. */
@@ -280,6 +291,11 @@ struct file_channel {
 	int space_low;
 	int writer_sleeping;
 	int wfd;
+	unsigned room_waiters;		/* producers armed for room */
+
+	/* Take side mirrors for lock-free waits: written under lock. */
+	uint64_t cursor_seq SL_CACHE_ALIGNED;	/* cursor.seq */
+	uint64_t returned_evs;		/* events in RETURNED ranges */
 
 	/* Take side and the segment table, under lock (once per take). */
 	pthread_mutex_t lock;
@@ -599,6 +615,7 @@ sl_file_channel_create_opts(const char *name, const void *settings,
 		goto err_destroy;
 	fc->tab = out.tab;
 	fc->cursor = out.head;
+	fc->cursor_seq = out.head.seq;
 	fc->size = out.nb_events;
 	fc->durable_seq = out.next_seq;
 	fc->next_seq = out.next_seq;
@@ -650,6 +667,8 @@ fc_destroy(struct sl_channel *ch)
 		sl_ring_free(fc->prods[i]->ring);
 		if (fc->prods[i]->efd >= 0)
 			close(fc->prods[i]->efd);
+		if (fc->prods[i]->room_fd >= 0)
+			close(fc->prods[i]->room_fd);
 		free(fc->prods[i]);
 	}
 	for (i = 0; i < fc->nb_cons; i++) {
@@ -704,8 +723,9 @@ fc_producer_open(struct sl_channel *ch, const char *who, struct sl_err *err)
 	p->fc = fc;
 	p->id = fc->nb_prods;
 	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	p->room_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	p->ring = sl_ring_create(fc->set.ring_bytes);
-	if (p->efd < 0 || !p->ring)
+	if (p->efd < 0 || p->room_fd < 0 || !p->ring)
 		goto err_nomem;
 	fc->prods[p->id] = p;
 	/* Pairs with the acquire in the writer's drain loop. */
@@ -719,6 +739,8 @@ err_nomem:
 	if (p) {
 		if (p->efd >= 0)
 			close(p->efd);
+		if (p->room_fd >= 0)
+			close(p->room_fd);
 		sl_ring_free(p->ring);
 		free(p);
 	}
@@ -762,7 +784,9 @@ fc_consumer_open(struct sl_channel *ch, const char *who,
 		goto err_nomem;
 	for (i = 0; i < max_inflight; i++)
 		c->txns[i].pub.evs = c->evs + (size_t)i * max_txn_events;
-	fc->cons[fc->nb_cons++] = c;
+	fc->cons[fc->nb_cons] = c;
+	/* Pairs with the acquire in fc_wake_consumers() (the writer). */
+	__atomic_store_n(&fc->nb_cons, fc->nb_cons + 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&fc->open_lock);
 	return &c->base;
 
@@ -945,6 +969,180 @@ fc_producer_fd(struct sl_chan_producer *pp)
 	return ((struct fc_producer *)pp)->efd;
 }
 
+/* ---- wakeups (sl_channel.h's optional ops) ------------------------------- */
+
+/*
+ * Room for @p: below capacity, not refused for disk space, and its ring at
+ * most half full (a put refused -EAGAIN found it nearly full; waking at
+ * half gives a paused source a run of puts, not one). An unhealthy channel
+ * counts as room: the retry gets -EIO at once, the answer it is due.
+ */
+static bool
+fc_has_room(const struct fc_producer *p)
+{
+	const struct file_channel *fc = p->fc;
+
+	if (__atomic_load_n(&fc->unhealthy, __ATOMIC_ACQUIRE))
+		return true;
+	if (__atomic_load_n(&fc->space_blocked, __ATOMIC_RELAXED) ||
+	    __atomic_load_n(&fc->space_low, __ATOMIC_RELAXED))
+		return false;
+	if (__atomic_load_n(&fc->size, __ATOMIC_RELAXED) >=
+	    (uint64_t)fc->set.capacity)
+		return false;
+	return sl_ring_used(p->ring) <= p->ring->size / 2;
+}
+
+static int
+fc_producer_room_fd(struct sl_chan_producer *pp)
+{
+	return ((struct fc_producer *)pp)->room_fd;
+}
+
+static int
+fc_producer_room_arm(struct sl_chan_producer *pp)
+{
+	struct fc_producer *p = (struct fc_producer *)pp;
+	struct file_channel *fc = p->fc;
+
+	if (!__atomic_load_n(&p->room_wait, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&p->room_wait, 1, __ATOMIC_RELAXED);
+		/* Pairs with the acquire in fc_wake_room(). */
+		__atomic_fetch_add(&fc->room_waiters, 1, __ATOMIC_RELEASE);
+	}
+	/* Pairs with the fence in fc_wake_room(): either the side that
+	 * freed room sees our flag, or we see the room it freed. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!fc_has_room(p))
+		return 0;
+	if (__atomic_exchange_n(&p->room_wait, 0, __ATOMIC_RELAXED))
+		__atomic_fetch_sub(&fc->room_waiters, 1, __ATOMIC_RELAXED);
+	return -EAGAIN;
+}
+
+/*
+ * Something that makes room just happened (a take commit lowered the
+ * size, the writer released ring space or found disk space again, the
+ * channel turned unhealthy): signal each armed producer that has room
+ * now, once. No armed producer (the busy path): a fence and one load.
+ */
+static void
+fc_wake_room(struct file_channel *fc)
+{
+	unsigned i, nb;
+	uint64_t one = 1;
+
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (SL_LIKELY(!__atomic_load_n(&fc->room_waiters, __ATOMIC_ACQUIRE)))
+		return;
+	nb = __atomic_load_n(&fc->nb_prods, __ATOMIC_ACQUIRE);
+	for (i = 0; i < nb; i++) {
+		struct fc_producer *p = fc->prods[i];
+
+		if (!__atomic_load_n(&p->room_wait, __ATOMIC_RELAXED) ||
+		    !fc_has_room(p) ||
+		    !__atomic_exchange_n(&p->room_wait, 0, __ATOMIC_RELAXED))
+			continue;
+		__atomic_fetch_sub(&fc->room_waiters, 1, __ATOMIC_RELAXED);
+		/* Non-blocking; a full counter already means "readable". */
+		if (write(p->room_fd, &one, sizeof(one)) < 0 &&
+		    errno != EAGAIN)
+			sl_log(SL_WARN, "channel file %s: room eventfd: %s",
+			       fc->base.name, strerror(errno));
+	}
+}
+
+/* Events a take could return now: durable and not taken, or returned. */
+static uint64_t
+fc_takeable(const struct file_channel *fc)
+{
+	/* Pairs with the release in fc_publish(). */
+	uint64_t durable = __atomic_load_n(&fc->durable_seq, __ATOMIC_ACQUIRE);
+	uint64_t cur = __atomic_load_n(&fc->cursor_seq, __ATOMIC_RELAXED);
+	uint64_t n = __atomic_load_n(&fc->returned_evs, __ATOMIC_RELAXED);
+
+	/* A take may have moved the cursor past our view of durable. */
+	if (dlog_seq_lt(cur, durable))
+		n += durable - cur;
+	return n;
+}
+
+static long
+fc_futex(uint32_t *word, int op, uint32_t val, const struct timespec *ts)
+{
+	return syscall(SYS_futex, word, op, val, ts, NULL, 0);
+}
+
+/*
+ * The writer published a group (or a rollback returned events): wake
+ * each sleeping consumer that now has what it waits for. Once per group,
+ * never per put; a syscall only for a consumer that sleeps.
+ */
+static void
+fc_wake_consumers(struct file_channel *fc)
+{
+	unsigned i, nb = __atomic_load_n(&fc->nb_cons, __ATOMIC_ACQUIRE);
+
+	/*
+	 * Pairs with the fence in fc_consumer_wait(): our durable_seq (or
+	 * range) store is ordered before the flag is read, its flag store
+	 * before it reads durable_seq, so one side sees the other.
+	 */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (i = 0; i < nb; i++) {
+		struct fc_consumer *c = fc->cons[i];
+
+		if (SL_LIKELY(!__atomic_load_n(&c->sleeping,
+					       __ATOMIC_RELAXED)))
+			continue;
+		if (fc_takeable(fc) <
+		    __atomic_load_n(&c->wake_want, __ATOMIC_RELAXED))
+			continue;
+		if (__atomic_exchange_n(&c->sleeping, 0, __ATOMIC_RELAXED))
+			fc_futex(&c->sleeping, FUTEX_WAKE_PRIVATE, 1, NULL);
+	}
+}
+
+/*
+ * sl_channel_consumer_wait(): events become takeable when the writer
+ * publishes a synced group, so a sink is woken once per group (or once
+ * @min_events are takeable), not per put.
+ */
+static int
+fc_consumer_wait(struct sl_chan_consumer *cc, unsigned min_events,
+		 uint64_t timeout_ns)
+{
+	struct fc_consumer *c = (struct fc_consumer *)cc;
+	struct file_channel *fc = c->fc;
+	struct timespec ts = {
+		.tv_sec = (time_t)(timeout_ns / SL_NS_PER_SEC),
+		.tv_nsec = (long)(timeout_ns % SL_NS_PER_SEC),
+	};
+	uint64_t want = min_events;
+	long rc;
+	int e;
+
+	want = SL_MIN(want, c->max_txn_events);
+	want = SL_MIN(want, (uint64_t)fc->set.tx_capacity);
+	want = SL_MIN(want, (uint64_t)fc->set.capacity / 2);
+	want = SL_MAX(want, 1);
+	__atomic_store_n(&c->wake_want, want, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->sleeping, 1, __ATOMIC_RELAXED);
+	/* Pairs with the fence in fc_wake_consumers(). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (fc_takeable(fc) >= want) {
+		__atomic_store_n(&c->sleeping, 0, __ATOMIC_RELAXED);
+		return min_events <= 1 ? -EAGAIN : 0;
+	}
+	rc = fc_futex(&c->sleeping, FUTEX_WAIT_PRIVATE, 1, &ts);
+	e = rc < 0 ? errno : 0;
+	__atomic_store_n(&c->sleeping, 0, __ATOMIC_RELAXED);
+	/* EAGAIN: the writer cleared the flag before we slept. */
+	if (rc == 0 || e == EAGAIN)
+		return 0;
+	return -e;
+}
+
 /* ---- take side ------------------------------------------------------------ */
 
 /*
@@ -1119,6 +1317,9 @@ fc_take(struct sl_chan_consumer *cc, unsigned max)
 		if (n > 0) {
 			r->state = FC_R_TAKEN;
 			t->range_id = r->id;
+			__atomic_store_n(&fc->returned_evs,
+					 fc->returned_evs - n,
+					 __ATOMIC_RELAXED);
 		}
 	} else {
 		struct dlog_loc loc = fc->cursor;
@@ -1137,6 +1338,8 @@ fc_take(struct sl_chan_consumer *cc, unsigned max)
 				n = 0;
 			} else {
 				fc->cursor = loc;
+				__atomic_store_n(&fc->cursor_seq, loc.seq,
+						 __ATOMIC_RELAXED);
 				t->range_id = nr.id;
 			}
 		}
@@ -1177,6 +1380,7 @@ fc_take_commit(struct sl_chan_consumer *cc, struct sl_take *txn)
 	sl_stat_add_mt(&st->take_bytes, txn->nb_bytes);
 	c->first = (c->first + 1) % c->max_inflight;
 	c->nb_inflight--;
+	fc_wake_room(fc);
 	return 0;
 }
 
@@ -1191,6 +1395,7 @@ fc_take_rollback(struct sl_chan_consumer *cc, struct sl_take *txn)
 	struct fc_consumer *c = (struct fc_consumer *)cc;
 	struct file_channel *fc = c->fc;
 	struct fc_take *t = (struct fc_take *)txn;
+	uint64_t returned;
 	unsigned k, j;
 	size_t i;
 
@@ -1223,10 +1428,19 @@ fc_take_rollback(struct sl_chan_consumer *cc, struct sl_take *txn)
 	    fc->ranges[fc->nb_ranges - 1].state == FC_R_RETURNED) {
 		fc->cursor = fc->ranges[fc->nb_ranges - 1].start;
 		fc->nb_ranges--;
+		__atomic_store_n(&fc->cursor_seq, fc->cursor.seq,
+				 __ATOMIC_RELAXED);
 	}
+	returned = 0;
+	for (i = 0; i < fc->nb_ranges; i++)
+		if (fc->ranges[i].state == FC_R_RETURNED)
+			returned += fc->ranges[i].nb_evs;
+	__atomic_store_n(&fc->returned_evs, returned, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&fc->lock);
 	sl_stat_add_mt(&fc->base.stats.rollback_count, c->nb_inflight - k);
 	c->nb_inflight = k;
+	/* The events are takeable again, by any consumer. */
+	fc_wake_consumers(fc);
 }
 
 static uint64_t
@@ -1266,6 +1480,7 @@ fc_wake_producers(struct file_channel *fc)
 		    errno != EAGAIN)
 			sl_log(SL_ERROR, "channel file %s: eventfd: %s",
 			       fc->base.name, strerror(errno));
+	fc_wake_room(fc);
 }
 
 static void
@@ -1292,6 +1507,8 @@ fc_space_check(struct file_channel *fc, uint64_t now)
 		       (unsigned long long)least,
 		       (unsigned long long)fc->set.min_required_space);
 	__atomic_store_n(&fc->space_low, low, __ATOMIC_RELAXED);
+	if (!low)
+		fc_wake_room(fc);
 }
 
 /* Find one spare-* file in data dir @d; 0 and its path, or -ENOENT. */
@@ -1595,6 +1812,8 @@ fc_fill(struct file_channel *fc, struct fc_group *g)
 		added += nb;
 	}
 	fc->rr = nb_prods ? k % nb_prods : 0;
+	if (fc->direct && added)
+		fc_wake_room(fc);	/* copied out: ring space is free */
 	return added;
 }
 
@@ -1664,6 +1883,7 @@ fc_publish(struct file_channel *fc, struct fc_group *g)
 	}
 	/* Pairs with the acquire in fc_take(). */
 	__atomic_store_n(&fc->durable_seq, g->txn_end_seq, __ATOMIC_RELEASE);
+	fc_wake_consumers(fc);
 	for (i = 0; i < nb; i++) {
 		struct fc_producer *p = fc->prods[i];
 
@@ -1759,6 +1979,8 @@ fc_group_write(struct file_channel *fc, struct fc_group *g)
 	for (i = 0; i < nb && !fc->direct; i++)
 		if (g->rel[i])
 			sl_ring_release(fc->prods[i]->ring, g->rel[i]);
+	if (!fc->direct)
+		fc_wake_room(fc);
 	rc = fc_zero_ahead(fc, g);
 	if (rc < 0) {
 		fc_set_unhealthy(fc, "write", rc);
@@ -1773,6 +1995,7 @@ fc_group_write(struct file_channel *fc, struct fc_group *g)
 		__atomic_store_n(&fc->space_blocked, 0, __ATOMIC_RELAXED);
 		sl_log(SL_INFO, "channel file %s: space again, accepting puts",
 		       fc->base.name);
+		fc_wake_room(fc);
 	}
 	return 0;
 }
@@ -2065,6 +2288,7 @@ fc_writer_main(void *arg)
 				sl_log(SL_INFO, "channel file %s: space for a "
 				       "new segment again, accepting puts",
 				       fc->base.name);
+				fc_wake_room(fc);
 			} else if (rc == -ENOSPC || rc == -EDQUOT) {
 				if (!__atomic_exchange_n(&fc->space_blocked, 1,
 							 __ATOMIC_RELAXED))
@@ -2381,9 +2605,12 @@ const struct sl_channel_ops sl_file_channel_ops = {
 	.producer_acked = fc_producer_acked,
 	.producer_fd = fc_producer_fd,
 	.producer_failed = fc_producer_failed,
+	.producer_room_fd = fc_producer_room_fd,
+	.producer_room_arm = fc_producer_room_arm,
 	.take = fc_take,
 	.take_commit = fc_take_commit,
 	.take_rollback = fc_take_rollback,
+	.consumer_wait = fc_consumer_wait,
 	.size = fc_size,
 	.capacity = fc_capacity,
 	.stats = fc_stats,

@@ -19,9 +19,11 @@
  * channel after its group fdatasync, and then signals the producer's
  * eventfd.
  *
- * Wakeups (optional ops, the memory channel has them): a consumer that
- * found nothing to take may sleep in sl_channel_consumer_wait() until a
- * producer publishes; a producer refused for want of room may arm
+ * Wakeups (optional ops; the memory and file channels have them): a
+ * consumer that found nothing to take may sleep in
+ * sl_channel_consumer_wait() until a producer publishes (the file
+ * channel: until its writer publishes a synced group); a producer refused
+ * for want of room may arm
  * sl_channel_producer_room_arm() and poll sl_channel_producer_room_fd()
  * until a consumer's take commit frees some. Both sides signal only a peer
  * that flagged itself as waiting, so a busy channel makes no syscall.
