@@ -6,7 +6,10 @@
  * backend, TCP/UDP stack, netcat/netcatudp source, framer, fan-out) into a
  * memory channel, drained by a discarding consumer thread. Prints records/s
  * into the channel (the lcore's rate) and out of it (the sink's), beside a
- * plain memcpy of the same record bytes on this machine, and the ratio.
+ * plain memcpy of the same record bytes on this machine, and the ratio,
+ * with the lcore thread's CPU time per record (robust to a shared machine).
+ * `dp_bench rx PCAP SECONDS` measures the PMD alone (rx burst and free, no
+ * parsing): its per-packet cost, the NIC's part of the lcore's time.
  * Run by bench/dp_run; needs root for the EAL.
  */
 #include <errno.h>
@@ -15,6 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_cycles.h>
+
+#include "dp_int.h"
 #include "sl_channel.h"
 #include "sl_dataplane.h"
 #include "sl_source.h"
@@ -131,14 +137,18 @@ main(int argc, char **argv)
 	unsigned size;
 	void *set;
 	const char *enc;
-	bool udp;
+	bool udp, rx_only;
+	struct sl_lcore *lc;
+	int64_t c0, c1;
+	double cpu_ns;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: dp_bench udp|tcp PCAP SECONDS [SIZE "
-			"[ENCODING]]\n");
+		fprintf(stderr, "usage: dp_bench udp|tcp|rx PCAP SECONDS "
+			"[SIZE [ENCODING]]\n");
 		return 2;
 	}
-	udp = strcmp(argv[1], "udp") == 0;
+	rx_only = strcmp(argv[1], "rx") == 0;
+	udp = strcmp(argv[1], "udp") == 0 || rx_only;
 	secs = atof(argv[3]);
 	size = argc > 4 ? (unsigned)atoi(argv[4]) : 1024;
 	enc = argc > 5 ? argv[5] : "utf-8";
@@ -180,6 +190,7 @@ main(int argc, char **argv)
 	dconf.bench_cookie_secret[0] = DB_SECRET0;
 	dconf.bench_cookie_secret[1] = DB_SECRET1;
 	dconf.bench_clock_zero = true;
+	dconf.bench_rx_only = rx_only;
 	dp = sl_dataplane_create(&dconf, &err);
 	if (!dp) {
 		fprintf(stderr, "dp_bench: %s\n", err.msg);
@@ -204,15 +215,20 @@ main(int argc, char **argv)
 		fprintf(stderr, "dp_bench: %s\n", err.msg);
 		return 1;
 	}
+	lc = sl_dataplane_lcore(dp, 0, NULL);
 	sl_time_sleep_ns(SL_NS_PER_SEC / 2);		/* warm up */
-	a0 = sl_stat_read(&src->stats.event_accepted_count);
+	a0 = rx_only ? sl_stat_read(&lc->stats.rx_pkts) :
+	     sl_stat_read(&src->stats.event_accepted_count);
 	k0 = __atomic_load_n(&db_taken, __ATOMIC_RELAXED);
 	b0 = __atomic_load_n(&db_taken_bytes, __ATOMIC_RELAXED);
+	c0 = sl_dataplane_lcore_cpu_ns(dp, 0);
 	t0 = sl_time_mono_ns();
 	sl_time_sleep_ns((uint64_t)(secs * SL_NS_PER_SEC));
-	a1 = sl_stat_read(&src->stats.event_accepted_count);
+	a1 = rx_only ? sl_stat_read(&lc->stats.rx_pkts) :
+	     sl_stat_read(&src->stats.event_accepted_count);
 	k1 = __atomic_load_n(&db_taken, __ATOMIC_RELAXED);
 	b1 = __atomic_load_n(&db_taken_bytes, __ATOMIC_RELAXED);
+	c1 = sl_dataplane_lcore_cpu_ns(dp, 0);
 	t1 = sl_time_mono_ns();
 	src->ops->stop(src);
 	__atomic_store_n(&db_stop, 1, __ATOMIC_RELEASE);
@@ -220,15 +236,29 @@ main(int argc, char **argv)
 
 	rate_in = (double)(a1 - a0) * SL_NS_PER_SEC / (double)(t1 - t0);
 	rate_out = (double)(k1 - k0) * SL_NS_PER_SEC / (double)(t1 - t0);
-	mc = db_memcpy_rate(size);
-	printf("dp_replay_%s%s%s %.0f rec/s into_channel %.0f rec/s drained "
-	       "%.1f MB/s size=%u memcpy=%.0f rec/s ratio=%.3f "
-	       "channel_full_drops=%llu\n", argv[1], udp ? "" : "_",
-	       udp ? "" : enc, rate_in, rate_out,
-	       (double)(b1 - b0) / (double)(t1 - t0) * 1000.0, size, mc,
-	       rate_in / mc,
-	       (unsigned long long)sl_stat_read(
-		       &src->stats.drop[SL_DROP_CHANNEL_FULL]));
+	/* The lcore's own CPU time per record: what the rate would be on a
+	 * core of its own, whatever else the machine ran meanwhile. */
+	cpu_ns = c0 >= 0 && c1 > c0 && a1 > a0 ?
+		 (double)(c1 - c0) / (double)(a1 - a0) : 0;
+	if (rx_only) {
+		printf("dp_pmd_rx_only %.0f pkt/s cpu_ns/pkt=%.1f "
+		       "cycles/pkt=%.0f lcore_cpu_share=%.2f\n", rate_in,
+		       cpu_ns, cpu_ns * (double)rte_get_tsc_hz() / 1e9,
+		       (double)(c1 - c0) / (double)(t1 - t0));
+	} else {
+		mc = db_memcpy_rate(size);
+		printf("dp_replay_%s%s%s %.0f rec/s into_channel %.0f rec/s "
+		       "drained %.1f MB/s size=%u memcpy=%.0f rec/s "
+		       "ratio=%.3f channel_full_drops=%llu cpu_ns/rec=%.1f "
+		       "cycles/rec=%.0f lcore_cpu_share=%.2f\n", argv[1],
+		       udp ? "" : "_", udp ? "" : enc, rate_in, rate_out,
+		       (double)(b1 - b0) / (double)(t1 - t0) * 1000.0, size,
+		       mc, rate_in / mc,
+		       (unsigned long long)sl_stat_read(
+			       &src->stats.drop[SL_DROP_CHANNEL_FULL]),
+		       cpu_ns, cpu_ns * (double)rte_get_tsc_hz() / 1e9,
+		       (double)(c1 - c0) / (double)(t1 - t0));
+	}
 	{
 		/* The dataplane's own counters that moved, for the record. */
 		struct sl_stats_sink out = { .put_u64 = db_put_u64,

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -62,6 +63,8 @@ struct dp_core {
 	uint64_t tsc_hz;
 	uint64_t tsc0;			/* clock origin (0, or bench start) */
 	uint8_t *scratch;		/* linearised multi-segment frames */
+	clockid_t cpu_clock;		/* the lcore thread's CPU clock ... */
+	int cpu_clock_ok;		/* ... once set (release/acquire) */
 };
 
 struct dp_port {
@@ -214,6 +217,23 @@ dp_core_idle(const struct dp_core *dc)
 	sl_time_sleep_ns(dc->dp->conf->idle_sleep_us * 1000);
 }
 
+/* bench_rx_only: receive and free, nothing else (the PMD's own cost). */
+static int
+dp_core_rx_only(struct dp_core *dc)
+{
+	struct rte_mbuf *m[DP_BURST];
+	uint16_t nb;
+
+	while (!__atomic_load_n(&dc->dp->stop, __ATOMIC_RELAXED)) {
+		nb = rte_eth_rx_burst(dc->port_id, dc->queue_id, m, DP_BURST);
+		if (!nb)
+			continue;
+		sl_stat_add(&dc->lc.stats.rx_pkts, nb);
+		rte_pktmbuf_free_bulk(m, nb);
+	}
+	return 0;
+}
+
 static int
 dp_core_main(void *arg)
 {
@@ -225,6 +245,10 @@ dp_core_main(void *arg)
 	uint64_t now;
 	uint16_t nb, i;
 
+	if (pthread_getcpuclockid(pthread_self(), &dc->cpu_clock) == 0)
+		__atomic_store_n(&dc->cpu_clock_ok, 1, __ATOMIC_RELEASE);
+	if (dp->conf->bench_rx_only)
+		return dp_core_rx_only(dc);
 	now = dp_now(dc);
 	/* Learn the gateway's MAC early (one core per port asks). */
 	if (dc->queue_id == 0 && lc->nb_addrs && lc->addrs[0].gateway)
@@ -699,6 +723,18 @@ sl_dataplane_lcore(struct sl_dataplane *dp, unsigned i, uint32_t *addr)
 }
 
 /* ---- stats ------------------------------------------------------------- */
+
+int64_t
+sl_dataplane_lcore_cpu_ns(const struct sl_dataplane *dp, unsigned i)
+{
+	struct timespec ts;
+
+	if (i >= dp->nb_cores ||
+	    !__atomic_load_n(&dp->cores[i]->cpu_clock_ok, __ATOMIC_ACQUIRE) ||
+	    clock_gettime(dp->cores[i]->cpu_clock, &ts) != 0)
+		return -1;
+	return (int64_t)ts.tv_sec * (int64_t)SL_NS_PER_SEC + ts.tv_nsec;
+}
 
 /* Forwards to another sink with "prefix." before every name. */
 struct dp_prefix_sink {

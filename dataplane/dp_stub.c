@@ -45,3 +45,9 @@ sl_dataplane_lcore(struct sl_dataplane *dp, unsigned i, uint32_t *addr)
 {
 	return NULL;
 }
+
+int64_t
+sl_dataplane_lcore_cpu_ns(const struct sl_dataplane *dp, unsigned i)
+{
+	return -1;
+}

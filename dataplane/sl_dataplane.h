@@ -45,6 +45,9 @@ struct sl_dp_conf {
 	 * handshakes carry cookies made with a known secret at clock 0. */
 	uint64_t bench_cookie_secret[2];	/* 0,0: random */
 	bool bench_clock_zero;		/* the lcore clock starts at 0 */
+	/* bench/dp_bench only: the lcores receive and free bursts, nothing
+	 * else (the PMD's own cost per packet, e.g. net_pcap's copy). */
+	bool bench_rx_only;
 };
 
 /*
@@ -80,6 +83,12 @@ int sl_dataplane_start(struct sl_dataplane *dp, struct sl_err *err);
 /* Stop the lcores (returns once they have exited) and the ports. */
 void sl_dataplane_stop(struct sl_dataplane *dp);
 void sl_dataplane_destroy(struct sl_dataplane *dp);
+/*
+ * CPU time in ns the @i-th lcore's thread has used so far (its thread CPU
+ * clock), or -1 before it runs or without DPDK. Any thread (benchmarks:
+ * CPU per record on a shared machine).
+ */
+int64_t sl_dataplane_lcore_cpu_ns(const struct sl_dataplane *dp, unsigned i);
 /* Per-lcore counters, drops by reason, port counters: `ctl stats`. */
 void sl_dataplane_stats(const struct sl_dataplane *dp,
 			struct sl_stats_sink *out);
