@@ -78,6 +78,7 @@ struct dps_source {
 	bool udp;
 	enum sl_frame_units units;
 	uint32_t bind;			/* host order */
+	uint16_t hdr_key_len;		/* strlen(remote_address_header) */
 	struct sl_dataplane *dp;
 	struct dps_core *cores[DPS_MAX_CORES];
 	unsigned nb_cores;
@@ -414,6 +415,42 @@ dps_burst_end(void *ctx, struct sl_lcore *lc, uint64_t now)
 
 /* ---- UDP: netcatudp ----------------------------------------------------- */
 
+/* Decimal digits of @v at @p; returns how many. */
+static inline unsigned
+dps_put_dec(char *p, unsigned v)
+{
+	char t[10];
+	unsigned n = 0, i;
+
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		p[i] = t[n - 1 - i];
+	return n;
+}
+
+/*
+ * The sender as Flume's InetSocketAddress.toString() prints it,
+ * "/a.b.c.d:port" (what inet_ntop and "%u" give, without stdio: this runs
+ * per datagram). @out has room for 22 bytes; returns the length.
+ */
+static uint16_t
+dps_fmt_addr(char *out, sl_be32 saddr, sl_be16 sport)
+{
+	const uint8_t *a = (const uint8_t *)&saddr;
+	unsigned n = 0, i;
+
+	out[n++] = '/';
+	for (i = 0; i < 4; i++) {
+		n += dps_put_dec(out + n, a[i]);
+		out[n++] = i < 3 ? '.' : ':';
+	}
+	n += dps_put_dec(out + n, ntohs(sport));
+	return (uint16_t)n;
+}
+
 static void
 dps_udp_recv(void *ctx, struct sl_lcore *lc, const struct sl_pkt *pkt,
 	     const uint8_t *data, uint32_t len, uint64_t now)
@@ -437,21 +474,11 @@ dps_udp_recv(void *ctx, struct sl_lcore *lc, const struct sl_pkt *pkt,
 	 * the kernel path (src_netcatudp.c). */
 	if (nl)
 		ev.body_len = (uint32_t)(nl - data);
-	{
-		struct in_addr a = { .s_addr = pkt->saddr };
-		char ip[INET_ADDRSTRLEN];
-		int n;
-
-		inet_ntop(AF_INET, &a, ip, sizeof(ip));
-		n = snprintf(addr, sizeof(addr), "/%s:%u", ip,
-			     ntohs(pkt->sport));
-		ev.nb_headers = 1;
-		ev.hdrs[0].key = pc->src->set.remote_address_header;
-		ev.hdrs[0].key_len =
-			(uint16_t)strlen(pc->src->set.remote_address_header);
-		ev.hdrs[0].val = addr;
-		ev.hdrs[0].val_len = (uint16_t)n;
-	}
+	ev.nb_headers = 1;
+	ev.hdrs[0].key = pc->src->set.remote_address_header;
+	ev.hdrs[0].key_len = pc->src->hdr_key_len;
+	ev.hdrs[0].val = addr;
+	ev.hdrs[0].val_len = dps_fmt_addr(addr, pkt->saddr, pkt->sport);
 	pc->st.event_received_count++;
 	rc = sl_fanout_batch_put(&pc->fo, &ev, &from);
 	if (rc == 0)
@@ -639,6 +666,9 @@ sl_dp_source_create_on(struct sl_lcore *const *lcs, unsigned nb_lcs,
 		goto err_destroy;
 	}
 	s->bind = ntohl(a.s_addr);
+	if (s->udp)
+		s->hdr_key_len = (uint16_t)strnlen(
+			s->set.remote_address_header, UINT16_MAX);
 	for (i = 0; i < nb_lcs; i++)
 		if (dps_core_add(s, lcs[i], chs, nb_chs, err) < 0)
 			goto err_destroy;

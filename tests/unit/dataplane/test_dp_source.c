@@ -268,6 +268,27 @@ Test(dp_source, full_channel_without_acks_loses_nothing)
 		     (unsigned long long)src->stats.channel_write_fail);
 }
 
+/* One UDP datagram from @saddr:@sport to the netcatudp port, body @body. */
+static void
+udp_send(sl_be32 saddr, uint16_t sport, const char *body)
+{
+	uint8_t f[256];
+	uint16_t l4 = (uint16_t)(8 + strlen(body)), off, c;
+	uint8_t *u;
+
+	off = t_eth_ip(f, SL_IPPROTO_UDP, l4, saddr, T_OUR_IP);
+	u = f + off;
+	sl_put_be16(u, sport);
+	sl_put_be16(u + 2, NU_PORT);
+	sl_put_be16(u + 4, l4);
+	u[6] = u[7] = 0;
+	memcpy(u + 8, body, strlen(body));
+	c = sl_net_csum_fold(sl_net_csum_partial(u, l4,
+		sl_net_pseudo_sum(saddr, T_OUR_IP, SL_IPPROTO_UDP, l4)));
+	memcpy(u + 6, &c, 2);
+	sl_lcore_input(&t_lc, f, off + l4, 0, T0);
+}
+
 Test(dp_source, udp_datagram_is_one_event_with_the_sender_header)
 {
 	static const char *const kv[] = { "bind", "10.0.0.5", "port", "5141",
@@ -307,4 +328,42 @@ Test(dp_source, udp_datagram_is_one_event_with_the_sender_header)
 	cr_expect_eq(sl_lcore_ring_depth(&t_lc), 0, "released");
 	cr_expect_eq(src->stats.event_accepted_count, 1);
 	cr_expect_eq(src->stats.rx_bytes, 10);
+}
+
+Test(dp_source, udp_sender_header_matches_inet_ntop_for_every_digit_count)
+{
+	static const char *const kv[] = { "bind", "10.0.0.5", "port", "5141",
+					  NULL };
+	static const struct { uint32_t ip; uint16_t port; } from[] = {
+		{ 0x00000000u, 1 }, { 0x0a000001u, 9 }, { 0x09630a00u, 10 },
+		{ 0x7f000001u, 99 }, { 0xc0a80164u, 100 },
+		{ 0xac10fe0au, 1000 }, { 0x01020304u, 10000 },
+		{ 0xffffffffu, 65535 }, { 0x64c8fa05u, 54321 },
+	};
+	const unsigned n = sizeof(from) / sizeof(from[0]);
+	struct sl_take *txn;
+	unsigned i;
+
+	chan_open("100");
+	source_open("netcatudp", kv);
+	for (i = 0; i < n; i++)
+		udp_send(htonl(from[i].ip), from[i].port, "x");
+	sl_lcore_flush(&t_lc, T0);
+	txn = sl_channel_take(cons, 100);
+	cr_assert_not_null(txn);
+	cr_assert_eq(txn->nb_evs, n);
+	for (i = 0; i < n; i++) {
+		struct in_addr a = { .s_addr = htonl(from[i].ip) };
+		char ip[INET_ADDRSTRLEN], want[32];
+
+		inet_ntop(AF_INET, &a, ip, sizeof(ip));
+		snprintf(want, sizeof(want), "/%s:%u", ip,
+			 (unsigned)from[i].port);
+		cr_assert_eq(txn->evs[i].nb_headers, 1);
+		cr_expect_str_eq(txn->evs[i].hdrs[0].key, "REMOTE_ADDRESS");
+		cr_expect_str_eq(txn->evs[i].hdrs[0].val, want);
+		cr_expect_eq(txn->evs[i].hdrs[0].val_len, strlen(want));
+	}
+	sl_channel_take_commit(cons, txn);
+	cr_expect_eq(src->stats.event_accepted_count, n);
 }
