@@ -324,6 +324,110 @@ Test(net, checksum_matches_the_plain_rfc1071_sum)
 	}
 }
 
+/* Every length up to 2 KiB and offset mod 8 (both the wide loops and the
+ * tails), all-ones data up to 64 KiB (every carry), and a sum chained from
+ * one buffer into the next, against the plain 16-bit sum. */
+Test(net, checksum_matches_the_plain_sum_at_every_length_and_chained)
+{
+	static uint8_t buf[65536 + 8];
+	uint32_t x = 11, len, off, i;
+
+	for (i = 0; i < 4096; i++) {
+		x = x * 1103515245u + 12345u;
+		buf[i] = (uint8_t)(x >> 16);
+	}
+	for (len = 0; len <= 2100; len++) {
+		for (off = 0; off < 8; off++) {
+			uint16_t got = sl_net_csum_fold(
+				sl_net_csum_partial(buf + off, len, 0));
+
+			cr_assert_eq(ntohs(got), t_csum_ref(buf + off, len),
+				     "len %u off %u", len, off);
+		}
+	}
+	for (len = 2; len < 1500; len += 2) {
+		uint32_t part = sl_net_csum_partial(buf + 3, len, 0);
+		uint16_t got = sl_net_csum_fold(
+			sl_net_csum_partial(buf + 3 + len, 1600 - len, part));
+
+		cr_assert_eq(ntohs(got), t_csum_ref(buf + 3, 1600),
+			     "split at %u", len);
+	}
+	memset(buf, 0xff, sizeof(buf));
+	for (len = 60000; len <= 65536; len += 509) {
+		uint16_t got = sl_net_csum_fold(
+			sl_net_csum_partial(buf + 1, len, 0xffff));
+
+		/* Even: ~0 plus words of ~0 folds to ~0, checksum 0. */
+		if (len % 2 == 0)
+			cr_assert_eq(got, 0, "len %u", len);
+		cr_assert_eq(ntohs(sl_net_csum_fold(
+			sl_net_csum_partial(buf + 1, len, 0))),
+			t_csum_ref(buf + 1, len), "len %u", len);
+	}
+}
+
+/* The pseudo-header sum and IPv4 headers of every length (options) against
+ * the plain sum of their bytes, not against the code under test; a UDP
+ * datagram with a wrong checksum passes only when the NIC vouched for it. */
+Test(net, pseudo_header_and_ip_options_checksums_are_the_plain_sum)
+{
+	static const uint32_t addrs[][2] = {
+		{ 0x0a000001u, 0x0a000005u }, { 0xffffffffu, 0xffffffffu },
+		{ 0x00000000u, 0x00000001u }, { 0xc0a80101u, 0x7f0000ffu },
+	};
+	uint8_t ph[12], f[256];
+	uint16_t len;
+	unsigned i, l4, hl;
+
+	for (i = 0; i < 4; i++) {
+		for (l4 = 8; l4 < 65536; l4 = l4 * 3 + 1) {
+			sl_be32 sa = htonl(addrs[i][0]), da = htonl(addrs[i][1]);
+			uint32_t sum = sl_net_pseudo_sum(sa, da, SL_IPPROTO_UDP,
+							 (uint16_t)l4);
+
+			memcpy(ph, &sa, 4);
+			memcpy(ph + 4, &da, 4);
+			ph[8] = 0;
+			ph[9] = SL_IPPROTO_UDP;
+			sl_put_be16(ph + 10, (uint16_t)l4);
+			cr_assert_eq(ntohs(sl_net_csum_fold(sum)),
+				     t_csum_ref(ph, 12), "%u %u", i, l4);
+		}
+	}
+	for (hl = 20; hl <= 60; hl += 4) {
+		uint8_t *ip = f + 14;
+		uint16_t c;
+
+		len = t_build_udp(f, T_UDP_PORT, "opt", 3, false);
+		memmove(ip + hl, ip + 20, 11);
+		memset(ip + 20, 1, hl - 20);		/* NOP options */
+		ip[0] = (uint8_t)(0x40 | hl / 4);
+		sl_put_be16(ip + 2, (uint16_t)(hl + 11));
+		ip[10] = ip[11] = 0;
+		c = htons(t_csum_ref(ip, hl));
+		memcpy(ip + 10, &c, 2);
+		sl_lcore_input(&t_lc, f, 14 + hl + 11, 0, T0);
+		cr_assert_eq(t_app.udp_n, (hl - 20) / 4 * 2 + 1, "hl %u", hl);
+		ip[hl - 1] ^= 0x10;
+		sl_lcore_input(&t_lc, f, 14 + hl + 11, 0, T0);
+		cr_assert_eq(t_drop(SL_DROP_BAD_CSUM), (hl - 20) / 4 + 1);
+		ip[hl - 1] ^= 0x10;
+		sl_lcore_input(&t_lc, f, 14 + hl + 11, 0, T0);
+	}
+	/* A wrong UDP checksum: dropped, unless the NIC checked it good. */
+	len = t_build_udp(f, T_UDP_PORT, "abc", 3, true);
+	f[len - 1] ^= 0x40;
+	sl_lcore_input(&t_lc, f, len, SL_RX_IP_CSUM_GOOD, T0);
+	cr_assert_eq(t_drop(SL_DROP_BAD_CSUM), 12);
+	sl_lcore_input(&t_lc, f, len, SL_RX_L4_CSUM_GOOD, T0);
+	cr_assert_eq(t_app.udp_n, 23);
+	f[len - 1] ^= 0x40;
+	sl_lcore_input(&t_lc, f, len, SL_RX_L4_CSUM_BAD, T0);
+	cr_assert_eq(t_drop(SL_DROP_BAD_CSUM), 13);
+	cr_assert_eq(t_app.udp_n, 23);
+}
+
 /* Every drop and every delivery adds up to the frames given. */
 static uint64_t
 t_outcomes(void)
