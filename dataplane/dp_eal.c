@@ -240,8 +240,8 @@ dp_core_main(void *arg)
 	struct dp_core *dc = arg;
 	struct sl_lcore *lc = &dc->lc;
 	struct sl_dataplane *dp = dc->dp;
-	struct rte_mbuf *m[DP_BURST];
-	unsigned idle = 0;
+	struct rte_mbuf *m[DP_BURST], *done[DP_BURST];
+	unsigned idle = 0, nb_done;
 	uint64_t now;
 	uint16_t nb, i;
 
@@ -258,6 +258,7 @@ dp_core_main(void *arg)
 	while (!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED)) {
 		now = dp_now(dc);		/* the clock, once per turn */
 		nb = rte_eth_rx_burst(dc->port_id, dc->queue_id, m, DP_BURST);
+		nb_done = 0;
 		for (i = 0; i < nb; i++) {
 			struct rte_mbuf *mb = m[i];
 
@@ -283,8 +284,13 @@ dp_core_main(void *arg)
 					sl_lcore_drop(lc, SL_DROP_MALFORMED);
 			}
 			if (!dc->cur_taken)
-				rte_pktmbuf_free(mb);
+				done[nb_done++] = mb;
 		}
+		/* The burst's frames back to the pool at once (the stack copied
+		 * what it keeps: records into the channel, bytes into a TCP
+		 * receive buffer; the reassembly table owns what it took). */
+		if (nb_done)
+			rte_pktmbuf_free_bulk(done, nb_done);
 		dc->cur = NULL;
 		sl_lcore_flush(lc, now);
 		if (dc->dr.cnt) {
