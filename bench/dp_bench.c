@@ -8,7 +8,7 @@
  * into the channel (the lcore's rate) and out of it (the sink's), beside a
  * plain memcpy of the same record bytes on this machine, and the ratio,
  * with the lcore thread's CPU time per record (robust to a shared machine).
- * `dp_bench rx PCAP SECONDS` measures the PMD alone (rx burst and free, no
+ * `dp_bench rxudp|rxtcp PCAP SECONDS` measures the PMD alone (rx burst and free, no
  * parsing): its per-packet cost, the NIC's part of the lcore's time.
  * Run by bench/dp_run; needs root for the EAL.
  */
@@ -143,11 +143,11 @@ main(int argc, char **argv)
 	double cpu_ns;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: dp_bench udp|tcp|rx PCAP SECONDS "
-			"[SIZE [ENCODING]]\n");
+		fprintf(stderr, "usage: dp_bench udp|tcp|rxudp|rxtcp PCAP "
+			"SECONDS [SIZE [ENCODING]]\n");
 		return 2;
 	}
-	rx_only = strcmp(argv[1], "rx") == 0;
+	rx_only = strncmp(argv[1], "rx", 2) == 0;
 	udp = strcmp(argv[1], "udp") == 0 || rx_only;
 	secs = atof(argv[3]);
 	size = argc > 4 ? (unsigned)atoi(argv[4]) : 1024;
@@ -241,8 +241,9 @@ main(int argc, char **argv)
 	cpu_ns = c0 >= 0 && c1 > c0 && a1 > a0 ?
 		 (double)(c1 - c0) / (double)(a1 - a0) : 0;
 	if (rx_only) {
-		printf("dp_pmd_rx_only %.0f pkt/s cpu_ns/pkt=%.1f "
-		       "cycles/pkt=%.0f lcore_cpu_share=%.2f\n", rate_in,
+		printf("dp_pmd_rx_only_%s %.0f pkt/s cpu_ns/pkt=%.1f "
+		       "cycles/pkt=%.0f lcore_cpu_share=%.2f\n", argv[1] + 2,
+		       rate_in,
 		       cpu_ns, cpu_ns * (double)rte_get_tsc_hz() / 1e9,
 		       (double)(c1 - c0) / (double)(t1 - t0));
 	} else {
