@@ -12,7 +12,12 @@
  * kernel path; unread bytes wait in the connection's TCP receive buffer,
  * whose free space is the advertised window, so a slow sink closes it.
  * Lines also wait while the connection's replies do not fit its send
- * queue, or while a durable channel has not acknowledged its events.
+ * queue, or while a durable channel has not acknowledged its events. If
+ * the channel reports those acks will never come (sl_channel_producer_
+ * failed: a failed fdatasync), the OKs owed become Flume's `FAILED: ...`
+ * replies instead, as on the kernel path, counted in ChannelWriteFail.
+ * Owed replies are counts, not buffers: they go out in order as the send
+ * queue has room, and the connection reads again once all are out.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,8 +54,14 @@ struct dps_conn {
 	uint32_t idx;
 	unsigned ch_from;
 	bool stalled;
-	bool waiting_ack;
+	bool waiting_ack;		/* on the core's ack_wait list */
+	bool resolved;			/* ok_owed decided: being sent */
+	bool ok_failed;			/* ... as FAILED (ack never came) */
+	uint8_t ok_fail_ch;		/* the channel that failed them */
+	uint8_t fail_ch;		/* fail_owed's channel and errno */
+	int fail_rc;
 	uint32_t ok_owed;		/* OK replies held for a durable ack */
+	uint32_t fail_owed;		/* FAILED replies queued behind them */
 	uint64_t tickets[SL_FANOUT_MAX];
 	struct sl_frame_line fr;
 	uint8_t buf[];
@@ -163,14 +174,52 @@ dps_reply(struct dps_conn *c, const char *s, size_t len)
 		c->pc->st.drop[SL_DROP_TCP_AFTER_CLOSE]++;
 }
 
+/* Flume's FAILED reply for a put refused with @rc by channel @ch. */
+static size_t
+dps_failed_msg(struct dps_core *pc, char *msg, int rc, unsigned ch)
+{
+	return sl_nc_reply_failed(msg, DPS_REPLY_MAX, rc,
+				  pc->fo.prods[SL_MIN(ch, pc->fo.nb - 1)]->ch->name);
+}
+
+/* A line refused by channel @ch with @rc: its FAILED reply now, or, while
+ * OKs before it wait for a durable ack, queued behind them. */
+static void
+dps_fail_line(struct dps_conn *c, int rc, unsigned ch)
+{
+	char msg[DPS_REPLY_MAX];
+
+	if (c->waiting_ack) {
+		c->fail_owed++;
+		c->fail_rc = rc;
+		c->fail_ch = (uint8_t)ch;
+		return;
+	}
+	dps_reply(c, msg, dps_failed_msg(c->pc, msg, rc, ch));
+}
+
 static void
 dps_reply_failed(struct dps_conn *c, int rc)
 {
-	struct dps_core *pc = c->pc;
-	char msg[DPS_REPLY_MAX];
+	dps_fail_line(c, rc, c->ch_from);
+}
 
-	dps_reply(c, msg, sl_nc_reply_failed(msg, sizeof(msg), rc,
-		  pc->fo.prods[SL_MIN(c->ch_from, pc->fo.nb - 1)]->ch->name));
+/*
+ * Why a batch commit was refused: a channel that reports its acks failed
+ * (unhealthy: -EIO, named), else a full channel (-ENOSPC).
+ */
+static int
+dps_commit_rc(struct dps_core *pc, unsigned *ch)
+{
+	unsigned k;
+
+	for (k = 0; k < pc->fo.nb; k++)
+		if (sl_channel_producer_failed(pc->fo.prods[k]) < 0) {
+			*ch = k;
+			return -EIO;
+		}
+	*ch = 0;
+	return -ENOSPC;
 }
 
 static void
@@ -221,11 +270,18 @@ dps_commit(struct dps_conn *c)
 		return;
 	}
 	pc->st.channel_write_fail += nb;
-	if (pc->src->set.ack_every_event)
+	if (pc->src->set.ack_every_event) {
+		unsigned ch;
+		int rc = dps_commit_rc(pc, &ch);
+
 		for (i = 0; i < nb; i++)
-			dps_reply_failed(c, -ENOSPC);
-	else
-		pc->st.drop[SL_DROP_CHANNEL_FULL] += nb;
+			dps_fail_line(c, rc, ch);
+	} else {
+		unsigned ch;
+
+		pc->st.drop[dps_commit_rc(pc, &ch) == -EIO ?
+			    SL_DROP_CHANNEL_ERROR : SL_DROP_CHANNEL_FULL] += nb;
+	}
 }
 
 /* The framer's callback, Flume's NetcatSource per line (as src_netcat.c). */
@@ -239,6 +295,10 @@ dps_on_line(void *arg, const uint8_t *line, uint32_t len)
 	unsigned from = c->ch_from;
 	int rc;
 
+	/* FAILED replies queue behind OKs waiting for a durable ack: take
+	 * no line after them until all are out (replies stay in order). */
+	if (c->fail_owed)
+		return -EAGAIN;
 	if (ack && sl_tcp_sndbuf_free(c->conn) <
 		   DPS_REPLY_MAX * (pc->fo.nb_evs + 2u)) {
 		/* Each batched line may still become a FAILED reply. */
@@ -375,11 +435,86 @@ dps_tcp_closed(void *ctx, struct sl_lcore *lc, struct sl_tcp_conn *conn)
 	pc->free_idx[pc->nb_free++] = c->idx;
 }
 
+/*
+ * Decide the OKs @c waits for: acknowledged, or never to be (a channel
+ * reports failed acks and has not acked @c's ticket: sl_channel.h says to
+ * ask failed() before reading acked(), which is final by then). *@failed
+ * caches the channels' failed() per burst (-1: not asked yet). True when
+ * decided.
+ */
+static bool
+dps_ack_resolve(struct dps_core *pc, struct dps_conn *c, int *failed)
+{
+	unsigned k;
+
+	if (*failed < 0) {
+		*failed = 0;
+		for (k = 0; k < pc->fo.nb; k++)
+			if (sl_channel_producer_failed(pc->fo.prods[k]) < 0)
+				*failed |= 1 << k;
+	}
+	if (sl_fanout_acked(&pc->fo, c->tickets)) {
+		c->resolved = true;
+		c->ok_failed = false;
+		return true;
+	}
+	for (k = 0; *failed && k < pc->fo.nb; k++) {
+		if (!(*failed & (1 << k)) ||
+		    sl_channel_producer_acked(pc->fo.prods[k]) >= c->tickets[k])
+			continue;
+		/* Counted accepted when the channel took them; now failed. */
+		c->resolved = true;
+		c->ok_failed = true;
+		c->ok_fail_ch = (uint8_t)k;
+		pc->st.channel_write_fail += c->ok_owed;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Send @c's owed replies in order (its OKs or their FAILED, then the
+ * FAILED queued behind) as far as its send queue has room. True when
+ * none is left.
+ */
+static bool
+dps_owed_push(struct dps_conn *c)
+{
+	char msg[DPS_REPLY_MAX];
+	uint32_t n, len;
+
+	if (c->ok_owed && !c->ok_failed) {
+		n = SL_MIN(c->ok_owed, sl_tcp_sndbuf_free(c->conn) / 3);
+		dps_oks(c, n);
+		c->ok_owed -= n;
+	}
+	if (c->ok_owed && c->ok_failed) {
+		len = (uint32_t)dps_failed_msg(c->pc, msg, -EIO,
+					       c->ok_fail_ch);
+		while (c->ok_owed && sl_tcp_sndbuf_free(c->conn) >= len) {
+			dps_reply(c, msg, len);
+			c->ok_owed--;
+		}
+	}
+	if (c->ok_owed)
+		return false;
+	if (c->fail_owed) {
+		len = (uint32_t)dps_failed_msg(c->pc, msg, c->fail_rc,
+					       c->fail_ch);
+		while (c->fail_owed && sl_tcp_sndbuf_free(c->conn) >= len) {
+			dps_reply(c, msg, len);
+			c->fail_owed--;
+		}
+	}
+	return c->fail_owed == 0;
+}
+
 static void
 dps_burst_end(void *ctx, struct sl_lcore *lc, uint64_t now)
 {
 	struct dps_core *pc = ctx;
 	uint32_t i = 0;
+	int failed = -1;
 	bool ok;
 
 	if (pc->src->udp && pc->fo.open) {
@@ -392,17 +527,21 @@ dps_burst_end(void *ctx, struct sl_lcore *lc, uint64_t now)
 			pc->st.drop[SL_DROP_CHANNEL_FULL] += nb;
 		}
 	}
-	/* Durable channels: OKs go out once the channel acknowledged. */
+	/* Durable channels: OKs go out once the channel acknowledged,
+	 * FAILED once it says the acks will never come. */
 	while (i < pc->nb_ack_wait) {
 		struct dps_conn *c = pc->ack_wait[i];
 
-		if (!sl_fanout_acked(&pc->fo, c->tickets)) {
+		if (!c->resolved && !dps_ack_resolve(pc, c, &failed)) {
 			i++;
 			continue;
 		}
-		dps_oks(c, c->ok_owed);
-		c->ok_owed = 0;
+		if (!dps_owed_push(c)) {
+			i++;		/* the rest when the send queue drains */
+			continue;
+		}
 		c->waiting_ack = false;
+		c->resolved = false;
 		if (c->conn->fin_hold) {
 			c->conn->fin_hold = false;
 			sl_tcp_mark_dirty(lc, c->conn);

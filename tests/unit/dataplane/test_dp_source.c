@@ -6,9 +6,13 @@
  * Flume's FAILED and the connection closes; a full channel answers FAILED
  * (ack-every-event) or holds the bytes in the TCP receive buffer and loses
  * nothing (ack-every-event = false); a datagram is one event up to its
- * first newline, with the sender in remoteAddressHeader.
+ * first newline, with the sender in remoteAddressHeader. Over a file
+ * channel whose fdatasync fails (the fault backend of the channel's own
+ * tests), lines waiting for the sync get FAILED instead of waiting forever.
  */
 #include "net_test_util.h"
+
+#include "../channel/fault_io.h"
 
 #include "chan_int.h"
 #include "sl_channel.h"
@@ -366,4 +370,251 @@ Test(dp_source, udp_sender_header_matches_inet_ntop_for_every_digit_count)
 	}
 	sl_channel_take_commit(cons, txn);
 	cr_expect_eq(src->stats.event_accepted_count, n);
+}
+
+/* ---- over a file channel whose fdatasync fails ---------------------------- */
+
+struct peer {
+	uint16_t sport;
+	uint32_t seq;			/* our next byte as the peer */
+	uint32_t una;			/* the dataplane's ISS + 1 */
+	uint32_t rcv;			/* next reply byte expected */
+	char rep[65536];		/* replies, in sequence order */
+	size_t len;
+	bool fin;			/* the dataplane's FIN came */
+};
+
+static struct peer *peers[4];
+static unsigned nb_peers;
+
+static void
+peer_open(struct peer *pe, uint16_t sport, uint64_t now)
+{
+	struct sl_pkt p;
+	unsigned n0 = t_tx.n;
+
+	memset(pe, 0, sizeof(*pe));
+	pe->sport = sport;
+	cr_assert(nb_peers < 4);
+	peers[nb_peers++] = pe;
+	t_send_tcp(&(struct t_seg){ .seq = 1000, .flags = SL_TCP_SYN,
+				   .opts = t_syn_opts, .optlen = 8,
+				   .sport = sport, .dport = NC_PORT }, now);
+	cr_assert_eq(t_tx.n, n0 + 1, "no SYN-ACK");
+	p = t_tx_tcp(n0);
+	pe->una = pe->rcv = p.seq + 1;
+	pe->seq = 1001;
+	t_send_tcp(&(struct t_seg){ .seq = pe->seq, .ack = pe->una,
+				   .flags = SL_TCP_ACK, .win = 512,
+				   .sport = sport, .dport = NC_PORT }, now);
+}
+
+static void
+peer_send(struct peer *pe, const char *data, size_t len, uint8_t flags,
+	  uint64_t now)
+{
+	t_send_tcp(&(struct t_seg){ .seq = pe->seq, .ack = pe->rcv,
+				   .flags = SL_TCP_ACK | flags, .data = data,
+				   .len = (uint32_t)len, .win = 512,
+				   .sport = pe->sport, .dport = NC_PORT }, now);
+	pe->seq += (uint32_t)len + (flags & SL_TCP_FIN ? 1 : 0);
+}
+
+static unsigned
+count_lines(const char *s, size_t len, const char *line)
+{
+	size_t i = 0, l = line ? strlen(line) : 0;
+	unsigned n = 0;
+
+	while (i < len) {
+		const char *nl = memchr(s + i, '\n', len - i);
+		size_t k = nl ? (size_t)(nl - (s + i)) : len - i;
+
+		if (!line || (k == l && memcmp(s + i, line, l) == 0))
+			n++;
+		i += k + 1;
+	}
+	return n;
+}
+
+/*
+ * Be the peers while the channel's writer works on its own thread: burst
+ * ends (the clock stays put: no retransmission), our replies collected per
+ * peer in sequence order and acknowledged, until @pe has @want reply lines
+ * in all (or 30 s of real time passed). Returns its lines so far.
+ */
+static unsigned
+peer_pump(struct peer *pe, unsigned want, uint64_t now)
+{
+	uint64_t deadline = sl_time_mono_ns() + 30 * SL_NS_PER_SEC;
+	unsigned lines;
+
+	for (;;) {
+		bool got[4] = { false }, any = false;
+		unsigned i, k;
+
+		sl_lcore_flush(&t_lc, now);
+		for (i = 0; i < t_tx.n; i++) {
+			struct sl_pkt p = t_tx_tcp(i);
+			struct peer *q;
+
+			for (k = 0; k < nb_peers; k++)
+				if (ntohs(p.dport) == peers[k]->sport)
+					break;
+			if (k == nb_peers)
+				continue;
+			q = peers[k];
+			if (p.seq == q->rcv && p.payload_len) {
+				cr_assert(q->len + p.payload_len <
+					  sizeof(q->rep));
+				memcpy(q->rep + q->len, p.payload,
+				       p.payload_len);
+				q->len += p.payload_len;
+				q->rcv += p.payload_len;
+				got[k] = any = true;
+			}
+			if ((p.tcp_flags & SL_TCP_FIN) && !q->fin &&
+			    p.seq + p.payload_len == q->rcv) {
+				q->fin = true;
+				q->rcv++;
+				got[k] = any = true;
+			}
+		}
+		t_tx.n = 0;		/* all seen: room for more */
+		for (k = 0; k < nb_peers; k++)
+			if (got[k])
+				t_send_tcp(&(struct t_seg){
+					.seq = peers[k]->seq,
+					.ack = peers[k]->rcv,
+					.flags = SL_TCP_ACK, .win = 512,
+					.sport = peers[k]->sport,
+					.dport = NC_PORT }, now);
+		lines = count_lines(pe->rep, pe->len, NULL);
+		if (lines >= want || sl_time_mono_ns() > deadline)
+			return lines;
+		if (!any)
+			sl_time_sleep_ns(SL_NS_PER_MS);
+	}
+}
+
+static struct fault_io *fio;
+static struct fc_handle fch;
+static char *fdir;
+
+/* The netcat source (ack-every-event) on the lcore over a file channel
+ * with the fault backend under it. */
+static void
+faulty_open(void)
+{
+	static const char *const kv[] = { "bind", "10.0.0.5", "port", "4142",
+					  NULL };
+	static const char *const fkv[] = { "checkpointInterval=600000", NULL };
+	struct sl_err err = { 0 };
+
+	nb_peers = 0;
+	t_tx.n = 0;
+	fio = fault_io_new();
+	fdir = fcu_tmpdir("/dev/shm");
+	fcu_open(&fch, fdir, fkv, &(struct dlog_test_opts){ .io = &fio->base });
+	cons = sl_channel_consumer_open(fch.ch, "k1", 64, 1, &err);
+	cr_assert_not_null(cons, "%s", err.msg);
+	ch = fch.ch;
+	source_open("netcat", kv);
+	ch = NULL;			/* closed here, not by teardown */
+	cr_assert_eq(fch.ch->ops->start(fch.ch), 0);
+}
+
+static void
+faulty_close(void)
+{
+	src->ops->destroy(src);
+	src = NULL;
+	fcu_crash(&fch);
+	f_destroy(&fio->base);
+	fcu_rmrf(fdir);
+	free(fdir);
+}
+
+#define FAILED_EIO "FAILED: Unable to put event on required channel: c1"
+
+/*
+ * Lines put while the next fdatasync fails can never be acknowledged:
+ * their OKs (held for the sync) become FAILED, the connection reads on,
+ * and a later line is refused at once with the same words; every FAILED
+ * line counted in ChannelWriteFail. A peer that sent its FIN behind such
+ * lines gets their FAILED, then our FIN: nobody hangs.
+ */
+Test(dp_source, lines_waiting_on_a_failed_sync_get_failed)
+{
+	static struct peer a, b;
+
+	faulty_open();
+	peer_open(&a, 40001, T0);
+	peer_send(&a, "a\nb\nc\nd\n", 8, SL_TCP_PSH, T0);
+	cr_assert_eq(peer_pump(&a, 4, T0), 4);
+	cr_assert_eq(count_lines(a.rep, a.len, "OK"), 4, "synced: OK");
+
+	/* The next fdatasync fails. */
+	__atomic_store_n(&fio->fail_sync_at, fio->nb_syncs + 1,
+			 __ATOMIC_RELEASE);
+	peer_open(&b, 40002, T0);
+	peer_send(&b, "x\ny\n", 4, SL_TCP_PSH | SL_TCP_FIN, T0);
+	peer_send(&a, "e\nf\ng\nh\ni\n", 10, SL_TCP_PSH, T0);
+	cr_assert_eq(peer_pump(&a, 9, T0), 9, "every line answered: %.*s",
+		     (int)a.len, a.rep);
+	cr_assert_eq(count_lines(a.rep, a.len, FAILED_EIO), 5, "%.*s",
+		     (int)a.len, a.rep);
+	cr_assert(sl_file_channel_unhealthy(fch.ch));
+	/* Connection b: FAILED for both lines, then the FIN it waited for. */
+	cr_assert_eq(peer_pump(&b, 2, T0), 2);
+	cr_assert_eq(count_lines(b.rep, b.len, FAILED_EIO), 2, "%.*s",
+		     (int)b.len, b.rep);
+	cr_assert(b.fin, "our FIN after the replies");
+	/* A later line is refused at once, in the same words. */
+	peer_send(&a, "j\n", 2, SL_TCP_PSH, T0);
+	cr_assert_eq(peer_pump(&a, 10, T0), 10);
+	cr_assert_eq(count_lines(a.rep, a.len, FAILED_EIO), 6);
+	sl_lcore_flush(&t_lc, T0);	/* merge the core's counters */
+	cr_expect_eq(src->stats.event_received_count, 12);
+	/* e..i and x, y failed either at their commit (the channel already
+	 * unhealthy) or after it (their sync failed), as the writer thread
+	 * raced: counted once either way; j always at its commit. */
+	cr_expect_geq(src->stats.event_accepted_count, 4);
+	cr_expect_leq(src->stats.event_accepted_count, 11);
+	cr_expect_eq(src->stats.channel_write_fail, 8,
+		     "ChannelWriteFail counts every FAILED line once");
+	faulty_close();
+}
+
+/*
+ * More replies owed than the send queue holds (600 one-byte lines, 8 KiB
+ * of send buffer, ~52 bytes per FAILED): they go out as the peer
+ * acknowledges, in order, all of them, and the lines after them are read
+ * only then (FAILED too, behind).
+ */
+Test(dp_source, owed_failed_replies_larger_than_the_send_queue_all_arrive)
+{
+	static struct peer a;
+	static char lines[1200 + 200];
+	unsigned i;
+
+	faulty_open();
+	peer_open(&a, 40003, T0);
+	for (i = 0; i < 600; i++)
+		memcpy(lines + 2 * i, "x\n", 2);
+	__atomic_store_n(&fio->fail_sync_at, fio->nb_syncs + 1,
+			 __ATOMIC_RELEASE);
+	peer_send(&a, lines, 1200, SL_TCP_PSH, T0);
+	cr_assert_eq(peer_pump(&a, 600, T0), 600, "%zu bytes of replies",
+		     a.len);
+	cr_assert_eq(count_lines(a.rep, a.len, FAILED_EIO), 600);
+	cr_assert_gt(a.len, SL_TCP_SNDBUF, "more than one send queue");
+	peer_send(&a, lines, 200, SL_TCP_PSH | SL_TCP_FIN, T0);
+	cr_assert_eq(peer_pump(&a, 700, T0), 700);
+	cr_assert_eq(count_lines(a.rep, a.len, FAILED_EIO), 700);
+	cr_assert(a.fin);
+	sl_lcore_flush(&t_lc, T0);
+	cr_expect_eq(src->stats.channel_write_fail, 700);
+	cr_expect_eq(src->stats.drop[SL_DROP_TCP_SNDBUF_FULL], 0);
+	faulty_close();
 }
