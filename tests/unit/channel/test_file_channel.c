@@ -126,6 +126,82 @@ Test(file_channel, acked_events_survive_a_crash)
 	fcu_close(&h);
 }
 
+/* Files in DIR/data whose names start with @prefix. */
+static unsigned
+count_files(const char *prefix)
+{
+	char d[600];
+	DIR *dh;
+	struct dirent *de;
+	unsigned n = 0;
+
+	snprintf(d, sizeof(d), "%s/data", dir);
+	dh = opendir(d);
+	cr_assert_not_null(dh);
+	while ((de = readdir(dh)))
+		n += strncmp(de->d_name, prefix, strlen(prefix)) == 0;
+	closedir(dh);
+	return n;
+}
+
+/*
+ * Past half of a segment the writer creates the next one ahead (empty).
+ * After a crash recovery recycles it (nothing lost, nothing
+ * quarantined); a graceful stop turns it back into a spare itself.
+ */
+Test(file_channel, a_segment_created_ahead_is_recycled_after_a_crash)
+{
+	const char *const kv[] = { "maxFileSize=65536", NULL };
+	struct fc_handle h;
+	struct sl_err err = { 0 };
+	struct sl_chan_producer *p;
+	struct sl_chan_consumer *c;
+	struct dlog_recovery rec;
+	uint64_t ids[200];
+	int64_t t = 0;
+	size_t n, i;
+
+	fcu_open(&h, dir, kv, NULL);
+	p = sl_channel_producer_open(h.ch, "r1", &err);
+	cr_assert_eq(h.ch->ops->start(h.ch), 0);
+	/* 4 KiB header + 9 groups of 10 x ~400 B: past half of 64 KiB. */
+	for (i = 0; i < 9; i++) {
+		t = fcu_put_txn(p, i * 10, 10, 360);
+		cr_assert(fcu_wait_ack(p, (uint64_t)t, 10000));
+	}
+	cr_assert_eq(sl_file_channel_segments(h.ch), 1, "one in use");
+	cr_assert_eq(count_files("log-"), 2, "and the next created ahead");
+	fcu_crash(&h);
+
+	fcu_open(&h, dir, kv, NULL);
+	sl_file_channel_recovery(h.ch, &rec);
+	cr_expect_eq(rec.replayed, 90);
+	cr_expect_eq(rec.lost_events, 0);
+	cr_expect_eq(rec.quarantined, 0, "an empty segment is no damage");
+	cr_expect_eq(count_files("log-"), 1, "the empty one recycled");
+	cr_expect_eq(count_files("spare-"), 1);
+	c = sl_channel_consumer_open(h.ch, "k1", 64, 1, &err);
+	p = sl_channel_producer_open(h.ch, "r1", &err);
+	cr_assert_eq(h.ch->ops->start(h.ch), 0);
+	n = fcu_drain(c, ids, 200, 90, 10000);
+	cr_assert_eq(n, 90);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(ids[i], i);
+	/* A new segment (from the spare), past half again: the next one is
+	 * created ahead; a graceful stop gives it back as a spare. */
+	for (i = 9; i < 18; i++) {
+		t = fcu_put_txn(p, i * 10, 10, 360);
+		cr_assert(fcu_wait_ack(p, (uint64_t)t, 10000));
+	}
+	cr_assert_eq(fcu_drain(c, ids, 200, 90, 10000), 90);
+	cr_assert_eq(count_files("log-"), sl_file_channel_segments(h.ch) + 1,
+		     "one created ahead");
+	fcu_close(&h);
+	cr_expect_eq(count_files("log-"), 1, "only the one with the head");
+	cr_expect_eq(count_files("spare-"), 2, "the drained one and the one "
+		     "created ahead");
+}
+
 Test(file_channel, checkpointed_takes_do_not_come_back)
 {
 	struct fc_handle h;
