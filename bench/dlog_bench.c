@@ -423,8 +423,9 @@ print(const char *name, unsigned group, const struct result *r,
 	       (unsigned long long)r->p50_us, (unsigned long long)r->p99_us,
 	       (double)r->cpu_us / ((double)r->bytes / 1e6));
 	if (ratio >= 0)
-		printf(" vs_plain=%.0f%% vs_prealloc=%.0f%%", ratio * 100,
-		       ratio_pre * 100);
+		printf(" vs_plain=%.0f%%", ratio * 100);
+	if (ratio_pre >= 0)
+		printf(" vs_prealloc=%.0f%%", ratio_pre * 100);
 	printf("\n");
 	fflush(stdout);
 }
