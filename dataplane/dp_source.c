@@ -62,6 +62,7 @@ struct dps_conn {
 	int fail_rc;
 	uint32_t ok_owed;		/* OK replies held for a durable ack */
 	uint32_t fail_owed;		/* FAILED replies queued behind them */
+	bool close_owed;		/* then the over-long reply, and close */
 	uint64_t tickets[SL_FANOUT_MAX];
 	struct sl_frame_line fr;
 	uint8_t buf[];
@@ -202,6 +203,17 @@ static void
 dps_reply_failed(struct dps_conn *c, int rc)
 {
 	dps_fail_line(c, rc, c->ch_from);
+}
+
+/* Flume's reply to an over-long line, then our FIN. */
+static void
+dps_close_too_long(struct dps_conn *c)
+{
+	char msg[DPS_REPLY_MAX];
+
+	dps_reply(c, msg, sl_nc_reply_too_long(msg, sizeof(msg),
+		  (uint32_t)c->pc->src->set.max_line_length));
+	sl_tcp_close(c->pc->lc, c->conn);
 }
 
 /*
@@ -388,13 +400,12 @@ dps_tcp_recv(void *ctx, struct sl_lcore *lc, struct sl_tcp_conn *conn,
 	dps_commit(c);
 	pc->st.rx_bytes += used;
 	if (rc == -EMSGSIZE) {
-		char msg[DPS_REPLY_MAX];
-
 		pc->st.event_read_fail++;
-		dps_reply(c, msg, sl_nc_reply_too_long(msg, sizeof(msg),
-			  (uint32_t)pc->src->set.max_line_length));
-		sl_tcp_close(lc, conn);
 		pc->st.rx_bytes += len - used;
+		if (c->waiting_ack)
+			c->close_owed = true;	/* after the owed replies */
+		else
+			dps_close_too_long(c);
 		return len;
 	}
 	return (uint32_t)used;
@@ -474,8 +485,8 @@ dps_ack_resolve(struct dps_core *pc, struct dps_conn *c, int *failed)
 
 /*
  * Send @c's owed replies in order (its OKs or their FAILED, then the
- * FAILED queued behind) as far as its send queue has room. True when
- * none is left.
+ * FAILED queued behind, then an over-long line's reply and the close) as
+ * far as its send queue has room. True when none is left.
  */
 static bool
 dps_owed_push(struct dps_conn *c)
@@ -506,7 +517,15 @@ dps_owed_push(struct dps_conn *c)
 			c->fail_owed--;
 		}
 	}
-	return c->fail_owed == 0;
+	if (c->fail_owed)
+		return false;
+	if (c->close_owed) {
+		if (sl_tcp_sndbuf_free(c->conn) < DPS_REPLY_MAX)
+			return false;
+		c->close_owed = false;
+		dps_close_too_long(c);
+	}
+	return true;
 }
 
 static void

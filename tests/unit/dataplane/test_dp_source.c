@@ -441,7 +441,8 @@ count_lines(const char *s, size_t len, const char *line)
  * Be the peers while the channel's writer works on its own thread: burst
  * ends (the clock stays put: no retransmission), our replies collected per
  * peer in sequence order and acknowledged, until @pe has @want reply lines
- * in all (or 30 s of real time passed). Returns its lines so far.
+ * in all, or its FIN came (or 30 s of real time passed). Returns its lines
+ * so far.
  */
 static unsigned
 peer_pump(struct peer *pe, unsigned want, uint64_t now)
@@ -490,7 +491,7 @@ peer_pump(struct peer *pe, unsigned want, uint64_t now)
 					.sport = peers[k]->sport,
 					.dport = NC_PORT }, now);
 		lines = count_lines(pe->rep, pe->len, NULL);
-		if (lines >= want || sl_time_mono_ns() > deadline)
+		if (lines >= want || pe->fin || sl_time_mono_ns() > deadline)
 			return lines;
 		if (!any)
 			sl_time_sleep_ns(SL_NS_PER_MS);
@@ -502,15 +503,18 @@ static struct fc_handle fch;
 static char *fdir;
 
 /* The netcat source (ack-every-event) on the lcore over a file channel
- * with the fault backend under it. */
+ * with the fault backend under it; @extra: more key/value pairs or NULL. */
 static void
-faulty_open(void)
+faulty_open_kv(const char *const *extra)
 {
-	static const char *const kv[] = { "bind", "10.0.0.5", "port", "4142",
-					  NULL };
+	const char *kv[16] = { "bind", "10.0.0.5", "port", "4142" };
 	static const char *const fkv[] = { "checkpointInterval=600000", NULL };
 	struct sl_err err = { 0 };
+	unsigned n = 4;
 
+	while (extra && *extra && n < 14)
+		kv[n++] = *extra++;
+	kv[n] = NULL;
 	nb_peers = 0;
 	t_tx.n = 0;
 	fio = fault_io_new();
@@ -522,6 +526,12 @@ faulty_open(void)
 	source_open("netcat", kv);
 	ch = NULL;			/* closed here, not by teardown */
 	cr_assert_eq(fch.ch->ops->start(fch.ch), 0);
+}
+
+static void
+faulty_open(void)
+{
+	faulty_open_kv(NULL);
 }
 
 static void
@@ -616,5 +626,35 @@ Test(dp_source, owed_failed_replies_larger_than_the_send_queue_all_arrive)
 	sl_lcore_flush(&t_lc, T0);
 	cr_expect_eq(src->stats.channel_write_fail, 700);
 	cr_expect_eq(src->stats.drop[SL_DROP_TCP_SNDBUF_FULL], 0);
+	faulty_close();
+}
+
+/*
+ * An over-long line behind lines waiting for their sync: its FAILED and
+ * the close come after their OKs, in order, none lost to the close.
+ */
+Test(dp_source, over_long_line_behind_held_oks_is_answered_after_them)
+{
+	static const char *const kv[] = { "max-line-length", "8", NULL };
+	static const char in[] = "ab\ncd\n123456789\nnever\n";
+	static struct peer a;
+
+	faulty_open_kv(kv);
+	peer_open(&a, 40004, T0);
+	peer_send(&a, in, strlen(in), SL_TCP_PSH, T0);
+	cr_assert_eq(peer_pump(&a, 3, T0), 3, "%.*s", (int)a.len, a.rep);
+	cr_assert_eq(a.len, strlen("OK\nOK\nFAILED: Event exceeds the "
+				   "maximum length (8 chars, including "
+				   "newline)\n"));
+	cr_assert(memcmp(a.rep, "OK\nOK\nFAILED: Event exceeds the maximum "
+			 "length (8 chars, including newline)\n", a.len) == 0,
+		  "%.*s", (int)a.len, a.rep);
+	peer_pump(&a, 4, T0);		/* until our FIN (or 30 s) */
+	cr_assert(a.fin, "closed after the replies");
+	sl_lcore_flush(&t_lc, T0);
+	cr_expect_eq(src->stats.event_accepted_count, 2);
+	cr_expect_eq(src->stats.event_read_fail, 1);
+	cr_expect_eq(src->stats.drop[SL_DROP_TCP_AFTER_CLOSE], 0);
+	cr_expect_eq(t_lc.stats.drop[SL_DROP_TCP_AFTER_CLOSE], 0);
 	faulty_close();
 }
