@@ -397,7 +397,7 @@ struct truth {
 
 static const char *const crash_kv[] = {
 	"maxFileSize=65536", "checkpointInterval=86400000",
-	"groupCommitBytes=16384", NULL,
+	"groupCommitBytes=16384", "ringBytes=1048576", NULL,
 };
 
 static void
