@@ -13,6 +13,7 @@ fdatasync). Reuses bench/run's helpers (Agent, loadgen, median).
   bench/file_channel_e2e.py            # N = 1,000,000 (acks: N/5), 3 runs
   QUICK=1 bench/file_channel_e2e.py    # N = 200,000, 1 run
   DATA_DIR=/path                       # where the file channel writes
+  FILE_KEYS="directIO=true ..."        # more file channel keys
 """
 import importlib.machinery
 import importlib.util
@@ -36,11 +37,15 @@ DATA_DIR = os.environ.get("DATA_DIR", "/var/tmp")
 # A ring deep enough to ride out a slow fdatasync at full load (with acks a
 # full ring answers FAILED, which loadgen --wait-ok counts as a failure).
 RING = int(os.environ.get("RING_BYTES", str(256 << 20)))
+# More file channel keys for an experiment, e.g. FILE_KEYS="directIO=true".
+FILE_KEYS = os.environ.get("FILE_KEYS", "").split()
 
 
 def conf(port, channel, acks, ddir):
     chan = ("a1.channels.c1.type = memory\n" if channel == "memory" else
-            br.file_channel_lines(ddir, RING))
+            br.file_channel_lines(ddir, RING) +
+            "".join(f"a1.channels.c1.{k.replace('=', ' = ', 1)}\n"
+                    for k in FILE_KEYS))
     return (f"a1.sources = r1\na1.channels = c1\na1.sinks = k1\n"
             f"a1.sources.r1.type = netcat\n"
             f"a1.sources.r1.bind = 127.0.0.1\n"
