@@ -30,9 +30,13 @@ sl_chan_event_size(const struct sl_event *ev)
 	return n;
 }
 
-/* Encode @ev into @buf, which holds sl_chan_event_size(ev) bytes. */
-static inline void
-sl_chan_event_encode(uint8_t *buf, const struct sl_event *ev)
+/*
+ * Encode all of @ev but its body into @buf, which holds
+ * sl_chan_event_size(ev) bytes; returns where the body_len bytes of the
+ * body go (the memory channel copies large bodies its own way).
+ */
+static inline uint8_t *
+sl_chan_event_encode_meta(uint8_t *buf, const struct sl_event *ev)
 {
 	uint16_t nb = ev->nb_headers, zero = 0;
 	unsigned i;
@@ -54,7 +58,14 @@ sl_chan_event_encode(uint8_t *buf, const struct sl_event *ev)
 		buf[h->val_len] = '\0';
 		buf += h->val_len + 1;
 	}
-	memcpy(buf, ev->body, ev->body_len);
+	return buf;
+}
+
+/* Encode @ev into @buf, which holds sl_chan_event_size(ev) bytes. */
+static inline void
+sl_chan_event_encode(uint8_t *buf, const struct sl_event *ev)
+{
+	memcpy(sl_chan_event_encode_meta(buf, ev), ev->body, ev->body_len);
 }
 
 /*

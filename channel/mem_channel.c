@@ -41,6 +41,17 @@
 #define MEM_RING_MIN		(1ull << 20)
 #define MEM_RING_MAX		(1ull << 30)
 #define MEM_RING_PER_EVENT	2048u	/* bytes of ring per unit of capacity */
+/*
+ * A put copies bodies of MEM_STREAM_MIN_BODY bytes or more into a ring
+ * holding MEM_STREAM_USED or more with non-temporal stores: that far
+ * behind, the consumer would find them evicted from the caches anyway (a
+ * full channel of 1 KiB events is ~100 MB), and ordinary stores read
+ * every line of the cold destination first. A ring that is nearly empty
+ * (the sink keeps up) gets ordinary stores, so the consumer reads the
+ * records from the cache.
+ */
+#define MEM_STREAM_USED		(16ull << 20)
+#define MEM_STREAM_MIN_BODY	256u
 
 struct mem_settings {
 	int64_t capacity;
@@ -62,6 +73,8 @@ struct mem_producer {
 	uint32_t txn_events;
 	uint32_t txn_attempts;
 	uint64_t txn_bytes;
+	bool txn_stream;		/* copy bodies with sl_ring_copy_stream */
+	bool txn_streamed;		/* did: fence before publishing */
 	uint64_t ticket;
 	int room_fd;			/* eventfd: room again */
 	uint32_t room_wait;		/* 1: armed; a take commit clears it */
@@ -359,6 +372,7 @@ mem_put_begin(struct sl_chan_producer *p)
 	mp->rr++;
 	mp->txn_ring = mp->rings[best];
 	mp->txn_cons = best;
+	mp->txn_stream = sl_ring_producer_used(mp->txn_ring) >= MEM_STREAM_USED;
 	return 0;
 }
 
@@ -386,7 +400,13 @@ mem_put(struct sl_chan_producer *p, const struct sl_event *ev)
 	buf = sl_ring_reserve(mp->txn_ring, len);
 	if (!buf)
 		return -ENOSPC;
-	sl_chan_event_encode(buf, ev);
+	if (mp->txn_stream && ev->body_len >= MEM_STREAM_MIN_BODY) {
+		sl_ring_copy_stream(sl_chan_event_encode_meta(buf, ev),
+				    ev->body, ev->body_len);
+		mp->txn_streamed = true;
+	} else {
+		sl_chan_event_encode(buf, ev);
+	}
 	mp->txn_events++;
 	mp->txn_bytes += ev->body_len;
 	return 0;
@@ -454,6 +474,10 @@ mem_put_commit(struct sl_chan_producer *p)
 		__atomic_fetch_sub(&mc->size, mp->txn_events, __ATOMIC_RELAXED);
 		goto full;
 	}
+	if (mp->txn_streamed) {
+		sl_ring_stream_fence();
+		mp->txn_streamed = false;
+	}
 	sl_ring_publish(mp->txn_ring);
 	mem_wake_consumer(mc->cons[mp->txn_cons], size);
 	sl_stat_add_mt(&st->event_put_success_count, mp->txn_events);
@@ -464,6 +488,7 @@ mem_put_commit(struct sl_chan_producer *p)
 
 full:
 	sl_ring_unreserve(mp->txn_ring);
+	mp->txn_streamed = false;
 	sl_stat_add_mt(&st->put_full_count, 1);
 	mp->txn_events = 0;
 	mp->txn_bytes = 0;
@@ -479,6 +504,7 @@ mem_put_rollback(struct sl_chan_producer *p)
 		       mp->txn_attempts);
 	if (mp->txn_ring)
 		sl_ring_unreserve(mp->txn_ring);
+	mp->txn_streamed = false;
 	mp->txn_events = 0;
 	mp->txn_attempts = 0;
 	mp->txn_bytes = 0;

@@ -21,6 +21,11 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
+#if defined(__x86_64__) && defined(__SSE2__)
+#include <emmintrin.h>
+#define SL_RING_HAVE_STREAM 1
+#endif
 
 #include "sl_common.h"
 
@@ -107,6 +112,63 @@ sl_ring_publish(struct sl_ring *r)
 {
 	/* Pairs with the acquire of tail in sl_ring_peek(). */
 	__atomic_store_n(&r->tail, r->ptail, __ATOMIC_RELEASE);
+}
+
+/*
+ * Copy @len bytes into reserved space at @dst with non-temporal stores
+ * (x86-64 SSE2; memcpy elsewhere): for a ring holding more than the
+ * caches, a record is evicted before the consumer reads it anyway, and
+ * ordinary stores would first read each destination line from memory.
+ * The caller runs sl_ring_stream_fence() before sl_ring_publish() (the
+ * release store does not order non-temporal stores). Context: producer.
+ */
+static inline void
+sl_ring_copy_stream(void *dst, const void *src, size_t len)
+{
+#ifdef SL_RING_HAVE_STREAM
+	uint8_t *d = dst;
+	const uint8_t *s = src;
+	size_t head = SL_MIN((size_t)(-(uintptr_t)d) & 63, len);
+
+	memcpy(d, s, head);		/* up to a cache line boundary */
+	d += head;
+	s += head;
+	len -= head;
+	for (; len >= 64; d += 64, s += 64, len -= 64) {
+		__m128i a = _mm_loadu_si128((const __m128i *)s);
+		__m128i b = _mm_loadu_si128((const __m128i *)(s + 16));
+		__m128i c = _mm_loadu_si128((const __m128i *)(s + 32));
+		__m128i e = _mm_loadu_si128((const __m128i *)(s + 48));
+
+		_mm_stream_si128((__m128i *)d, a);
+		_mm_stream_si128((__m128i *)(d + 16), b);
+		_mm_stream_si128((__m128i *)(d + 32), c);
+		_mm_stream_si128((__m128i *)(d + 48), e);
+	}
+	memcpy(d, s, len);
+#else
+	memcpy(dst, src, len);
+#endif
+}
+
+/* Order sl_ring_copy_stream()'s stores before a publish. Producer. */
+static inline void
+sl_ring_stream_fence(void)
+{
+#ifdef SL_RING_HAVE_STREAM
+	_mm_sfence();
+#endif
+}
+
+/*
+ * Bytes reserved and not yet released (reads the consumer's head: once
+ * per transaction, not per record). Context: the producer.
+ */
+static inline uint64_t
+sl_ring_producer_used(struct sl_ring *r)
+{
+	r->head_cache = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+	return r->ptail - r->head_cache;
 }
 
 /* Withdraw every reserved, unpublished record. Context: producer. */

@@ -202,3 +202,25 @@ Test(ring, two_threads_pass_every_record_once_in_order, .timeout = 120)
 	cr_assert_null(sl_ring_peek(r, &pos, &len));
 	sl_ring_free(r);
 }
+
+Test(ring, copy_stream_is_byte_exact_at_every_length_and_alignment)
+{
+	static uint8_t src[600], dst[700];
+	size_t len, off, i;
+
+	for (i = 0; i < sizeof(src); i++)
+		src[i] = (uint8_t)(i * 7 + 1);
+	for (off = 0; off < 64; off++) {
+		for (len = 0; len <= 520; len += (len < 140 ? 1 : 13)) {
+			memset(dst, 0xEE, sizeof(dst));
+			sl_ring_copy_stream(dst + off, src + (off % 5), len);
+			sl_ring_stream_fence();
+			cr_assert_eq(memcmp(dst + off, src + (off % 5), len), 0,
+				     "len %zu at offset %zu", len, off);
+			for (i = 0; i < off; i++)
+				cr_assert_eq(dst[i], 0xEE, "wrote before");
+			for (i = off + len; i < sizeof(dst); i++)
+				cr_assert_eq(dst[i], 0xEE, "wrote after");
+		}
+	}
+}
