@@ -34,8 +34,8 @@ _loader.exec_module(br)
 QUICK = br.QUICK
 REPEAT = 1 if QUICK else int(os.environ.get("REPEAT", "3"))
 DATA_DIR = os.environ.get("DATA_DIR", "/var/tmp")
-# A ring deep enough to ride out a slow fdatasync at full load (with acks a
-# full ring answers FAILED, which loadgen --wait-ok counts as a failure).
+# A ring deep enough to ride out a slow fdatasync at full load (a full ring
+# is backpressure: netcat stops reading until the writer drains it).
 RING = int(os.environ.get("RING_BYTES", str(256 << 20)))
 # More file channel keys for an experiment, e.g. FILE_KEYS="directIO=true".
 FILE_KEYS = os.environ.get("FILE_KEYS", "").split()
