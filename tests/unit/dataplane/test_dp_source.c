@@ -658,3 +658,38 @@ Test(dp_source, over_long_line_behind_held_oks_is_answered_after_them)
 	cr_expect_eq(t_lc.stats.drop[SL_DROP_TCP_AFTER_CLOSE], 0);
 	faulty_close();
 }
+
+/*
+ * Without acks nothing waits for the sync: once the channel is unhealthy
+ * every later line is refused at its commit and counted as a channel
+ * error (not as channel full), the connection reads on and closes cleanly.
+ */
+Test(dp_source, without_acks_lines_refused_by_an_unhealthy_channel_are_counted)
+{
+	static const char *const kv[] = { "ack-every-event", "false", NULL };
+	static struct peer a;
+	uint64_t deadline = sl_time_mono_ns() + 30 * SL_NS_PER_SEC;
+
+	faulty_open_kv(kv);
+	peer_open(&a, 40005, T0);
+	__atomic_store_n(&fio->fail_sync_at, fio->nb_syncs + 1,
+			 __ATOMIC_RELEASE);
+	peer_send(&a, "a\nb\n", 4, SL_TCP_PSH, T0);
+	while (!sl_file_channel_unhealthy(fch.ch) &&
+	       sl_time_mono_ns() < deadline) {
+		sl_lcore_flush(&t_lc, T0);
+		sl_time_sleep_ns(SL_NS_PER_MS);
+	}
+	cr_assert(sl_file_channel_unhealthy(fch.ch));
+	peer_send(&a, "c\nd\ne\n", 6, SL_TCP_PSH | SL_TCP_FIN, T0);
+	peer_pump(&a, 1, T0);		/* until our FIN */
+	cr_assert(a.fin, "closed, not hung");
+	cr_assert_eq(a.len, 0, "no replies without acks");
+	sl_lcore_flush(&t_lc, T0);
+	cr_expect_eq(src->stats.event_received_count, 5);
+	cr_expect_eq(src->stats.event_accepted_count, 2);
+	cr_expect_eq(src->stats.channel_write_fail, 3);
+	cr_expect_eq(src->stats.drop[SL_DROP_CHANNEL_ERROR], 3);
+	cr_expect_eq(src->stats.drop[SL_DROP_CHANNEL_FULL], 0);
+	faulty_close();
+}
