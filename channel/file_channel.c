@@ -858,7 +858,16 @@ fc_put(struct sl_chan_producer *pp, const struct sl_event *ev)
 	 * its place (segment, sequence number, CRC) and writes it from here. */
 	buf = sl_ring_reserve(p->ring, (uint32_t)span + FC_PREFIX);
 	if (!buf) {
-		/* The writer has not drained the ring yet: backpressure. */
+		/*
+		 * The writer has not drained the ring yet: backpressure;
+		 * while it waits for disk space that is the reason (as
+		 * commit says), not a moment's lag.
+		 */
+		if (__atomic_load_n(&fc->space_blocked, __ATOMIC_RELAXED) ||
+		    __atomic_load_n(&fc->space_low, __ATOMIC_RELAXED)) {
+			sl_stat_add_mt(&fc->st.space_refusals, 1);
+			return -ENOSPC;
+		}
 		sl_stat_add_mt(&fc->st.ring_full, 1);
 		return -EAGAIN;
 	}
@@ -1834,6 +1843,12 @@ fc_fill(struct file_channel *fc, struct fc_group *g)
 		g->side = 0;
 		memset(g->pend, 0, nb_prods * sizeof(g->pend[0]));
 		memset(g->rel, 0, nb_prods * sizeof(g->rel[0]));
+		/*
+		 * What this group makes durable when it holds no event (a
+		 * segment's END alone): everything before it, never an older
+		 * group's figure, which would take visibility back.
+		 */
+		g->txn_end_seq = fc->next_seq;
 		if (fc->wpos == 0) {
 			struct dlog_seg_hdr h;
 			uint8_t *blk = fc_group_side(fc, g, DLOG_BLOCK);

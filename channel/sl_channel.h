@@ -148,7 +148,8 @@ struct sl_chan_consumer {
  *
  * sl_channel_put_begin(): open a put transaction. 0.
  * sl_channel_put(): copy @ev into the channel inside the open transaction.
- *   0; -ENOSPC the channel (or its byte capacity) is full; -EAGAIN a
+ *   0; -ENOSPC the channel (or its byte capacity) is full, or the file
+ *   channel's ring is full while its writer waits for disk space; -EAGAIN a
  *   buffer between the producer and the channel is momentarily full (the
  *   file channel's ring, until its writer drains it): backpressure, not a
  *   refusal, so retry the event shortly (a source with acks stops reading

@@ -352,11 +352,18 @@ Test(dlog_faults, real_enospc_on_a_small_tmpfs_is_backpressure)
 	struct sl_err err = { 0 };
 	struct sl_chan_producer *p;
 	struct sl_chan_consumer *c;
-	uint64_t *ids = calloc(20000, sizeof(*ids)), id = 0, got = 0;
+	/* Room for every id the put loop below can be given. */
+	const size_t max_ids = 20000 * 10 + 10;
+	uint64_t *ids = calloc(max_ids, sizeof(*ids)), id = 0, got = 0;
 	int64_t last = 0, t;
 	size_t n, i;
+	/*
+	 * A small ring, so that what is accepted while the writer has not yet
+	 * met ENOSPC stays small on a slow machine.
+	 */
 	const char *kv[] = { "maxFileSize=262144", "minimumRequiredSpace=0",
-			     "checkpointInterval=100", NULL };
+			     "checkpointInterval=100", "ringBytes=262144",
+			     NULL };
 
 	snprintf(mnt, sizeof(mnt), "%s/mnt", dir);
 	cr_assert_eq(mkdir(mnt, 0700), 0);
@@ -392,7 +399,7 @@ Test(dlog_faults, real_enospc_on_a_small_tmpfs_is_backpressure)
 		uint64_t deadline = sl_time_mono_ns() + 20 * SL_NS_PER_SEC;
 
 		while (got < id && sl_time_mono_ns() < deadline)
-			got += fcu_drain(c, ids + got, 20000 - got, 0, 0);
+			got += fcu_drain(c, ids + got, max_ids - got, 0, 0);
 	}
 	if (got != id)
 		dump_stats(h.ch);
@@ -417,7 +424,7 @@ Test(dlog_faults, real_enospc_on_a_small_tmpfs_is_backpressure)
 	cr_assert_gt(t, 0, "puts accepted again after space freed");
 	id += 10;
 	cr_assert(fcu_wait_ack(p, (uint64_t)t, 10000));
-	n = fcu_drain(c, ids, 20000, 10, 5000);
+	n = fcu_drain(c, ids, max_ids, 10, 5000);
 	cr_assert_eq(n, 10);
 	cr_assert_eq(ids[0], id - 10);
 	fcu_close(&h);
