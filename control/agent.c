@@ -69,8 +69,9 @@ agent_stop_requested(const struct sl_agent *ag)
  * time growing up to RUNNER_BACKOFF_MAX_NS, so an idle sink
  * costs no core and stop requests and drain deadlines are still seen. A
  * sink that backs off with events waiting (the Kafka sink's window is full,
- * or it waits for delivery reports), or a channel without the wakeup,
- * sleeps the same bounded, growing pause instead. In drain mode it exits
+ * or it waits for delivery reports) waits in its own wait op for as long,
+ * woken by what it waits for; a sink without one, or a channel without
+ * the wakeup, sleeps the same bounded, growing pause instead. In drain mode it exits
  * once the channel is empty.
  */
 static void *
@@ -107,10 +108,20 @@ sink_runner_main(void *arg)
 		rc = sk->cons ? sl_channel_consumer_wait(sk->cons,
 			backoff == RUNNER_BACKOFF_MIN_NS ? UINT_MAX : 1,
 			backoff) : -EOPNOTSUPP;
-		/* -EAGAIN: events are there, the sink backs off for its
-		 * own reasons; -EOPNOTSUPP: no wakeup. Pause either way. */
-		if (rc != 0 && rc != -ETIMEDOUT && rc != -EINTR)
+		/*
+		 * -EAGAIN: events are there, the sink backs off for its own
+		 * reasons: wait on the sink where it can say when they
+		 * change (a delivery report), else pause; -EOPNOTSUPP: no
+		 * wakeup, pause.
+		 */
+		if (rc == -EAGAIN && sk->ops->wait) {
+			if (sk->ops->wait(sk, backoff) == 0) {
+				backoff = RUNNER_BACKOFF_MIN_NS;
+				continue;
+			}
+		} else if (rc != 0 && rc != -ETIMEDOUT && rc != -EINTR) {
 			sl_time_sleep_ns(backoff);
+		}
 		backoff = SL_MIN(backoff * 2, RUNNER_BACKOFF_MAX_NS);
 	}
 	if (sk->ops->flush)

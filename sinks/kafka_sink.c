@@ -1319,6 +1319,24 @@ out:
 }
 
 /*
+ * The runner's wait while process() backs off with events in the channel
+ * (window full, a fence waiting for reports, a retry pause): librdkafka's
+ * own blocking poll, which returns as soon as a delivery report (or any
+ * other event) has been served, instead of a sleep that a report arriving
+ * early cannot cut short.
+ */
+static int
+kafka_wait(struct sl_sink *sk, uint64_t timeout_ns)
+{
+	struct kafka_sink *ks = (struct kafka_sink *)sk;
+	/* the runner's pauses are 1-50 ms */
+	int ms = (int)SL_MIN((timeout_ns + SL_NS_PER_MS - 1) / SL_NS_PER_MS,
+			     (uint64_t)60000);
+
+	return rd_kafka_poll(ks->rk, SL_MAX(ms, 1)) > 0 ? 0 : -ETIMEDOUT;
+}
+
+/*
  * Stop: wait (until @deadline_ns) for what is in flight, commit what was
  * delivered, then purge the rest and roll it back to the channel.
  */
@@ -1692,6 +1710,7 @@ const struct sl_sink_ops sl_kafka_sink_ops = {
 	.start = kafka_start,
 	.process = kafka_process,
 	.flush = kafka_flush,
+	.wait = kafka_wait,
 	.stop = kafka_stop,
 	.destroy = kafka_destroy,
 	.stats = kafka_stats,

@@ -59,6 +59,15 @@ struct sl_sink_ops {
 	 * take) before @deadline_ns (monotonic). Runner thread.
 	 */
 	void (*flush)(struct sl_sink *sk, uint64_t deadline_ns);
+	/*
+	 * Optional: process() backed off with events in the channel for a
+	 * reason of the sink's own (the Kafka sink's window is full of takes
+	 * waiting for delivery reports): wait up to @timeout_ns for that to
+	 * change, returning 0 as soon as it may have (call process() again)
+	 * or -ETIMEDOUT. Without it the runner sleeps the whole pause.
+	 * Runner thread.
+	 */
+	int (*wait)(struct sl_sink *sk, uint64_t timeout_ns);
 	void (*stop)(struct sl_sink *sk);
 	void (*destroy)(struct sl_sink *sk);
 	void (*stats)(const struct sl_sink *sk, struct sl_stats_sink *out);
