@@ -238,6 +238,27 @@ def start_agent(tmp, text, tag):
     return ag
 
 
+def telemetry_check(ag):
+    """DPDK's own telemetry socket answers beside sluice's control socket
+    (the EAL's runtime directory is /var/run/dpdk/sluice-PID as root)."""
+    path = f"/var/run/dpdk/sluice-{ag.proc.pid}/dpdk_telemetry.v2"
+    check(os.path.exists(path), f"DPDK's telemetry socket exists: {path}")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+        s.settimeout(30)
+        s.connect(path)
+        hello = json.loads(s.recv(16384))
+        check(hello.get("pid") == ag.proc.pid,
+              f"telemetry greets with the agent's pid: {hello}")
+        s.send(b"/ethdev/list")
+        ports = json.loads(s.recv(16384))
+        check(ports.get("/ethdev/list") == [0],
+              f"telemetry lists the dataplane's port: {ports}")
+        s.send(b"/ethdev/stats,0")
+        st = json.loads(s.recv(65536)).get("/ethdev/stats", {})
+        check(st.get("ipackets", 0) > 0,
+              f"telemetry's port counters move with the traffic: {st}")
+
+
 def test_basic(tmp):
     tcp_port, udp_port = 4141, 5140
     ag = start_agent(tmp, conf(tcp_port, udp_port), "basic")
@@ -297,6 +318,7 @@ def test_basic(tmp):
                               text=True, timeout=60).stdout
         check("# DATAPLANE dpdk" in text and "lcore1.rx_pkts" in text,
               "ctl stats shows the dataplane section")
+        telemetry_check(ag)
     finally:
         rc = ag.stop()
     check(rc == 0, f"SIGTERM stops the dataplane agent with 0 (got {rc})")
