@@ -12,7 +12,9 @@
 #define SL_CHAN_INT_H
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sl_event.h"
 
@@ -106,6 +108,54 @@ sl_chan_event_decode(const uint8_t *buf, uint32_t len, struct sl_event *ev)
 		return -EBADMSG;
 	ev->body = p;
 	return 0;
+}
+
+/*
+ * "Room again" wakeups of paused producers (the optional ops
+ * producer_room_fd / producer_room_arm), one protocol for every channel:
+ * a producer arms its flag, counts itself in the channel's waiters and
+ * fences, then looks for room again (found: disarm, go on). Whoever frees
+ * room fences, and only when someone is counted signals each armed
+ * producer with room, once, through its eventfd.
+ */
+static inline void
+sl_chan_room_arm(uint32_t *armed, uint32_t *waiters)
+{
+	if (!__atomic_load_n(armed, __ATOMIC_RELAXED)) {
+		__atomic_store_n(armed, 1, __ATOMIC_RELAXED);
+		/* Pairs with the acquire of the waker that counts us. */
+		__atomic_fetch_add(waiters, 1, __ATOMIC_RELEASE);
+	}
+	/* Pairs with the waker's fence: either it sees our flag, or we see
+	 * the room it freed. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+/* Armed, then found room after all: the producer goes on. */
+static inline void
+sl_chan_room_disarm(uint32_t *armed, uint32_t *waiters)
+{
+	if (__atomic_exchange_n(armed, 0, __ATOMIC_RELAXED))
+		__atomic_fetch_sub(waiters, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Signal one producer if it is (still) armed: 1 when signalled, 0 when
+ * not armed, -errno when its eventfd could not be written (the caller
+ * logs). Non-blocking: a full counter already reads as "readable".
+ */
+static inline int
+sl_chan_room_signal(uint32_t *armed, uint32_t *waiters, int fd)
+{
+	uint64_t one = 1;
+
+	if (!__atomic_load_n(armed, __ATOMIC_RELAXED) ||
+	    !__atomic_exchange_n(armed, 0, __ATOMIC_RELAXED))
+		return 0;
+	__atomic_fetch_sub(waiters, 1, __ATOMIC_RELAXED);
+	if (write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		return -errno;
+	return 1;
 }
 
 #endif /* SL_CHAN_INT_H */

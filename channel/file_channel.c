@@ -175,7 +175,7 @@ struct fc_producer {
 	struct sl_ring *ring;
 	int efd;
 	int room_fd;			/* eventfd: room again */
-	int room_wait;			/* armed; cleared by whoever signals */
+	uint32_t room_wait;		/* armed; cleared by whoever signals */
 	uint64_t ticket;		/* last committed; producer's */
 	uint8_t *last_prefix;
 	uint32_t txn_events;
@@ -291,7 +291,7 @@ struct file_channel {
 	int space_low;
 	int writer_sleeping;
 	int wfd;
-	unsigned room_waiters;		/* producers armed for room */
+	uint32_t room_waiters;		/* producers armed for room */
 
 	/* Take side mirrors for lock-free waits: written under lock. */
 	uint64_t cursor_seq SL_CACHE_ALIGNED;	/* cursor.seq */
@@ -1030,18 +1030,11 @@ fc_producer_room_arm(struct sl_chan_producer *pp)
 	struct fc_producer *p = (struct fc_producer *)pp;
 	struct file_channel *fc = p->fc;
 
-	if (!__atomic_load_n(&p->room_wait, __ATOMIC_RELAXED)) {
-		__atomic_store_n(&p->room_wait, 1, __ATOMIC_RELAXED);
-		/* Pairs with the acquire in fc_wake_room(). */
-		__atomic_fetch_add(&fc->room_waiters, 1, __ATOMIC_RELEASE);
-	}
-	/* Pairs with the fence in fc_wake_room(): either the side that
-	 * freed room sees our flag, or we see the room it freed. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	/* The waker is fc_wake_room(). */
+	sl_chan_room_arm(&p->room_wait, &fc->room_waiters);
 	if (!fc_has_room(p))
 		return 0;
-	if (__atomic_exchange_n(&p->room_wait, 0, __ATOMIC_RELAXED))
-		__atomic_fetch_sub(&fc->room_waiters, 1, __ATOMIC_RELAXED);
+	sl_chan_room_disarm(&p->room_wait, &fc->room_waiters);
 	return -EAGAIN;
 }
 
@@ -1055,25 +1048,25 @@ static void
 fc_wake_room(struct file_channel *fc)
 {
 	unsigned i, nb;
-	uint64_t one = 1;
 
+	/* Pairs with sl_chan_room_arm()'s fence. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (SL_LIKELY(!__atomic_load_n(&fc->room_waiters, __ATOMIC_ACQUIRE)))
 		return;
 	nb = __atomic_load_n(&fc->nb_prods, __ATOMIC_ACQUIRE);
 	for (i = 0; i < nb; i++) {
 		struct fc_producer *p = fc->prods[i];
+		int rc;
 
+		/* Room is per producer here (its ring): only those with. */
 		if (!__atomic_load_n(&p->room_wait, __ATOMIC_RELAXED) ||
-		    !fc_has_room(p) ||
-		    !__atomic_exchange_n(&p->room_wait, 0, __ATOMIC_RELAXED))
+		    !fc_has_room(p))
 			continue;
-		__atomic_fetch_sub(&fc->room_waiters, 1, __ATOMIC_RELAXED);
-		/* Non-blocking; a full counter already means "readable". */
-		if (write(p->room_fd, &one, sizeof(one)) < 0 &&
-		    errno != EAGAIN)
+		rc = sl_chan_room_signal(&p->room_wait, &fc->room_waiters,
+					 p->room_fd);
+		if (rc < 0)
 			sl_log(SL_WARN, "channel file %s: room eventfd: %s",
-			       fc->base.name, strerror(errno));
+			       fc->base.name, strerror(-rc));
 	}
 }
 

@@ -532,19 +532,11 @@ mem_producer_room_arm(struct sl_chan_producer *p)
 	struct mem_producer *mp = (struct mem_producer *)p;
 	struct mem_channel *mc = mp->mc;
 
-	if (!__atomic_load_n(&mp->room_wait, __ATOMIC_RELAXED)) {
-		__atomic_store_n(&mp->room_wait, 1, __ATOMIC_RELAXED);
-		/* Pairs with the acquire in mem_take_commit(): a consumer
-		 * that counts us also sees our flag. */
-		__atomic_fetch_add(&mc->room_waiters, 1, __ATOMIC_RELEASE);
-	}
-	/* Pairs with the fence in mem_take_commit(): either it sees
-	 * room_waiters, or we see the room it freed. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	/* The waker is mem_take_commit(). */
+	sl_chan_room_arm(&mp->room_wait, &mc->room_waiters);
 	if (!mem_has_room(mc))
 		return 0;
-	if (__atomic_exchange_n(&mp->room_wait, 0, __ATOMIC_RELAXED))
-		__atomic_fetch_sub(&mc->room_waiters, 1, __ATOMIC_RELAXED);
+	sl_chan_room_disarm(&mp->room_wait, &mc->room_waiters);
 	return -EAGAIN;
 }
 
@@ -553,20 +545,15 @@ static void
 mem_wake_producers(struct mem_channel *mc)
 {
 	unsigned nb = __atomic_load_n(&mc->nb_prods, __ATOMIC_ACQUIRE), i;
-	uint64_t one = 1;
 
 	for (i = 0; i < nb; i++) {
 		struct mem_producer *mp = mc->prods[i];
+		int rc = sl_chan_room_signal(&mp->room_wait, &mc->room_waiters,
+					     mp->room_fd);
 
-		if (!__atomic_load_n(&mp->room_wait, __ATOMIC_RELAXED) ||
-		    !__atomic_exchange_n(&mp->room_wait, 0, __ATOMIC_RELAXED))
-			continue;
-		__atomic_fetch_sub(&mc->room_waiters, 1, __ATOMIC_RELAXED);
-		/* Non-blocking; a full counter already means "readable". */
-		if (write(mp->room_fd, &one, sizeof(one)) < 0 &&
-		    errno != EAGAIN)
+		if (rc < 0)
 			sl_log(SL_WARN, "channel memory %s: room eventfd: %s",
-			       mc->base.name, strerror(errno));
+			       mc->base.name, strerror(-rc));
 	}
 }
 
