@@ -20,12 +20,9 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -35,6 +32,7 @@
 #include "sl_log.h"
 #include "sl_source.h"
 #include "sl_time.h"
+#include "uring_io.h"
 
 #define NC_RING_ENTRIES		1024
 /*
@@ -146,19 +144,13 @@ struct nc_source {
 	bool ring_ok;
 	enum nc_recv_mode mode;
 	const char *mode_name;		/* for `ctl stats` (atomic) */
-	struct io_uring_buf_ring *br;
-	size_t br_size;
-	uint8_t *bufs;
+	struct sl_uring_bufs bufs;
 	int lfd;
-	int wake_fd;
-	uint64_t wake_buf;
 	bool accept_armed;
 	bool accept_multishot;
 	uint64_t accept_retry_at;
 
-	pthread_t thread;
-	bool thread_started;
-	int stop;			/* set by stop(), read by the thread */
+	struct sl_uring_thread io;
 	bool stopping;
 	uint64_t stop_deadline;
 
@@ -276,64 +268,10 @@ nc_ud_idx(uint64_t ud)
 	return (uint32_t)(ud >> 32) & 0xffffff;
 }
 
-/* An SQE; when the submission queue is full, submit it first. */
-static struct io_uring_sqe *
-nc_sqe(struct nc_source *ns)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&ns->ring);
-
-	while (!sqe) {
-		io_uring_submit(&ns->ring);
-		sqe = io_uring_get_sqe(&ns->ring);
-	}
-	return sqe;
-}
-
-static void
-nc_buf_recycle(struct nc_source *ns, unsigned bid)
-{
-	io_uring_buf_ring_add(ns->br, ns->bufs + (size_t)bid * NC_BUF_SIZE,
-			      NC_BUF_SIZE, (unsigned short)bid,
-			      io_uring_buf_ring_mask(NC_NB_BUFS), 0);
-	io_uring_buf_ring_advance(ns->br, 1);
-}
-
-static int
-nc_bufring_setup(struct nc_source *ns)
-{
-	struct io_uring_buf_reg reg = { 0 };
-	unsigned i;
-	int rc;
-
-	ns->br_size = NC_NB_BUFS * sizeof(struct io_uring_buf);
-	ns->br = mmap(NULL, ns->br_size, PROT_READ | PROT_WRITE,
-		      MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-	if (ns->br == MAP_FAILED) {
-		ns->br = NULL;
-		return -ENOMEM;
-	}
-	ns->bufs = malloc((size_t)NC_NB_BUFS * NC_BUF_SIZE);
-	if (!ns->bufs)
-		return -ENOMEM;
-	reg.ring_addr = (uint64_t)(uintptr_t)ns->br;
-	reg.ring_entries = NC_NB_BUFS;
-	reg.bgid = NC_BGID;
-	rc = io_uring_register_buf_ring(&ns->ring, &reg, 0);
-	if (rc < 0)
-		return rc;
-	io_uring_buf_ring_init(ns->br);
-	for (i = 0; i < NC_NB_BUFS; i++)
-		io_uring_buf_ring_add(ns->br, ns->bufs + (size_t)i * NC_BUF_SIZE,
-				      NC_BUF_SIZE, (unsigned short)i,
-				      io_uring_buf_ring_mask(NC_NB_BUFS), (int)i);
-	io_uring_buf_ring_advance(ns->br, NC_NB_BUFS);
-	return 0;
-}
-
 static void
 nc_accept_arm(struct nc_source *ns)
 {
-	struct io_uring_sqe *sqe = nc_sqe(ns);
+	struct io_uring_sqe *sqe = sl_uring_sqe(&ns->ring);
 
 	if (ns->accept_multishot)
 		io_uring_prep_multishot_accept(sqe, ns->lfd, NULL, NULL,
@@ -344,16 +282,6 @@ nc_accept_arm(struct nc_source *ns)
 	ns->accept_armed = true;
 }
 
-static void
-nc_wake_arm(struct nc_source *ns)
-{
-	struct io_uring_sqe *sqe = nc_sqe(ns);
-
-	io_uring_prep_read(sqe, ns->wake_fd, &ns->wake_buf,
-			   sizeof(ns->wake_buf), 0);
-	io_uring_sqe_set_data64(sqe, nc_ud(NC_OP_WAKE, 0, 0));
-}
-
 /*
  * Watch a durable channel's ack eventfd with a multishot poll; the handler
  * clears it with one read. (A read SQE would spin on -EAGAIN: the channel
@@ -362,7 +290,7 @@ nc_wake_arm(struct nc_source *ns)
 static void
 nc_ackfd_arm(struct nc_source *ns, unsigned c)
 {
-	struct io_uring_sqe *sqe = nc_sqe(ns);
+	struct io_uring_sqe *sqe = sl_uring_sqe(&ns->ring);
 
 	io_uring_prep_poll_multishot(sqe, ns->fo.ack_fds[c], POLLIN);
 	io_uring_sqe_set_data64(sqe, nc_ud(NC_OP_ACKFD, c, 0));
@@ -372,7 +300,7 @@ nc_ackfd_arm(struct nc_source *ns, unsigned c)
 static void
 nc_roomfd_arm(struct nc_source *ns, unsigned c)
 {
-	struct io_uring_sqe *sqe = nc_sqe(ns);
+	struct io_uring_sqe *sqe = sl_uring_sqe(&ns->ring);
 
 	io_uring_prep_poll_multishot(sqe, ns->room_fds[c], POLLIN);
 	io_uring_sqe_set_data64(sqe, nc_ud(NC_OP_ROOMFD, c, 0));
@@ -382,7 +310,7 @@ static void
 nc_recv_arm(struct nc_conn *conn)
 {
 	struct nc_source *ns = conn->ns;
-	struct io_uring_sqe *sqe = nc_sqe(ns);
+	struct io_uring_sqe *sqe = sl_uring_sqe(&ns->ring);
 
 	switch (ns->mode) {
 	case NC_RECV_MULTISHOT:
@@ -413,7 +341,7 @@ nc_recv_cancel(struct nc_conn *conn)
 
 	if (!conn->recv_armed || conn->cancel_sent)
 		return;
-	sqe = nc_sqe(conn->ns);
+	sqe = sl_uring_sqe(&conn->ns->ring);
 	io_uring_prep_cancel64(sqe, nc_ud(NC_OP_RECV, conn->idx, conn->gen),
 			       0);
 	io_uring_sqe_set_data64(sqe, nc_ud(NC_OP_CANCEL, 0, 0));
@@ -428,7 +356,7 @@ nc_send_kick(struct nc_conn *conn)
 	if (conn->send_inflight || conn->send_failed || conn->out_len == 0 ||
 	    conn->pause == NC_PAUSE_ACK)
 		return;
-	sqe = nc_sqe(conn->ns);
+	sqe = sl_uring_sqe(&conn->ns->ring);
 	io_uring_prep_send(sqe, conn->fd, conn->out, conn->out_len,
 			   MSG_NOSIGNAL);
 	io_uring_sqe_set_data64(sqe, nc_ud(NC_OP_SEND, conn->idx, conn->gen));
@@ -1076,13 +1004,13 @@ nc_on_recv(struct nc_source *ns, const struct io_uring_cqe *cqe)
 		 * crash on it, never lose the buffer. */
 		sl_stat_add(&ns->base.stats.generic_processing_fail, 1);
 		if (has_buf)
-			nc_buf_recycle(ns, bid);
+			sl_uring_bufs_recycle(&ns->bufs, bid);
 		return;
 	}
 	if (!(cqe->flags & IORING_CQE_F_MORE))
 		conn->recv_armed = false;
 	if (has_buf)
-		data = ns->bufs + (size_t)bid * NC_BUF_SIZE;
+		data = sl_uring_bufs_at(&ns->bufs, bid);
 	else if (ns->mode == NC_RECV_PLAIN)
 		data = conn->rbuf;
 	if (res > 0 && data) {
@@ -1121,7 +1049,7 @@ nc_on_recv(struct nc_source *ns, const struct io_uring_cqe *cqe)
 				 __ATOMIC_RELAXED);
 	}
 	if (has_buf)
-		nc_buf_recycle(ns, bid);
+		sl_uring_bufs_recycle(&ns->bufs, bid);
 	if (conn->pause != NC_PAUSE_NONE || conn->held_len)
 		nc_recv_cancel(conn);
 	if (conn->pause == NC_PAUSE_NONE && !conn->recv_armed)
@@ -1255,7 +1183,7 @@ nc_begin_stop(struct nc_source *ns, uint64_t now)
 	ns->stopping = true;
 	ns->stop_deadline = now + NC_STOP_GRACE_NS;
 	if (ns->accept_armed) {
-		struct io_uring_sqe *sqe = nc_sqe(ns);
+		struct io_uring_sqe *sqe = sl_uring_sqe(&ns->ring);
 
 		io_uring_prep_cancel64(sqe, nc_ud(NC_OP_ACCEPT, 0, 0), 0);
 		io_uring_sqe_set_data64(sqe, nc_ud(NC_OP_CANCEL, 0, 0));
@@ -1310,8 +1238,8 @@ nc_handle_cqe(struct nc_source *ns, const struct io_uring_cqe *cqe,
 		nc_on_send(ns, cqe);
 		break;
 	case NC_OP_WAKE:
-		if (!__atomic_load_n(&ns->stop, __ATOMIC_ACQUIRE))
-			nc_wake_arm(ns);
+		if (!sl_uring_thread_stopping(&ns->io))
+			sl_uring_thread_wake_arm(&ns->ring, &ns->io, nc_ud(NC_OP_WAKE, 0, 0));
 		break;
 	case NC_OP_ACKFD: {
 		unsigned c = nc_ud_idx(ud);
@@ -1354,7 +1282,7 @@ nc_thread_main(void *arg)
 	struct __kernel_timespec ts = { 0 };
 	unsigned c;
 
-	nc_wake_arm(ns);
+	sl_uring_thread_wake_arm(&ns->ring, &ns->io, nc_ud(NC_OP_WAKE, 0, 0));
 	for (c = 0; c < ns->fo.nb; c++) {
 		if (ns->fo.ack_fds[c] >= 0)
 			nc_ackfd_arm(ns, c);
@@ -1395,7 +1323,7 @@ nc_thread_main(void *arg)
 		if (now >= ns->next_retry)
 			nc_retry(ns, now);
 		if (!ns->stopping &&
-		    __atomic_load_n(&ns->stop, __ATOMIC_ACQUIRE))
+		    sl_uring_thread_stopping(&ns->io))
 			nc_begin_stop(ns, now);
 		if (ns->stopping &&
 		    (ns->nb_conns == 0 || now >= ns->stop_deadline))
@@ -1429,7 +1357,7 @@ nc_create(const char *name, const void *settings,
 	ns->set.bind = set->bind ? strdup(set->bind) : NULL;
 	ns->set.encoding = NULL;
 	ns->lfd = -1;
-	ns->wake_fd = -1;
+	ns->io.wake_fd = -1;
 	if (!ns->base.name || (set->bind && !ns->set.bind))
 		goto err_nomem;
 	if (nc_encoding_units(set->encoding ? set->encoding : "utf-8",
@@ -1539,10 +1467,10 @@ nc_start(struct sl_source *src, struct sl_err *err)
 	rc = nc_listen(ns, err);
 	if (rc < 0)
 		return rc;
-	ns->wake_fd = eventfd(0, EFD_CLOEXEC);
-	if (ns->wake_fd < 0)
-		return sl_err_set(err, errno, "source netcat %s: eventfd: %s",
-				  src->name, strerror(errno));
+	rc = sl_uring_thread_init(&ns->io);
+	if (rc < 0)
+		return sl_err_set(err, -rc, "source netcat %s: eventfd: %s",
+				  src->name, strerror(-rc));
 	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL |
 		  IORING_SETUP_COOP_TASKRUN;
 	p.cq_entries = NC_RING_ENTRIES * 8;
@@ -1566,7 +1494,8 @@ nc_start(struct sl_source *src, struct sl_err *err)
 	if (force && strcmp(force, "select") == 0)
 		ns->mode = NC_RECV_SELECT;
 	if ((force && strcmp(force, "plain") == 0) ||
-	    nc_bufring_setup(ns) < 0) {
+	    sl_uring_bufs_setup(&ns->ring, &ns->bufs, NC_NB_BUFS, NC_BUF_SIZE,
+				NC_BGID) < 0) {
 		ns->mode = NC_RECV_PLAIN;
 		ns->accept_multishot = false;
 	}
@@ -1575,11 +1504,10 @@ nc_start(struct sl_source *src, struct sl_err *err)
 	sl_log(SL_INFO, "source netcat %s: io_uring, %s recv, %s accept",
 	       src->name, ns->mode_name,
 	       ns->accept_multishot ? "multishot" : "one-shot");
-	rc = pthread_create(&ns->thread, NULL, nc_thread_main, ns);
-	if (rc != 0)
-		return sl_err_set(err, rc, "source netcat %s: thread: %s",
-				  src->name, strerror(rc));
-	ns->thread_started = true;
+	rc = sl_uring_thread_start(&ns->io, nc_thread_main, ns);
+	if (rc < 0)
+		return sl_err_set(err, -rc, "source netcat %s: thread: %s",
+				  src->name, strerror(-rc));
 	return 0;
 }
 
@@ -1587,17 +1515,11 @@ static void
 nc_stop(struct sl_source *src)
 {
 	struct nc_source *ns = (struct nc_source *)src;
-	uint64_t one = 1;
+	char who[160];
 
-	if (!ns->thread_started)
+	snprintf(who, sizeof(who), "source netcat %s", src->name);
+	if (!sl_uring_thread_stop(&ns->io, who))
 		return;
-	/* Pairs with the acquire in nc_thread_main(). */
-	__atomic_store_n(&ns->stop, 1, __ATOMIC_RELEASE);
-	if (write(ns->wake_fd, &one, sizeof(one)) < 0)
-		sl_log(SL_WARN, "source netcat %s: wake: %s", src->name,
-		       strerror(errno));
-	pthread_join(ns->thread, NULL);
-	ns->thread_started = false;
 	sl_fanout_log_totals(&ns->base, "netcat");
 	/* Like Flume, stop listening once the source has stopped. */
 	close(ns->lfd);
@@ -1625,11 +1547,8 @@ nc_destroy(struct sl_source *src)
 	}
 	if (ns->lfd >= 0)
 		close(ns->lfd);
-	if (ns->wake_fd >= 0)
-		close(ns->wake_fd);
-	if (ns->br)
-		munmap(ns->br, ns->br_size);
-	free(ns->bufs);
+	sl_uring_thread_fini(&ns->io);
+	sl_uring_bufs_free(&ns->bufs);
 	free(ns->conns);
 	free(ns->free_idx);
 	free(ns->set.bind);

@@ -16,11 +16,8 @@
 #include <liburing.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -28,6 +25,7 @@
 #include "sl_log.h"
 #include "sl_source.h"
 #include "sl_time.h"
+#include "uring_io.h"
 
 #define NU_RING_ENTRIES		256
 #define NU_NB_BUFS		64u		/* power of two */
@@ -61,10 +59,7 @@ struct nu_source {
 	struct io_uring ring;
 	bool ring_ok;
 	bool multishot;
-	struct io_uring_buf_ring *br;
-	size_t br_size;
-	size_t buf_size;	/* one provided buffer */
-	uint8_t *bufs;
+	struct sl_uring_bufs bufs;
 	uint8_t *plain;		/* one-shot fallback buffer */
 	struct msghdr msg;	/* template: name and control lengths */
 	struct sockaddr_storage plain_name;
@@ -74,13 +69,9 @@ struct nu_source {
 	uint64_t nobufs;	/* multishot ends: the buffer ring ran dry */
 	struct iovec plain_iov;
 	int fd;
-	int wake_fd;
-	uint64_t wake_buf;
 	bool recv_armed;
 
-	pthread_t thread;
-	bool thread_started;
-	int stop;
+	struct sl_uring_thread io;
 };
 
 #define NU_OFF(f) offsetof(struct nu_settings, f)
@@ -120,22 +111,10 @@ nu_ud(enum nu_op op)
 	return (uint64_t)op;
 }
 
-static struct io_uring_sqe *
-nu_sqe(struct nu_source *nu)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&nu->ring);
-
-	while (!sqe) {
-		io_uring_submit(&nu->ring);
-		sqe = io_uring_get_sqe(&nu->ring);
-	}
-	return sqe;
-}
-
 static void
 nu_recv_arm(struct nu_source *nu)
 {
-	struct io_uring_sqe *sqe = nu_sqe(nu);
+	struct io_uring_sqe *sqe = sl_uring_sqe(&nu->ring);
 
 	if (nu->multishot) {
 		io_uring_prep_recvmsg_multishot(sqe, nu->fd, &nu->msg, 0);
@@ -152,16 +131,6 @@ nu_recv_arm(struct nu_source *nu)
 	}
 	io_uring_sqe_set_data64(sqe, nu_ud(NU_OP_RECV));
 	nu->recv_armed = true;
-}
-
-static void
-nu_wake_arm(struct nu_source *nu)
-{
-	struct io_uring_sqe *sqe = nu_sqe(nu);
-
-	io_uring_prep_read(sqe, nu->wake_fd, &nu->wake_buf,
-			   sizeof(nu->wake_buf), 0);
-	io_uring_sqe_set_data64(sqe, nu_ud(NU_OP_WAKE));
 }
 
 /*
@@ -321,7 +290,7 @@ nu_on_recv(struct nu_source *nu, const struct io_uring_cqe *cqe)
 		nu->recv_armed = false;
 	if (cqe->flags & IORING_CQE_F_BUFFER) {
 		unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-		uint8_t *buf = nu->bufs + (size_t)bid * nu->buf_size;
+		uint8_t *buf = sl_uring_bufs_at(&nu->bufs, bid);
 		struct io_uring_recvmsg_out *o;
 
 		o = io_uring_recvmsg_validate(buf, cqe->res, &nu->msg);
@@ -343,10 +312,7 @@ nu_on_recv(struct nu_source *nu, const struct io_uring_cqe *cqe)
 		else if (cqe->res >= 0)
 			sl_stat_add(&nu->base.stats.drop[SL_DROP_MALFORMED],
 				    1);
-		io_uring_buf_ring_add(nu->br, buf, (unsigned)nu->buf_size,
-				      (unsigned short)bid,
-				      io_uring_buf_ring_mask(NU_NB_BUFS), 0);
-		io_uring_buf_ring_advance(nu->br, 1);
+		sl_uring_bufs_recycle(&nu->bufs, bid);
 	} else if (cqe->res >= 0 && !nu->multishot) {
 		struct cmsghdr *cm;
 
@@ -383,7 +349,7 @@ nu_finish(struct nu_source *nu)
 	int i;
 
 	if (nu->recv_armed) {
-		sqe = nu_sqe(nu);
+		sqe = sl_uring_sqe(&nu->ring);
 		io_uring_prep_cancel64(sqe, nu_ud(NU_OP_RECV), 0);
 		io_uring_sqe_set_data64(sqe, nu_ud(NU_OP_CANCEL));
 	}
@@ -430,10 +396,10 @@ nu_thread_main(void *arg)
 {
 	struct nu_source *nu = arg;
 
-	nu_wake_arm(nu);
+	sl_uring_thread_wake_arm(&nu->ring, &nu->io, nu_ud(NU_OP_WAKE));
 	nu_recv_arm(nu);
 	nu->drops_at = sl_time_mono_ns();
-	while (!__atomic_load_n(&nu->stop, __ATOMIC_ACQUIRE)) {
+	while (!sl_uring_thread_stopping(&nu->io)) {
 		struct __kernel_timespec ts = {
 			.tv_nsec = (long long)NU_DROPS_PERIOD_NS };
 		struct io_uring_cqe *cqe;
@@ -480,7 +446,7 @@ nu_create(const char *name, const void *settings,
 	nu->set.header = strdup(set->header ? set->header :
 				"REMOTE_ADDRESS");
 	nu->fd = -1;
-	nu->wake_fd = -1;
+	nu->io.wake_fd = -1;
 	if (!nu->base.name || !nu->set.bind || !nu->set.header)
 		goto err_nomem;
 	if (strlen(nu->set.header) > UINT16_MAX) {
@@ -556,40 +522,6 @@ nu_bind(struct nu_source *nu, struct sl_err *err)
 }
 
 static int
-nu_bufring_setup(struct nu_source *nu)
-{
-	struct io_uring_buf_reg reg = { 0 };
-	unsigned i;
-	int rc;
-
-	nu->br_size = NU_NB_BUFS * sizeof(struct io_uring_buf);
-	nu->br = mmap(NULL, nu->br_size, PROT_READ | PROT_WRITE,
-		      MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-	if (nu->br == MAP_FAILED) {
-		nu->br = NULL;
-		return -ENOMEM;
-	}
-	nu->bufs = malloc((size_t)NU_NB_BUFS * nu->buf_size);
-	if (!nu->bufs)
-		return -ENOMEM;
-	reg.ring_addr = (uint64_t)(uintptr_t)nu->br;
-	reg.ring_entries = NU_NB_BUFS;
-	reg.bgid = NU_BGID;
-	rc = io_uring_register_buf_ring(&nu->ring, &reg, 0);
-	if (rc < 0)
-		return rc;
-	io_uring_buf_ring_init(nu->br);
-	for (i = 0; i < NU_NB_BUFS; i++)
-		io_uring_buf_ring_add(nu->br, nu->bufs + (size_t)i *
-				      nu->buf_size, (unsigned)nu->buf_size,
-				      (unsigned short)i,
-				      io_uring_buf_ring_mask(NU_NB_BUFS),
-				      (int)i);
-	io_uring_buf_ring_advance(nu->br, NU_NB_BUFS);
-	return 0;
-}
-
-static int
 nu_start(struct sl_source *src, struct sl_err *err)
 {
 	struct nu_source *nu = (struct nu_source *)src;
@@ -599,10 +531,10 @@ nu_start(struct sl_source *src, struct sl_err *err)
 	rc = nu_bind(nu, err);
 	if (rc < 0)
 		return rc;
-	nu->wake_fd = eventfd(0, EFD_CLOEXEC);
-	if (nu->wake_fd < 0)
-		return sl_err_set(err, errno, "source netcatudp %s: eventfd: "
-				  "%s", src->name, strerror(errno));
+	rc = sl_uring_thread_init(&nu->io);
+	if (rc < 0)
+		return sl_err_set(err, -rc, "source netcatudp %s: eventfd: "
+				  "%s", src->name, strerror(-rc));
 	rc = io_uring_queue_init(NU_RING_ENTRIES, &nu->ring, 0);
 	if (rc < 0)
 		return sl_err_set(err, -rc, "source netcatudp %s: io_uring: "
@@ -614,10 +546,12 @@ nu_start(struct sl_source *src, struct sl_err *err)
 	 */
 	nu->msg.msg_namelen = sizeof(struct sockaddr_storage);
 	nu->msg.msg_controllen = NU_CTRL_LEN;
-	nu->buf_size = SL_ALIGN_UP(NU_HDR_ROOM + (size_t)nu->set.max_size + 1,
-				   (size_t)SL_CACHE_LINE);
 	nu->multishot = !(force && strcmp(force, "plain") == 0) &&
-			nu_bufring_setup(nu) == 0;
+			sl_uring_bufs_setup(&nu->ring, &nu->bufs, NU_NB_BUFS,
+				SL_ALIGN_UP(NU_HDR_ROOM +
+					    (size_t)nu->set.max_size + 1,
+					    (size_t)SL_CACHE_LINE),
+				NU_BGID) == 0;
 	if (!nu->multishot) {
 		nu->plain = malloc((size_t)nu->set.max_size + 1);
 		if (!nu->plain)
@@ -628,11 +562,10 @@ nu_start(struct sl_source *src, struct sl_err *err)
 	}
 	sl_log(SL_INFO, "source netcatudp %s: io_uring, %s recvmsg",
 	       src->name, nu->multishot ? "multishot" : "plain");
-	rc = pthread_create(&nu->thread, NULL, nu_thread_main, nu);
-	if (rc != 0)
-		return sl_err_set(err, rc, "source netcatudp %s: thread: %s",
-				  src->name, strerror(rc));
-	nu->thread_started = true;
+	rc = sl_uring_thread_start(&nu->io, nu_thread_main, nu);
+	if (rc < 0)
+		return sl_err_set(err, -rc, "source netcatudp %s: thread: %s",
+				  src->name, strerror(-rc));
 	return 0;
 }
 
@@ -640,17 +573,11 @@ static void
 nu_stop(struct sl_source *src)
 {
 	struct nu_source *nu = (struct nu_source *)src;
-	uint64_t one = 1;
+	char who[160];
 
-	if (!nu->thread_started)
+	snprintf(who, sizeof(who), "source netcatudp %s", src->name);
+	if (!sl_uring_thread_stop(&nu->io, who))
 		return;
-	/* Pairs with the acquire in nu_thread_main(). */
-	__atomic_store_n(&nu->stop, 1, __ATOMIC_RELEASE);
-	if (write(nu->wake_fd, &one, sizeof(one)) < 0)
-		sl_log(SL_WARN, "source netcatudp %s: wake: %s", src->name,
-		       strerror(errno));
-	pthread_join(nu->thread, NULL);
-	nu->thread_started = false;
 	close(nu->fd);
 	nu->fd = -1;
 	sl_fanout_log_totals(&nu->base, "netcatudp");
@@ -666,11 +593,8 @@ nu_destroy(struct sl_source *src)
 		io_uring_queue_exit(&nu->ring);
 	if (nu->fd >= 0)
 		close(nu->fd);
-	if (nu->wake_fd >= 0)
-		close(nu->wake_fd);
-	if (nu->br)
-		munmap(nu->br, nu->br_size);
-	free(nu->bufs);
+	sl_uring_thread_fini(&nu->io);
+	sl_uring_bufs_free(&nu->bufs);
 	free(nu->plain);
 	free(nu->set.bind);
 	free(nu->set.header);
