@@ -74,7 +74,6 @@ struct mem_producer {
 	uint32_t txn_attempts;
 	uint64_t txn_bytes;
 	bool txn_stream;		/* copy bodies with sl_ring_copy_stream */
-	bool txn_streamed;		/* did: fence before publishing */
 	uint64_t ticket;
 	int room_fd;			/* eventfd: room again */
 	uint32_t room_wait;		/* 1: armed; a take commit clears it */
@@ -403,7 +402,6 @@ mem_put(struct sl_chan_producer *p, const struct sl_event *ev)
 	if (mp->txn_stream && ev->body_len >= MEM_STREAM_MIN_BODY) {
 		sl_ring_copy_stream(sl_chan_event_encode_meta(buf, ev),
 				    ev->body, ev->body_len);
-		mp->txn_streamed = true;
 	} else {
 		sl_chan_event_encode(buf, ev);
 	}
@@ -474,10 +472,8 @@ mem_put_commit(struct sl_chan_producer *p)
 		__atomic_fetch_sub(&mc->size, mp->txn_events, __ATOMIC_RELAXED);
 		goto full;
 	}
-	if (mp->txn_streamed) {
-		sl_ring_stream_fence();
-		mp->txn_streamed = false;
-	}
+	if (mp->txn_stream)
+		sl_ring_stream_fence();	/* once per transaction */
 	sl_ring_publish(mp->txn_ring);
 	mem_wake_consumer(mc->cons[mp->txn_cons], size);
 	sl_stat_add_mt(&st->event_put_success_count, mp->txn_events);
@@ -488,7 +484,6 @@ mem_put_commit(struct sl_chan_producer *p)
 
 full:
 	sl_ring_unreserve(mp->txn_ring);
-	mp->txn_streamed = false;
 	sl_stat_add_mt(&st->put_full_count, 1);
 	mp->txn_events = 0;
 	mp->txn_bytes = 0;
@@ -504,7 +499,6 @@ mem_put_rollback(struct sl_chan_producer *p)
 		       mp->txn_attempts);
 	if (mp->txn_ring)
 		sl_ring_unreserve(mp->txn_ring);
-	mp->txn_streamed = false;
 	mp->txn_events = 0;
 	mp->txn_attempts = 0;
 	mp->txn_bytes = 0;
