@@ -55,19 +55,10 @@ static int
 f_pwritev(struct dlog_io *io, int fd, const struct iovec *iov,
 	  unsigned nb, uint64_t off)
 {
-	size_t len = 0, at = 0;
-	uint8_t *buf;
-	unsigned i;
-	int rc;
+	size_t len;
+	uint8_t *buf = fcu_gather(iov, nb, &len);
+	int rc = f_pwrite(io, fd, buf, len, off);
 
-	for (i = 0; i < nb; i++)
-		len += iov[i].iov_len;
-	buf = malloc(len ? len : 1);
-	for (i = 0; i < nb; i++) {
-		memcpy(buf + at, iov[i].iov_base, iov[i].iov_len);
-		at += iov[i].iov_len;
-	}
-	rc = f_pwrite(io, fd, buf, len, off);
 	free(buf);
 	return rc;
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "dlog_int.h"
@@ -60,6 +61,29 @@ fcu_tmpdir(const char *base)
  * Open a file channel on @dir (checkpointDir DIR/ck, dataDirs DIR/data
  * unless @kv sets them) with @kv extra keys; NULL-terminated list.
  */
+/*
+ * For test backends that see writes as one piece: @nb iovecs gathered
+ * into one malloc'd buffer (free it) of *@len bytes.
+ */
+static inline uint8_t *
+fcu_gather(const struct iovec *iov, unsigned nb, size_t *len)
+{
+	size_t n = 0, at = 0;
+	uint8_t *buf;
+	unsigned i;
+
+	for (i = 0; i < nb; i++)
+		n += iov[i].iov_len;
+	buf = malloc(n ? n : 1);
+	cr_assert_not_null(buf);
+	for (i = 0; i < nb; i++) {
+		memcpy(buf + at, iov[i].iov_base, iov[i].iov_len);
+		at += iov[i].iov_len;
+	}
+	*len = n;
+	return buf;
+}
+
 static inline struct sl_channel *
 fcu_open_err(struct fc_handle *h, const char *dir, const char *const *kv,
 	     const struct dlog_test_opts *o, struct sl_err *err)
