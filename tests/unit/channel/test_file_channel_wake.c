@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 
 #include "fc_util.h"
+#include "wake_util.h"
 
 /* Far longer than any wakeup takes: running out means it was lost. */
 #define WAIT_NS		(20ull * 1000 * 1000 * 1000)
@@ -181,49 +182,6 @@ put_one(struct sl_chan_producer *p, uint64_t id)
 	return fcu_put_txn(p, id, 1, 64);
 }
 
-static bool
-fd_readable(int fd)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-
-	return poll(&pfd, 1, 0) == 1;
-}
-
-/*
- * True once thread @tid sits in a futex wait (/proc/self/task/TID/syscall
- * starts with the futex syscall number). Tests use it to put the other
- * side's action after the sleep began, never as a clock.
- */
-static bool
-in_futex(pid_t tid)
-{
-	char path[64], buf[64];
-	FILE *f;
-	bool yes = false;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	if (fgets(buf, sizeof(buf), f))
-		yes = strtol(buf, NULL, 10) == SYS_futex;
-	fclose(f);
-	return yes;
-}
-
-static void
-wait_in_futex(pid_t *tidp)
-{
-	pid_t tid;
-	int i;
-
-	while (!(tid = __atomic_load_n(tidp, __ATOMIC_ACQUIRE)))
-		sched_yield();
-	/* Go on once it sleeps (or /proc cannot tell: 10 s). */
-	for (i = 0; i < 10000 && !in_futex(tid); i++)
-		usleep(1000);
-}
-
 /* The id an fcu_ev_make() body carries; UINT64_MAX when it has none. */
 static uint64_t
 id_of(const struct sl_event *ev)
@@ -237,6 +195,8 @@ id_of(const struct sl_event *ev)
 	tmp[20] = '\0';
 	return sscanf(tmp, "ev:%16" SCNx64 ":", &id) == 1 ? id : UINT64_MAX;
 }
+
+/* ---- consumer side ------------------------------------------------------ */
 
 struct waiter {
 	struct sl_chan_consumer *c;
@@ -266,8 +226,6 @@ waiter_main(void *arg)
 	}
 	return NULL;
 }
-
-/* ---- consumer side ------------------------------------------------------ */
 
 Test(fc_wake, a_synced_group_wakes_the_consumer_sleeping_on_it)
 {

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "sl_channel.h"
+#include "wake_util.h"
 
 /* Far longer than any wakeup takes: running out means it was lost. */
 #define WAIT_NS		(10ull * 1000 * 1000 * 1000)
@@ -89,36 +90,6 @@ seq_of(const struct sl_event *ev)
 	return (unsigned)strtoul(buf, NULL, 10);
 }
 
-static bool
-fd_readable(int fd)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-
-	return poll(&pfd, 1, 0) == 1;
-}
-
-/*
- * True once thread @tid sits in a futex wait (/proc/self/task/TID/syscall
- * starts with the futex syscall number). Tests use it to put the other
- * side's action after the sleep began, never as a clock.
- */
-static bool
-in_futex(pid_t tid)
-{
-	char path[64], buf[64];
-	FILE *f;
-	bool yes = false;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	if (fgets(buf, sizeof(buf), f))
-		yes = strtol(buf, NULL, 10) == SYS_futex;
-	fclose(f);
-	return yes;
-}
-
 struct waiter {
 	struct sl_chan_consumer *c;
 	unsigned min_events;
@@ -147,16 +118,10 @@ Test(mem_wake, a_put_wakes_the_consumer_sleeping_on_an_empty_channel,
 	struct waiter w = { .c = c };
 	struct sl_take *t;
 	pthread_t thr;
-	pid_t tid;
-	int i;
 
 	cr_assert(c && p);
 	pthread_create(&thr, NULL, waiter_main, &w);
-	while (!(tid = __atomic_load_n(&w.tid, __ATOMIC_ACQUIRE)))
-		sched_yield();
-	/* Put only once the consumer sleeps (or /proc cannot tell: 10 s). */
-	for (i = 0; i < 10000 && !in_futex(tid); i++)
-		usleep(1000);
+	wait_in_futex(&w.tid);	/* put only once the consumer sleeps */
 	cr_assert_eq(put_seq(p, 7), 0);
 	pthread_join(thr, NULL);
 	cr_expect_eq(w.rc, 0, "woken by the put, not timed out (%d)", w.rc);
@@ -259,14 +224,10 @@ Test(mem_wake, the_put_that_completes_a_batch_wakes_the_consumer)
 	struct sl_chan_producer *p = sl_channel_producer_open(ch, "r1", NULL);
 	struct batch_waiter w = { .c = c, .ch = ch };
 	pthread_t thr;
-	pid_t tid;
 	unsigned i;
 
 	pthread_create(&thr, NULL, batch_waiter_main, &w);
-	while (!(tid = __atomic_load_n(&w.tid, __ATOMIC_ACQUIRE)))
-		sched_yield();
-	for (i = 0; i < 10000 && !in_futex(tid); i++)
-		usleep(1000);
+	wait_in_futex(&w.tid);
 	for (i = 0; i < 3; i++)
 		cr_assert_eq(put_seq(p, i), 0);
 	pthread_join(thr, NULL);
