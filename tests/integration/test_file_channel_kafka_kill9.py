@@ -134,19 +134,7 @@ class Verifier(threading.Thread):
 
 
 def conf(tmp, port, bootstrap):
-    return (f"a1.sources = r1\na1.channels = c1\na1.sinks = k1\n"
-            f"a1.sources.r1.type = netcat\n"
-            f"a1.sources.r1.bind = 127.0.0.1\n"
-            f"a1.sources.r1.port = {port}\n"
-            f"a1.sources.r1.channels = c1\n"
-            f"a1.channels.c1.type = file\n"
-            f"a1.channels.c1.checkpointDir = {tmp}/ck\n"
-            f"a1.channels.c1.dataDirs = {tmp}/d1,{tmp}/d2\n"
-            f"a1.channels.c1.maxFileSize = 262144\n"
-            f"a1.channels.c1.minimumRequiredSpace = 0\n"
-            f"a1.channels.c1.checkpointInterval = 300\n"
-            f"a1.channels.c1.capacity = 100000\n"
-            f"a1.channels.c1.transactionCapacity = 1000\n"
+    return (k9.source_channel_conf(tmp, port) +
             f"a1.sinks.k1.type = org.apache.flume.sink.kafka.KafkaSink\n"
             f"a1.sinks.k1.channel = c1\n"
             f"a1.sinks.k1.kafka.bootstrap.servers = {bootstrap}\n"

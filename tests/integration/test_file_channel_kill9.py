@@ -29,7 +29,9 @@ LINE_RE = re.compile(r"sink logger k1: Event: \{ headers:\{\} body: .*? "
                      r"(c\d-\d{8}) \}$")
 
 
-def conf(tmp, port):
+def source_channel_conf(tmp, port):
+    """netcat r1 -> file channel c1 (small segments, two dataDirs): the
+    part of the config the kill -9 tests share (also the Kafka one)."""
     return (f"a1.sources = r1\na1.channels = c1\na1.sinks = k1\n"
             f"a1.sources.r1.type = netcat\n"
             f"a1.sources.r1.bind = 127.0.0.1\n"
@@ -42,7 +44,11 @@ def conf(tmp, port):
             f"a1.channels.c1.minimumRequiredSpace = 0\n"
             f"a1.channels.c1.checkpointInterval = 300\n"
             f"a1.channels.c1.capacity = 100000\n"
-            f"a1.channels.c1.transactionCapacity = 1000\n"
+            f"a1.channels.c1.transactionCapacity = 1000\n")
+
+
+def conf(tmp, port):
+    return (source_channel_conf(tmp, port) +
             f"a1.sinks.k1.type = logger\n"
             f"a1.sinks.k1.maxBytesToLog = 64\n"
             f"a1.sinks.k1.channel = c1\n")
