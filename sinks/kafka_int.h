@@ -57,6 +57,28 @@ int kafka_conf_apply_producer(rd_kafka_conf_t *conf,
  */
 bool kafka_conf_user_set(const struct sl_props *props, const char *name);
 
+/* True when the user set kafka.producer.enable.idempotence = true. */
+bool kafka_idempotent(const struct sl_props *props);
+
+/* The acks the producer will use: idempotence without acks means all. */
+const char *kafka_effective_acks(const struct kafka_settings *set,
+				 const struct sl_props *props);
+
+/* sluice's message.copy.max.bytes unless the user sets one. */
+#define KAFKA_COPY_MAX_BYTES	"511"
+
+/*
+ * The librdkafka configuration of a sink: the user's kafka.producer.*
+ * (kafka_conf_apply_producer), then sluice's defaults for what the user
+ * left unset (partitioner, statistics interval, message timeout per
+ * ordering mode, message.copy.max.bytes, the order-per-partition window).
+ * Problems go to @diag (may be NULL), their number to *@nb_errors.
+ * Control thread.
+ */
+rd_kafka_conf_t *kafka_conf_build(const struct kafka_settings *set,
+				  const struct sl_props *props,
+				  struct sl_diag *diag, int *nb_errors);
+
 /* One header mapping: `header.<flume> = <kafka>`. */
 struct kafka_header_map {
 	char *flume;

@@ -227,9 +227,12 @@ kt_stat_has(const struct kt_agent *a, const char *name)
 /* ---- the verifying consumer -------------------------------------------- */
 
 /*
- * Records carry "SEQ|" (decimal) at the start of the body. Per partition
- * the verifier keeps the highest sequence seen: a first-seen sequence
- * below it is reordered; a sequence seen before is a duplicate.
+ * Records carry "SEQ|" (decimal) at the start of the body, then filler
+ * that depends on SEQ (kt_fill_byte). Per partition the verifier keeps
+ * the highest sequence seen: a first-seen sequence below it is reordered;
+ * a sequence seen before is a duplicate; a body whose filler is not the
+ * one its SEQ gives is corrupt (the sink hands librdkafka pointers into
+ * the channel, so a body overwritten before its delivery shows here).
  */
 struct kt_verify {
 	const char *bootstrap;
@@ -240,7 +243,7 @@ struct kt_verify {
 	int stop;
 	/* results (read after join) */
 	uint8_t *seen;
-	unsigned unique, dups, reordered, foreign;
+	unsigned unique, dups, reordered, foreign, corrupt;
 	/* log offsets the verifier never got (dropped unread, or jumped) */
 	uint64_t skipped;
 	int64_t next_offset[KT_MAX_PARTS];
@@ -251,12 +254,20 @@ struct kt_verify {
 	unsigned nb_bodies, cap_bodies;
 };
 
+/* Byte @j of the filler after "SEQ|". */
+static inline char
+kt_fill_byte(unsigned long seq, size_t j)
+{
+	return (char)('a' + (seq + j) % 26);
+}
+
 static void
 kt_verify_record(struct kt_verify *v, const rd_kafka_message_t *m)
 {
+	const char *body = m->payload;
 	unsigned long seq;
 	char tmp[24], *end;
-	size_t n = SL_MIN(m->len, sizeof(tmp) - 1);
+	size_t n = SL_MIN(m->len, sizeof(tmp) - 1), j, fill;
 	int p = m->partition;
 
 	if (p >= 0 && p < KT_MAX_PARTS) {
@@ -276,6 +287,12 @@ kt_verify_record(struct kt_verify *v, const rd_kafka_message_t *m)
 		return;
 	}
 	v->per_part[p]++;
+	fill = (size_t)(end - tmp) + 1;
+	for (j = 0; fill + j < m->len; j++)
+		if (body[fill + j] != kt_fill_byte(seq, j)) {
+			v->corrupt++;
+			break;
+		}
 	if (v->seen[seq]) {
 		v->dups++;
 		return;
@@ -397,7 +414,6 @@ kt_load(struct kt_agent *a, struct kt_mock *m, struct kt_verify *v,
 	unsigned sent = 0;
 
 	cr_assert(size >= 16);
-	memset(buf, 'x', size);
 	while (sl_time_mono_ns() < deadline) {
 		unsigned burst = 0;
 
@@ -408,9 +424,10 @@ kt_load(struct kt_agent *a, struct kt_mock *m, struct kt_verify *v,
 		while (sent < n && burst < 256 &&
 		       (!v ||
 			sent - kt_verify_unique(v) < (4u << 20) / size)) {
-			int len = snprintf(buf, 16, "%u|", sent);
+			int len = snprintf(buf, 16, "%u|", sent), j;
 
-			buf[len] = 'x';
+			for (j = len; j < (int)size; j++)
+				buf[j] = kt_fill_byte(sent, (size_t)(j - len));
 			if (kt_put(a, buf, size, NULL, 0) < 0)
 				break;
 			sent++;
@@ -470,7 +487,10 @@ kt_dup_bound(const struct kt_agent *a)
 	       kt_stat(a, "max_inflight_txns") * kt_stat(a, "batch_size");
 }
 
-/* The report every load test gives; lost must be 0. */
+/*
+ * The report every load test gives; lost must be 0 (each test says so)
+ * and no delivered body may differ from what was put.
+ */
 static void
 kt_report(const char *name, const struct kt_agent *a,
 	  const struct kt_verify *v)
@@ -485,11 +505,13 @@ kt_report(const char *name, const struct kt_agent *a,
 		    (unsigned long long)kt_stat(a, "event_retries"),
 		    (unsigned long long)kt_stat(a, "delivery_errors"));
 	fprintf(stderr, "REPORT %s: records=%u lost=%u duplicates=%u (bound "
-		"%llu) reordered=%u event_retries=%llu skipped=%llu\n", name,
-		v->nb_expect, lost, v->dups,
-		(unsigned long long)kt_dup_bound(a), v->reordered,
+		"%llu) reordered=%u corrupt=%u event_retries=%llu "
+		"skipped=%llu\n", name, v->nb_expect, lost, v->dups,
+		(unsigned long long)kt_dup_bound(a), v->reordered, v->corrupt,
 		(unsigned long long)kt_stat(a, "event_retries"),
 		(unsigned long long)v->skipped);
+	cr_expect_eq(v->corrupt, 0, "%s: %u bodies differ from what was put",
+		     name, v->corrupt);
 }
 
 /* Test size: SLUICE_SOAK=1 runs the full 100,000 records. */

@@ -239,6 +239,73 @@ Test(kafka_conf, producer_properties_go_to_librdkafka)
 	rd_kafka_conf_destroy(rc);
 }
 
+/* librdkafka's value of @name in @rc (a static buffer). */
+static const char *
+rc_get(const rd_kafka_conf_t *rc, const char *name)
+{
+	static char v[64];
+	size_t n = sizeof(v);
+
+	cr_assert_eq(rd_kafka_conf_get(rc, name, v, &n), RD_KAFKA_CONF_OK,
+		     "%s", name);
+	return v;
+}
+
+/* kafka_conf_build() on the loaded sink's properties. */
+static rd_kafka_conf_t *
+build(bool order_per_partition)
+{
+	struct kafka_settings set = {
+		.acks = "1", .batch = 20,
+		.order_per_partition = order_per_partition,
+	};
+	rd_kafka_conf_t *rc;
+	int nb_errors = -1;
+
+	rc = kafka_conf_build(&set, &plan.comps[1].props, NULL, &nb_errors);
+	cr_assert_not_null(rc);
+	cr_assert_eq(nb_errors, 0);
+	return rc;
+}
+
+Test(kafka_conf, sluice_defaults_fill_only_what_the_user_left_unset)
+{
+	rd_kafka_conf_t *rc;
+
+	cr_assert_eq(load("a1.sinks.k1.kafka.bootstrap.servers = b:1\n"), 0);
+	rc = build(false);
+	cr_expect_str_eq(rc_get(rc, "partitioner"), "murmur2_random");
+	cr_expect_str_eq(rc_get(rc, "statistics.interval.ms"), "5000");
+	cr_expect_str_eq(rc_get(rc, "message.timeout.ms"), "120000");
+	cr_expect_str_eq(rc_get(rc, "message.copy.max.bytes"),
+			 KAFKA_COPY_MAX_BYTES, "1 KiB bodies go zero-copy");
+	cr_expect_str_neq(rc_get(rc, "message.copy.max.bytes"), "65535");
+	cr_expect_str_eq(rc_get(rc, "max.in.flight.requests.per.connection"),
+			 "1000000", "pipelined: librdkafka's own");
+	rd_kafka_conf_destroy(rc);
+	rc = build(true);
+	cr_expect_str_eq(rc_get(rc, "message.timeout.ms"), "0",
+			 "ordered modes retry for ever");
+	cr_expect_str_eq(rc_get(rc, "max.in.flight.requests.per.connection"),
+			 "1");
+	cr_expect_str_eq(rc_get(rc, "batch.num.messages"), "10000");
+	rd_kafka_conf_destroy(rc);
+	cleanup();
+	reset();
+	cr_assert_eq(load("a1.sinks.k1.kafka.bootstrap.servers = b:1\n"
+			  "a1.sinks.k1.kafka.producer.message.copy.max.bytes"
+			  " = 65535\n"
+			  "a1.sinks.k1.kafka.producer.partitioner = random\n"
+			  "a1.sinks.k1.kafka.producer.delivery.timeout.ms ="
+			  " 30000\n"), 0);
+	rc = build(true);
+	cr_expect_str_eq(rc_get(rc, "message.copy.max.bytes"), "65535");
+	cr_expect_str_eq(rc_get(rc, "partitioner"), "random");
+	cr_expect_str_eq(rc_get(rc, "message.timeout.ms"), "30000",
+			 "the Java name counts as set");
+	rd_kafka_conf_destroy(rc);
+}
+
 Test(kafka_conf, bad_producer_value_fails_with_librdkafkas_message)
 {
 	cr_expect_eq(load("a1.sinks.k1.kafka.bootstrap.servers = b:1\n"
