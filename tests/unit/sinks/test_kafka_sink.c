@@ -179,6 +179,35 @@ Test(kafka_sink, large_run_loses_nothing_and_counters_add_up)
 	kt_agent_close(&a);
 }
 
+/*
+ * librdkafka's queue holds 30 messages and a take is 20: a take handed
+ * over in one call meets the full queue part way, goes in as a prefix,
+ * and the rest follows, before any later take, once reports free room.
+ */
+Test(kafka_sink, full_librdkafka_queue_mid_take_resumes_where_it_stopped)
+{
+	unsigned n = 3000;
+	struct kt_agent a;
+	struct kt_verify v;
+
+	rd_kafka_mock_topic_create(mock.mc, "full", 1, 3);
+	open_agent(&a, "full", 1000, "a1.sinks.k1.kafka.producer."
+		   "queue.buffering.max.messages = 30\n");
+	kt_verify_start(&v, mock.bootstrap, "full", 1, n, 0);
+	kt_load(&a, &mock, &v, n, 1024, 120, NULL, NULL);
+	kt_verify_stop(&v);
+	kt_report("queue_full_mid_take", &a, &v);
+	cr_assert_eq(v.unique, n, "lost %u", n - v.unique);
+	cr_expect_gt(kt_stat(&a, "queue_full"), 0, "the queue never filled");
+	cr_expect_eq(v.dups, 0);
+	cr_expect_eq(v.reordered, 0, "one partition, no retry: in order");
+	cr_expect_eq(kt_stat(&a, "event_retries"), 0);
+	cr_expect_eq(a.sk->stats.event_drain_success_count, n);
+	cr_expect_eq(kt_stat(&a, "inflight_events"), 0);
+	kt_verify_free(&v);
+	kt_agent_close(&a);
+}
+
 /* ---- faults ------------------------------------------------------------ */
 
 /* A fault that starts once @at records went in and lasts @ms. */
