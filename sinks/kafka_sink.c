@@ -840,9 +840,10 @@ kafka_txn_plain(const struct kafka_sink *ks, const struct kafka_txn *txn)
 
 /*
  * Hand the rest of a plain take (kafka_txn_plain) to librdkafka in one
- * rd_kafka_produce_batch(): it reads the clocks once per call, where
- * produceva reads them three times per event (a third of the sink
- * thread). CreateTime is the call's time, as without timestampHeader.
+ * rd_kafka_produce_batch(): it takes the topic and reads the clocks once
+ * per call, where produceva does per event (its clock reads alone were a
+ * third of the sink thread; the sticky partitioner's own remain).
+ * CreateTime is the call's time, as without timestampHeader.
  * A full queue fails every message from the first that met it, so what
  * went in is a prefix and the rest is produced again later.
  */
