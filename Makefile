@@ -4,7 +4,7 @@
 # Packages are installed with apt-get (as root) only when missing.
 
 DEBS := build-essential meson ninja-build pkg-config python3 \
-	liburing-dev librdkafka-dev libjansson-dev libcriterion-dev \
+	liburing-dev librdkafka-dev libjansson-dev libcriterion-dev libisal-dev \
 	kcat netcat-openbsd iproute2 gnuplot-nox clang \
 	libdpdk-dev libpcap-dev ethtool iputils-ping
 BUILD ?= build
