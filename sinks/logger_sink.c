@@ -150,11 +150,7 @@ logger_process(struct sl_sink *sk)
 		sl_log(SL_INFO, "sink logger %s: %.*s", sk->name, (int)len,
 		       ls->line);
 	}
-	if (sl_channel_take_commit(sk->cons, txn) < 0)
-		return SL_SINK_FATAL;
-	sl_stat_add(&sk->stats.event_drain_success_count, nb);
-	sl_stat_add(&sk->stats.drain_bytes, txn->nb_bytes);
-	return SL_SINK_OK;
+	return sl_sink_commit_drained(sk, txn);
 }
 
 static void

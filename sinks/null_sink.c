@@ -70,11 +70,7 @@ null_process(struct sl_sink *sk)
 	sl_sink_count_take(sk, nb, ns->batch);
 	if (!txn)
 		return SL_SINK_BACKOFF;
-	if (sl_channel_take_commit(sk->cons, txn) < 0)
-		return SL_SINK_FATAL;
-	sl_stat_add(&sk->stats.event_drain_success_count, nb);
-	sl_stat_add(&sk->stats.drain_bytes, txn->nb_bytes);
-	return SL_SINK_OK;
+	return sl_sink_commit_drained(sk, txn);
 }
 
 static void

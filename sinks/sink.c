@@ -54,3 +54,16 @@ sl_sink_count_take(struct sl_sink *sk, unsigned nb, unsigned max)
 	else
 		sl_stat_add(&st->batch_complete_count, 1);
 }
+
+enum sl_sink_status
+sl_sink_commit_drained(struct sl_sink *sk, struct sl_take *txn)
+{
+	unsigned nb = txn->nb_evs;
+	uint64_t bytes = txn->nb_bytes;
+
+	if (sl_channel_take_commit(sk->cons, txn) < 0)
+		return SL_SINK_FATAL;
+	sl_stat_add(&sk->stats.event_drain_success_count, nb);
+	sl_stat_add(&sk->stats.drain_bytes, bytes);
+	return SL_SINK_OK;
+}

@@ -91,6 +91,15 @@ void sl_sink_stats_emit(const struct sl_sink *sk, struct sl_stats_sink *out);
  */
 void sl_sink_count_take(struct sl_sink *sk, unsigned nb, unsigned max);
 
+/*
+ * Commit @txn, every event of which the sink has delivered, and count
+ * them drained (EventDrainSuccessCount, drain bytes). SL_SINK_OK, or
+ * SL_SINK_FATAL when the channel refuses the commit.
+ * Context: the sink's runner thread.
+ */
+enum sl_sink_status sl_sink_commit_drained(struct sl_sink *sk,
+					   struct sl_take *txn);
+
 extern const struct sl_sink_ops sl_logger_sink_ops;
 extern const struct sl_sink_ops sl_null_sink_ops;
 extern const struct sl_sink_ops sl_kafka_sink_ops;

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Helpers shared by the netcat/netcatudp integration tests: free ports, an
-agent process with its own control socket and log file, `ctl stats --json`,
-and Flume's LoggerSink line format (EventHelper.dumpEvent) written out
-independently of sinks/logger_sink.c."""
+"""Helpers shared by the integration tests: free ports, an agent process
+with its own control socket and log file, `ctl stats --json`, a
+`sluice kafka-mock` cluster with its fault-command socket, and Flume's
+LoggerSink line format (EventHelper.dumpEvent) written out independently
+of sinks/logger_sink.c."""
 import json
 import os
 import signal
@@ -53,7 +54,8 @@ class Agent:
     """One `sluice agent` on a conf text; stderr (the log) goes to a file so
     a chatty logger sink can never block on a full pipe."""
 
-    def __init__(self, tmp, conf_text, name="a1", tag="agent", env=None):
+    def __init__(self, tmp, conf_text, name="a1", tag="agent", env=None,
+                 extra=()):
         self.tmp = tmp
         self.sock = os.path.join(tmp, f"{tag}.sock")
         self.conf = os.path.join(tmp, f"{tag}.conf")
@@ -66,7 +68,7 @@ class Agent:
         self.proc = subprocess.Popen(
             [SLUICE, "agent", "-f", self.conf, "-n", name,
              "-Dflume.root.logger=INFO,console",
-             "--control-socket", self.sock],
+             "--control-socket", self.sock, *extra],
             stdout=self.log_file, stderr=subprocess.STDOUT, env=full_env)
         self.rc = None
         self.probes = 0         # connections wait_tcp() opened
@@ -129,11 +131,11 @@ class Agent:
                 out.append(line[i:])
         return out
 
-    def stop(self, sig=signal.SIGTERM):
+    def stop(self, sig=signal.SIGTERM, timeout=DEADLINE):
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         try:
-            self.rc = self.proc.wait(timeout=DEADLINE)
+            self.rc = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.rc = self.proc.wait()
@@ -146,6 +148,44 @@ class Agent:
             self.proc.wait()
         if not self.log_file.closed:
             self.log_file.close()
+
+
+class KafkaMock:
+    """`sluice kafka-mock` with its own control socket; the log goes to
+    TMP/mock.log. @topics: "NAME[:PARTITIONS]" each."""
+
+    def __init__(self, tmp, topics, brokers=3):
+        self.sock = os.path.join(tmp, "mock.sock")
+        self.log = open(os.path.join(tmp, "mock.log"), "w")
+        args = [SLUICE, "kafka-mock", "--brokers", str(brokers),
+                "--control-socket", self.sock]
+        for t in topics:
+            args += ["--topic", t]
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE,
+                                     stderr=self.log, text=True)
+        self.bootstrap = self.proc.stdout.readline().strip()
+
+    def cmd(self, obj):
+        """One request (a dict, or raw bytes sent as they are); the reply
+        line as JSON."""
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(30)
+            s.connect(self.sock)
+            s.sendall(obj if isinstance(obj, bytes) else
+                      (json.dumps(obj) + "\n").encode())
+            data, _ = recv_until(s, lambda d: b"\n" in d, timeout=30)
+        return json.loads(data.split(b"\n")[0])
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.log.close()
+        return rc
 
 
 def flume_dump(body, headers=None, max_bytes=16):

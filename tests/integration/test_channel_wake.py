@@ -12,15 +12,14 @@ channel's "room again" wakeup instead of polling:
      source is counted (received = accepted + dropped), never silent.
 Bounded in count and time; no timing is asserted."""
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from netcat_util import (SLUICE, Agent, Checks, free_port,  # noqa: E402
-                         recv_until, wait_for)
+from netcat_util import (Agent, Checks, KafkaMock, free_port,  # noqa: E402
+                         wait_for)
 
 BUILD = os.environ.get("SLUICE_BUILD", "build")
 LOADGEN = os.path.join(BUILD, "bench", "loadgen")
@@ -105,42 +104,9 @@ def null_sink_case(tmp):
     check(rc == 0, f"null-sink agent exits 0 (got {rc})")
 
 
-class Mock:
-    """`sluice kafka-mock` with its own control socket."""
-
-    def __init__(self, tmp, topic):
-        import json
-        self.json = json
-        self.sock = os.path.join(tmp, "mock.sock")
-        self.log = open(os.path.join(tmp, "mock.log"), "w")
-        self.proc = subprocess.Popen(
-            [SLUICE, "kafka-mock", "--brokers", "1", "--topic", topic,
-             "--control-socket", self.sock], stdout=subprocess.PIPE,
-            stderr=self.log, text=True)
-        self.bootstrap = self.proc.stdout.readline().strip()
-
-    def cmd(self, obj):
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(30)
-            s.connect(self.sock)
-            s.sendall((self.json.dumps(obj) + "\n").encode())
-            data, _ = recv_until(s, lambda d: b"\n" in d, timeout=30)
-        return self.json.loads(data.split(b"\n")[0])
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-
-
 def slow_then_fast_case(tmp):
     n = 20000
-    mock = Mock(tmp, "wake:3")
+    mock = KafkaMock(tmp, ["wake:3"], brokers=1)
     port = free_port()
     ag = None
     try:

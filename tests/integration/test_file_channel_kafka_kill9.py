@@ -10,11 +10,9 @@ start replayed plus the sink's rolled-back retries (read just before the
 kill) plus its in-flight window (for a retry between that read and the
 kill). Prints a REPORT line. Rounds: SL_KILL9_ROUNDS (20 in `make test`,
 more in `make soak`); seed: SL_KILL9_SEED."""
-import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,11 +20,10 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from netcat_util import (Agent, Checks, free_port, recv_until,  # noqa: E402
+from netcat_util import (Agent, Checks, KafkaMock, free_port,  # noqa: E402
                          wait_for)
 import test_file_channel_kill9 as k9  # noqa: E402
 
-SLUICE = os.environ["SLUICE"]
 check = Checks("test_file_channel_kafka_kill9")
 ROUNDS = int(os.environ.get("SL_KILL9_ROUNDS", "20"))
 SEED = int(os.environ.get("SL_KILL9_SEED", str(int(time.time()))))
@@ -52,38 +49,6 @@ class Client(k9.Client):
             super().run()
         finally:
             self.stop = real
-
-
-class Mock:
-    """`sluice kafka-mock` with its own control socket."""
-
-    def __init__(self, tmp):
-        self.sock = os.path.join(tmp, "mock.sock")
-        self.log = open(os.path.join(tmp, "mock.log"), "w")
-        self.proc = subprocess.Popen(
-            [SLUICE, "kafka-mock", "--brokers", "3", "--control-socket",
-             self.sock, "--topic", f"{TOPIC}:{PARTITIONS}"],
-            stdout=subprocess.PIPE, stderr=self.log, text=True)
-        self.bootstrap = self.proc.stdout.readline().strip()
-
-    def cmd(self, obj):
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(30)
-            s.connect(self.sock)
-            s.sendall((json.dumps(obj) + "\n").encode())
-            data, _ = recv_until(s, lambda d: b"\n" in d, timeout=30)
-        return json.loads(data.split(b"\n")[0])
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        self.log.close()
-        return rc
 
 
 class Verifier(threading.Thread):
@@ -164,7 +129,7 @@ def main():
     rnd = random.Random(SEED)
     print(f"seed {SEED} rounds {ROUNDS}", flush=True)
     with tempfile.TemporaryDirectory(prefix="sl-kk9-") as tmp:
-        mock = Mock(tmp)
+        mock = KafkaMock(tmp, [f"{TOPIC}:{PARTITIONS}"])
         ver = Verifier(mock.bootstrap)
         ver.start()
         acked, agents = set(), []

@@ -20,7 +20,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from netcat_util import Checks, free_port, recv_until, wait_for  # noqa: E402
+from netcat_util import (Agent, Checks, KafkaMock, free_port,  # noqa: E402
+                         recv_until, wait_for)
 
 SLUICE = os.environ["SLUICE"]
 SRC = os.environ["SLUICE_SRC"]
@@ -32,99 +33,6 @@ check = Checks("test_kafka_agent")
 SEED_LINES = [b"Hello Flume-Kafka Integration!", b"User login: user001",
               b"User action: view_product", b"User logout: user001"]
 SEED_BROKERS = "m1:9092,m2:9092,m3:9092"
-
-
-class Mock:
-    """`sluice kafka-mock` with its own control socket."""
-
-    def __init__(self, tmp, topics, brokers=3):
-        self.sock = os.path.join(tmp, "mock.sock")
-        self.log = open(os.path.join(tmp, "mock.log"), "w")
-        args = [SLUICE, "kafka-mock", "--brokers", str(brokers),
-                "--control-socket", self.sock]
-        for t in topics:
-            args += ["--topic", t]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE,
-                                     stderr=self.log, text=True)
-        self.bootstrap = self.proc.stdout.readline().strip()
-
-    def cmd(self, obj):
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(30)
-            s.connect(self.sock)
-            s.sendall((json.dumps(obj) + "\n").encode()
-                      if not isinstance(obj, bytes) else obj)
-            data, _ = recv_until(s, lambda d: b"\n" in d, timeout=30)
-        return json.loads(data.split(b"\n")[0])
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        self.log.close()
-        return rc
-
-
-class Agent:
-    """`sluice agent` on a conf text, with extra arguments; stdout and the
-    log go to one file."""
-
-    def __init__(self, tmp, conf_text, tag, extra=()):
-        self.sock = os.path.join(tmp, f"{tag}.sock")
-        conf = os.path.join(tmp, f"{tag}.conf")
-        self.log_path = os.path.join(tmp, f"{tag}.log")
-        with open(conf, "w", encoding="utf-8") as f:
-            f.write(conf_text)
-        self.log_file = open(self.log_path, "w")
-        self.proc = subprocess.Popen(
-            [SLUICE, "agent", "-f", conf, "-n", "agent1",
-             "-Dflume.root.logger=INFO,console", "--control-socket",
-             self.sock, *extra],
-            stdout=self.log_file, stderr=subprocess.STDOUT)
-
-    def log(self):
-        with open(self.log_path, encoding="utf-8", errors="replace") as f:
-            return f.read()
-
-    def wait_tcp(self, port):
-        def up():
-            if self.proc.poll() is not None:
-                return True
-            try:
-                with socket.create_connection(("127.0.0.1", port), 0.5):
-                    return True
-            except OSError:
-                return False
-        wait_for(up)
-        return self.proc.poll() is None
-
-    def stats(self):
-        r = subprocess.run([SLUICE, "ctl", "--socket", self.sock, "stats",
-                            "--json"], capture_output=True, text=True,
-                           timeout=60)
-        if r.returncode != 0:
-            raise RuntimeError(r.stderr)
-        return json.loads(r.stdout)
-
-    def counter(self, comp, name):
-        s = self.stats()[comp]
-        v = s[name] if name in s else s["sluice"][name]
-        return int(float(v))
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        self.log_file.close()
-        return rc
 
 
 def seed_conf(port, brokers=None):
@@ -163,12 +71,13 @@ def send_lines(port, lines):
 
 
 def seed_lines_external_mock(tmp):
-    mock = Mock(tmp, ["mylog:1"])
+    mock = KafkaMock(tmp, ["mylog:1"])
     check(re.match(r"^127\.0\.0\.1:\d+(,127\.0\.0\.1:\d+){2}$",
                    mock.bootstrap), f"kafka-mock prints its bootstrap list "
           f"first (got {mock.bootstrap!r})")
     port = free_port()
-    ag = Agent(tmp, seed_conf(port, mock.bootstrap), "seed")
+    ag = Agent(tmp, seed_conf(port, mock.bootstrap), name="agent1",
+               tag="seed")
     try:
         check(ag.wait_tcp(port), "the agent on netcat-kafka.conf listens")
         got = send_lines(port, SEED_LINES)
@@ -183,14 +92,15 @@ def seed_lines_external_mock(tmp):
             check(f"agent1.sinks.k1.{old} is deprecated" in log,
                   f"one warning for the old name {old}")
     finally:
-        check(ag.stop() == 0, "SIGTERM stops the agent with 0")
+        check(ag.stop(timeout=120) == 0, "SIGTERM stops the agent with 0")
         check(mock.stop() == 0, "SIGTERM stops kafka-mock with 0")
 
 
 def make_run_path(tmp):
     """What `make run` does: the seed conf, --kafka-mock 3."""
     port = free_port()
-    ag = Agent(tmp, seed_conf(port), "run", ["--kafka-mock", "3"])
+    ag = Agent(tmp, seed_conf(port), name="agent1", tag="run",
+               extra=["--kafka-mock", "3"])
     try:
         check(ag.wait_tcp(port), "the agent with --kafka-mock 3 listens")
         m = re.search(r"kafka bootstrap: (\S+)", ag.log())
@@ -206,7 +116,7 @@ def make_run_path(tmp):
         check(boot in json.dumps(agent),
               "ctl stats shows the embedded bootstrap under AGENT")
     finally:
-        check(ag.stop() == 0, "the agent stops with 0")
+        check(ag.stop(timeout=120) == 0, "the agent stops with 0")
 
 
 def check_seed():
@@ -238,7 +148,7 @@ def bad_producer_property(tmp):
 
 
 def mock_control_errors(tmp):
-    mock = Mock(tmp, [])
+    mock = KafkaMock(tmp, [])
     try:
         r = mock.cmd(b"not json\n")
         check(r.get("ok") is False and "malformed" in r.get("error", ""),
@@ -314,7 +224,7 @@ class Verifier:
 
 def load_with_faults(tmp):
     n = 100000 if SOAK else 20000
-    mock = Mock(tmp, ["load:6"])
+    mock = KafkaMock(tmp, ["load:6"])
     port = free_port()
     conf = f"""
 agent1.sources = r1
@@ -341,7 +251,7 @@ agent1.sinks.k1.kafka.producer.enable.idempotence = true
 agent1.sinks.k1.kafka.producer.sticky.partitioning.linger.ms = 0
 agent1.sinks.k1.deadLetterFile = {tmp}/dlq.jsonl
 """
-    ag = Agent(tmp, conf, "load")
+    ag = Agent(tmp, conf, name="agent1", tag="load")
     ver = Verifier(tmp, mock.bootstrap, "load")
     lg = None
     try:
@@ -383,7 +293,8 @@ agent1.sinks.k1.deadLetterFile = {tmp}/dlq.jsonl
             lg.kill()
             lg.wait()
         ver.stop()
-        check(ag.stop() == 0, "the load agent stops with 0")
+        check(ag.stop(timeout=120) == 0,
+              "the load agent stops with 0")
         mock.stop()
     lost, dups, reordered, foreign = ver.verify(n)
     print(f"REPORT load_with_faults_idempotent: records={n} lost={lost} "

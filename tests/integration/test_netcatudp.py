@@ -40,6 +40,20 @@ def wait_received(ag, comp, n):
              ag.counter(comp, "drop_dgram_truncated") >= n)
 
 
+def udp_conf(port, capacity=100000, txcap=1000, sink="null"):
+    """Agent a1: netcatudp r1 on 127.0.0.1:@port -> memory c1 -> @sink k1
+    (a null sink takes 1000 events at a time)."""
+    return (f"a1.sources = r1\na1.channels = c1\na1.sinks = k1\n"
+            f"a1.sources.r1.type = netcatudp\n"
+            f"a1.sources.r1.bind = 127.0.0.1\na1.sources.r1.port = {port}\n"
+            f"a1.sources.r1.channels = c1\n"
+            f"a1.channels.c1.type = memory\n"
+            f"a1.channels.c1.capacity = {capacity}\n"
+            f"a1.channels.c1.transactionCapacity = {txcap}\n"
+            f"a1.sinks.k1.type = {sink}\na1.sinks.k1.channel = c1\n" +
+            ("a1.sinks.k1.batchSize = 1000\n" if sink == "null" else ""))
+
+
 def basics(tmp, recv_mode=None):
     p1, p2, p3, p4 = (free_port(socket.SOCK_DGRAM) for _ in range(4))
     v6 = ipv6_ok()
@@ -126,13 +140,7 @@ def channel_full(tmp):
     """capacity 5: bursts of datagrams overflow it; each refused datagram
     is a counted drop and everything adds up."""
     port = free_port(socket.SOCK_DGRAM)
-    conf = (f"a1.sources = r1\na1.channels = c1\na1.sinks = k1\n"
-            f"a1.sources.r1.type = netcatudp\n"
-            f"a1.sources.r1.bind = 127.0.0.1\na1.sources.r1.port = {port}\n"
-            f"a1.sources.r1.channels = c1\n"
-            f"a1.channels.c1.type = memory\na1.channels.c1.capacity = 5\n"
-            f"a1.channels.c1.transactionCapacity = 5\n"
-            f"a1.sinks.k1.type = logger\na1.sinks.k1.channel = c1\n")
+    conf = udp_conf(port, capacity=5, txcap=5, sink="logger")
     ag = Agent(tmp, conf, tag="full")
     s, me = udp_sender()
     sent = 0
@@ -183,14 +191,7 @@ def socket_overflow(tmp, recv_mode=None):
     (here: the agent is stopped with SIGSTOP during a burst) are counted
     from SO_RXQ_OVFL: received + drop_socket_overflow == sent, exactly."""
     port = free_port(socket.SOCK_DGRAM)
-    conf = (f"a1.sources = r1\na1.channels = c1\na1.sinks = k1\n"
-            f"a1.sources.r1.type = netcatudp\n"
-            f"a1.sources.r1.bind = 127.0.0.1\na1.sources.r1.port = {port}\n"
-            f"a1.sources.r1.channels = c1\n"
-            f"a1.channels.c1.type = memory\na1.channels.c1.capacity = 100000\n"
-            f"a1.channels.c1.transactionCapacity = 1000\n"
-            f"a1.sinks.k1.type = null\na1.sinks.k1.channel = c1\n"
-            f"a1.sinks.k1.batchSize = 1000\n")
+    conf = udp_conf(port)
     env = {"SLUICE_NETCAT_RECV": recv_mode} if recv_mode else {}
     ag = Agent(tmp, conf, tag="ovfl", env=env)
     s, _ = udp_sender()
@@ -257,14 +258,7 @@ def socket_drops_timely(tmp, recv_mode=None):
     socket (/proc/PID/net/udp) and received + dropped == sent, exactly,
     with no later datagram to carry SO_RXQ_OVFL."""
     port = free_port(socket.SOCK_DGRAM)
-    conf = (f"a1.sources = r1\na1.channels = c1\na1.sinks = k1\n"
-            f"a1.sources.r1.type = netcatudp\n"
-            f"a1.sources.r1.bind = 127.0.0.1\na1.sources.r1.port = {port}\n"
-            f"a1.sources.r1.channels = c1\n"
-            f"a1.channels.c1.type = memory\na1.channels.c1.capacity = 100000\n"
-            f"a1.channels.c1.transactionCapacity = 1000\n"
-            f"a1.sinks.k1.type = null\na1.sinks.k1.channel = c1\n"
-            f"a1.sinks.k1.batchSize = 1000\n")
+    conf = udp_conf(port)
     env = {"SLUICE_NETCAT_RECV": recv_mode} if recv_mode else {}
     ag = Agent(tmp, conf, tag="timely", env=env)
     s, _ = udp_sender()
@@ -315,14 +309,7 @@ def stop_accounting(tmp):
     kernel drop (drop_socket_overflow) or counted at stop
     (drop_source_stopped) in the source's closing line."""
     port = free_port(socket.SOCK_DGRAM)
-    conf = (f"a1.sources = r1\na1.channels = c1\na1.sinks = k1\n"
-            f"a1.sources.r1.type = netcatudp\n"
-            f"a1.sources.r1.bind = 127.0.0.1\na1.sources.r1.port = {port}\n"
-            f"a1.sources.r1.channels = c1\n"
-            f"a1.channels.c1.type = memory\na1.channels.c1.capacity = 100000\n"
-            f"a1.channels.c1.transactionCapacity = 1000\n"
-            f"a1.sinks.k1.type = null\na1.sinks.k1.channel = c1\n"
-            f"a1.sinks.k1.batchSize = 1000\n")
+    conf = udp_conf(port)
     ag = Agent(tmp, conf, tag="ustop")
     s, _ = udp_sender()
     n = 20000
