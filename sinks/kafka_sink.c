@@ -830,7 +830,7 @@ kafka_txn_plain(const struct kafka_sink *ks, const struct kafka_txn *txn)
 {
 	unsigned i;
 
-	if (ks->flume_format || ks->topic_dynamic || txn->assigned)
+	if (ks->flume_format || !ks->rkt || txn->assigned)
 		return false;
 	for (i = txn->nb_produced; i < txn->take->nb_evs; i++)
 		if (txn->take->evs[i].nb_headers)
