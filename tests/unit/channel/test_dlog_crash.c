@@ -14,7 +14,7 @@
 #include <pthread.h>
 #include <sys/stat.h>
 
-#include "fc_util.h"
+#include "wrap_io.h"
 
 enum rop { R_OPEN, R_CLOSE, R_WRITE, R_SYNC, R_FALLOC, R_RENAME, R_UNLINK };
 
@@ -30,14 +30,12 @@ struct rec_op {
 };
 
 struct rec_io {
-	struct dlog_io base;
-	struct dlog_io *in;
+	struct wrap_io wrap;
 	pthread_mutex_t mu;
 	struct rec_op *ops;
 	size_t n, cap;
 	const char *root;
 	size_t root_len;
-	int sync_res;
 };
 
 static const char *
@@ -70,7 +68,7 @@ static int
 r_open(struct dlog_io *io, const char *p, int fl, mode_t m)
 {
 	struct rec_io *r = (struct rec_io *)io;
-	int fd = r->in->ops->open(r->in, p, fl, m);
+	int fd = wrap_open(io, p, fl, m);
 
 	if (fd >= 0)
 		rec_push(r, &(struct rec_op){ .op = R_OPEN, .fd = fd,
@@ -84,14 +82,14 @@ r_close(struct dlog_io *io, int fd)
 	struct rec_io *r = (struct rec_io *)io;
 
 	rec_push(r, &(struct rec_op){ .op = R_CLOSE, .fd = fd });
-	return r->in->ops->close(r->in, fd);
+	return wrap_close(io, fd);
 }
 
 static int
 r_pwrite(struct dlog_io *io, int fd, const void *b, size_t n, uint64_t off)
 {
 	struct rec_io *r = (struct rec_io *)io;
-	int rc = r->in->ops->pwrite(r->in, fd, b, n, off);
+	int rc = wrap_pwrite(io, fd, b, n, off);
 	uint8_t *copy;
 
 	if (rc == 0) {
@@ -103,59 +101,22 @@ r_pwrite(struct dlog_io *io, int fd, const void *b, size_t n, uint64_t off)
 	return rc;
 }
 
-/* Gathered into one buffer and written as one piece. */
-static int
-r_pwritev(struct dlog_io *io, int fd, const struct iovec *iov,
-	  unsigned nb, uint64_t off)
-{
-	size_t len;
-	uint8_t *buf = fcu_gather(iov, nb, &len);
-	int rc = r_pwrite(io, fd, buf, len, off);
-
-	free(buf);
-	return rc;
-}
-
-static ssize_t
-r_pread(struct dlog_io *io, int fd, void *b, size_t n, uint64_t off)
-{
-	struct rec_io *r = (struct rec_io *)io;
-
-	return r->in->ops->pread(r->in, fd, b, n, off);
-}
-
 static int
 r_fdatasync(struct dlog_io *io, int fd)
 {
 	struct rec_io *r = (struct rec_io *)io;
-	int rc = r->in->ops->fdatasync(r->in, fd);
+	int rc = wrap_fdatasync(io, fd);
 
 	if (rc == 0)
 		rec_push(r, &(struct rec_op){ .op = R_SYNC, .fd = fd });
 	return rc;
 }
 
-/* Recorded when started: it covers what was written before it. */
-static int
-r_fdatasync_start(struct dlog_io *io, int fd)
-{
-	struct rec_io *r = (struct rec_io *)io;
-
-	r->sync_res = r_fdatasync(io, fd);
-	return 0;
-}
-
-static int
-r_fdatasync_wait(struct dlog_io *io)
-{
-	return ((struct rec_io *)io)->sync_res;
-}
-
 static int
 r_fallocate(struct dlog_io *io, int fd, uint64_t off, uint64_t len)
 {
 	struct rec_io *r = (struct rec_io *)io;
-	int rc = r->in->ops->fallocate(r->in, fd, off, len);
+	int rc = wrap_fallocate(io, fd, off, len);
 
 	if (rc == 0)
 		rec_push(r, &(struct rec_op){ .op = R_FALLOC, .fd = fd,
@@ -167,7 +128,7 @@ static int
 r_rename(struct dlog_io *io, const char *a, const char *b)
 {
 	struct rec_io *r = (struct rec_io *)io;
-	int rc = r->in->ops->rename(r->in, a, b);
+	int rc = wrap_rename(io, a, b);
 
 	if (rc == 0)
 		rec_push(r, &(struct rec_op){ .op = R_RENAME,
@@ -179,7 +140,7 @@ static int
 r_unlink(struct dlog_io *io, const char *p)
 {
 	struct rec_io *r = (struct rec_io *)io;
-	int rc = r->in->ops->unlink(r->in, p);
+	int rc = wrap_unlink(io, p);
 
 	if (rc == 0)
 		rec_push(r, &(struct rec_op){ .op = R_UNLINK,
@@ -187,34 +148,24 @@ r_unlink(struct dlog_io *io, const char *p)
 	return rc;
 }
 
-static int
-r_fsync_dir(struct dlog_io *io, const char *d)
-{
-	struct rec_io *r = (struct rec_io *)io;
-
-	return r->in->ops->fsync_dir(r->in, d);
-}
-
-static int
-r_avail(struct dlog_io *io, const char *d, uint64_t *b)
-{
-	struct rec_io *r = (struct rec_io *)io;
-
-	return r->in->ops->avail(r->in, d, b);
-}
-
 static void
 r_destroy(struct dlog_io *io)
 {
 }
 
+/*
+ * Writes go as one piece; a background sync is recorded when started: it
+ * covers what was written before it.
+ */
 static const struct dlog_io_ops rec_ops = {
-	.open = r_open, .close = r_close, .pwrite = r_pwrite, .pwritev = r_pwritev,
-	.pread = r_pread, .fdatasync = r_fdatasync,
-	.fallocate = r_fallocate, .rename = r_rename, .unlink = r_unlink,
-	.fsync_dir = r_fsync_dir, .avail = r_avail, .destroy = r_destroy,
-	.fdatasync_start = r_fdatasync_start,
-	.fdatasync_wait = r_fdatasync_wait,
+	.open = r_open, .close = r_close, .pwrite = r_pwrite,
+	.pwritev = wrap_pwritev_gathered, .pread = wrap_pread,
+	.fdatasync = r_fdatasync, .fallocate = r_fallocate,
+	.rename = r_rename, .unlink = r_unlink,
+	.fsync_dir = wrap_fsync_dir, .avail = wrap_avail,
+	.destroy = r_destroy,
+	.fdatasync_start = wrap_fdatasync_start,
+	.fdatasync_wait = wrap_fdatasync_wait,
 };
 
 /* ---- rebuilding a disk ---------------------------------------------------- */
@@ -405,7 +356,7 @@ ack_ids(struct rec_io *r, struct truth *tr, uint64_t upto_id)
 static void
 workload(struct rec_io *r, const char *root, struct truth *tr)
 {
-	struct dlog_test_opts o = { .io = &r->base };
+	struct dlog_test_opts o = { .io = &r->wrap.base };
 	struct fc_handle h;
 	struct sl_err err = { 0 };
 	struct sl_chan_producer *p;
@@ -509,7 +460,7 @@ Test(dlog_crash, every_crash_point_recovers_every_acked_event,
      .timeout = 600)
 {
 	char *root = fcu_tmpdir("/dev/shm");
-	struct rec_io r = { .base.ops = &rec_ops };
+	struct rec_io r = { .wrap.base.ops = &rec_ops };
 	struct sl_err err = { 0 };
 	struct truth *tr = calloc(1, sizeof(*tr));
 	size_t k, i, nb_writes = 0, nb_checks = 0;
@@ -517,8 +468,8 @@ Test(dlog_crash, every_crash_point_recovers_every_acked_event,
 					     "synced" };
 
 	pthread_mutex_init(&r.mu, NULL);
-	r.in = sl_dlog_io_uring_create(false, "test", &err);
-	cr_assert_not_null(r.in);
+	r.wrap.in = sl_dlog_io_uring_create(false, "test", &err);
+	cr_assert_not_null(r.wrap.in);
 	r.root = root;
 	r.root_len = strlen(root);
 	workload(&r, root, tr);
@@ -550,7 +501,7 @@ Test(dlog_crash, every_crash_point_recovers_every_acked_event,
 		free(r.ops[i].data);
 	}
 	free(r.ops);
-	r.in->ops->destroy(r.in);
+	r.wrap.in->ops->destroy(r.wrap.in);
 	fcu_rmrf(root);
 	free(root);
 	free(tr);

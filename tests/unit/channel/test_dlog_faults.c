@@ -62,7 +62,7 @@ dump_stats(struct sl_channel *ch)
 Test(dlog_faults, failed_fdatasync_is_never_retried_nor_acknowledged)
 {
 	struct fault_io *f = fault_io_new();
-	struct dlog_test_opts o = { .io = &f->base };
+	struct dlog_test_opts o = { .io = &f->wrap.base };
 	struct fc_handle h;
 	struct sl_err err = { 0 };
 	struct sl_chan_producer *p;
@@ -98,7 +98,7 @@ Test(dlog_faults, failed_fdatasync_is_never_retried_nor_acknowledged)
 	sl_time_sleep_ns(300 * SL_NS_PER_MS);
 	cr_assert_eq(sl_channel_producer_acked(p), 2, "still not acked");
 	fcu_crash(&h);
-	f_destroy(&f->base);
+	wrap_destroy(&f->wrap.base);
 }
 
 /* Read replies from @fd until @n lines came (or 30 s passed); count them. */
@@ -149,7 +149,7 @@ read_replies(int fd, unsigned n, unsigned *nb_ok, unsigned *nb_failed,
 Test(dlog_faults, netcat_lines_waiting_on_a_failed_sync_get_failed)
 {
 	struct fault_io *f = fault_io_new();
-	struct dlog_test_opts o = { .io = &f->base };
+	struct dlog_test_opts o = { .io = &f->wrap.base };
 	const char *kv[] = { "checkpointInterval=600000", NULL };
 	const struct sl_source_ops *sops = &sl_netcat_source_ops;
 	struct sockaddr_in sa = { .sin_family = AF_INET,
@@ -216,7 +216,7 @@ Test(dlog_faults, netcat_lines_waiting_on_a_failed_sync_get_failed)
 	sl_keys_free(sops->keys, set);
 	free(set);
 	fcu_crash(&h);
-	f_destroy(&f->base);
+	wrap_destroy(&f->wrap.base);
 }
 
 Test(dlog_faults, short_writes_are_reissued_whole)
@@ -277,7 +277,7 @@ put_until_refused(struct sl_chan_producer *p, uint64_t *id, int64_t *last)
 Test(dlog_faults, enospc_from_the_backend_is_backpressure_then_resumes)
 {
 	struct fault_io *f = fault_io_new();
-	struct dlog_test_opts o = { .io = &f->base };
+	struct dlog_test_opts o = { .io = &f->wrap.base };
 	struct fc_handle h;
 	struct sl_err err = { 0 };
 	struct sl_chan_producer *p;
@@ -312,13 +312,13 @@ Test(dlog_faults, enospc_from_the_backend_is_backpressure_then_resumes)
 	for (i = 0; i < n; i++)
 		cr_assert_eq(ids[i], i);
 	fcu_close(&h);
-	f_destroy(&f->base);
+	wrap_destroy(&f->wrap.base);
 }
 
 Test(dlog_faults, enospc_on_a_new_segment_blocks_until_sinks_free_one)
 {
 	struct fault_io *f = fault_io_new();
-	struct dlog_test_opts o = { .io = &f->base };
+	struct dlog_test_opts o = { .io = &f->wrap.base };
 	struct fc_handle h;
 	struct sl_err err = { 0 };
 	struct sl_chan_producer *p;
@@ -341,7 +341,7 @@ Test(dlog_faults, enospc_on_a_new_segment_blocks_until_sinks_free_one)
 	for (i = 0; i < n; i++)
 		cr_assert_eq(ids[i], i);
 	fcu_close(&h);
-	f_destroy(&f->base);
+	wrap_destroy(&f->wrap.base);
 	free(ids);
 }
 

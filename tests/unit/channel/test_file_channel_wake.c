@@ -13,8 +13,8 @@
 #include <pthread.h>
 #include <sys/syscall.h>
 
-#include "fc_util.h"
 #include "wake_util.h"
+#include "wrap_io.h"
 
 /* Far longer than any wakeup takes: running out means it was lost. */
 #define WAIT_NS		(20ull * 1000 * 1000 * 1000)
@@ -40,53 +40,11 @@ TestSuite(fc_wake, .init = setup, .fini = teardown, .timeout = 240);
 /* ---- a backend whose fdatasync waits at a gate (or fails) --------------- */
 
 struct gate_io {
-	struct dlog_io base;
-	struct dlog_io *in;
+	struct wrap_io wrap;
 	int closed;		/* fdatasync waits while set */
 	int fail;		/* fdatasync returns -EIO while set */
 	int waiting;		/* syncs parked at the gate now */
 };
-
-static int
-g_open(struct dlog_io *io, const char *p, int fl, mode_t m)
-{
-	struct gate_io *g = (struct gate_io *)io;
-
-	return g->in->ops->open(g->in, p, fl, m);
-}
-
-static int
-g_close(struct dlog_io *io, int fd)
-{
-	struct gate_io *g = (struct gate_io *)io;
-
-	return g->in->ops->close(g->in, fd);
-}
-
-static int
-g_pwrite(struct dlog_io *io, int fd, const void *b, size_t n, uint64_t off)
-{
-	struct gate_io *g = (struct gate_io *)io;
-
-	return g->in->ops->pwrite(g->in, fd, b, n, off);
-}
-
-static int
-g_pwritev(struct dlog_io *io, int fd, const struct iovec *iov, unsigned nb,
-	  uint64_t off)
-{
-	struct gate_io *g = (struct gate_io *)io;
-
-	return g->in->ops->pwritev(g->in, fd, iov, nb, off);
-}
-
-static ssize_t
-g_pread(struct dlog_io *io, int fd, void *b, size_t n, uint64_t off)
-{
-	struct gate_io *g = (struct gate_io *)io;
-
-	return g->in->ops->pread(g->in, fd, b, n, off);
-}
 
 /* No fdatasync_start: the writer syncs in line and parks here. */
 static int
@@ -100,77 +58,17 @@ g_fdatasync(struct dlog_io *io, int fd)
 	__atomic_fetch_sub(&g->waiting, 1, __ATOMIC_ACQ_REL);
 	if (__atomic_load_n(&g->fail, __ATOMIC_ACQUIRE))
 		return -EIO;
-	return g->in->ops->fdatasync(g->in, fd);
-}
-
-static int
-g_fallocate(struct dlog_io *io, int fd, uint64_t off, uint64_t len)
-{
-	struct gate_io *g = (struct gate_io *)io;
-
-	return g->in->ops->fallocate(g->in, fd, off, len);
-}
-
-static int
-g_rename(struct dlog_io *io, const char *a, const char *b)
-{
-	struct gate_io *g = (struct gate_io *)io;
-
-	return g->in->ops->rename(g->in, a, b);
-}
-
-static int
-g_unlink(struct dlog_io *io, const char *p)
-{
-	struct gate_io *g = (struct gate_io *)io;
-
-	return g->in->ops->unlink(g->in, p);
-}
-
-static int
-g_fsync_dir(struct dlog_io *io, const char *d)
-{
-	struct gate_io *g = (struct gate_io *)io;
-
-	return g->in->ops->fsync_dir(g->in, d);
-}
-
-static int
-g_avail(struct dlog_io *io, const char *d, uint64_t *b)
-{
-	struct gate_io *g = (struct gate_io *)io;
-
-	return g->in->ops->avail(g->in, d, b);
-}
-
-static void
-g_destroy(struct dlog_io *io)
-{
-	struct gate_io *g = (struct gate_io *)io;
-
-	g->in->ops->destroy(g->in);
-	free(g);
+	return wrap_fdatasync(io, fd);
 }
 
 static const struct dlog_io_ops gate_ops = {
-	.open = g_open, .close = g_close, .pwrite = g_pwrite,
-	.pwritev = g_pwritev, .pread = g_pread, .fdatasync = g_fdatasync,
-	.fallocate = g_fallocate, .rename = g_rename, .unlink = g_unlink,
-	.fsync_dir = g_fsync_dir, .avail = g_avail, .destroy = g_destroy,
+	.open = wrap_open, .close = wrap_close, .pwrite = wrap_pwrite,
+	.pwritev = wrap_pwritev, .pread = wrap_pread,
+	.fdatasync = g_fdatasync, .fallocate = wrap_fallocate,
+	.rename = wrap_rename, .unlink = wrap_unlink,
+	.fsync_dir = wrap_fsync_dir, .avail = wrap_avail,
+	.destroy = wrap_destroy,
 };
-
-static struct gate_io *
-gate_io_new(void)
-{
-	struct gate_io *g = calloc(1, sizeof(*g));
-	struct sl_err err = { 0 };
-
-	cr_assert_not_null(g);
-	g->base.ops = &gate_ops;
-	g->in = sl_dlog_io_uring_create(false, "test", &err);
-	cr_assert_not_null(g->in, "%s", err.msg);
-	return g;
-}
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -229,8 +127,8 @@ waiter_main(void *arg)
 
 Test(fc_wake, a_synced_group_wakes_the_consumer_sleeping_on_it)
 {
-	struct gate_io *g = gate_io_new();
-	struct dlog_test_opts o = { .io = &g->base };
+	struct gate_io *g = wrap_io_new(sizeof(*g), &gate_ops);
+	struct dlog_test_opts o = { .io = &g->wrap.base };
 	struct fc_handle h;
 	struct sl_channel *ch = fcu_open(&h, dir, kv_default, &o);
 	struct sl_chan_consumer *c = sl_channel_consumer_open(ch, "k1", 64, 1,
@@ -257,7 +155,7 @@ Test(fc_wake, a_synced_group_wakes_the_consumer_sleeping_on_it)
 	cr_expect_eq(w.taken, 1);
 	cr_expect_eq(w.ids[0], 7);
 	fcu_close(&h);
-	g_destroy(&g->base);
+	wrap_destroy(&g->wrap.base);
 }
 
 Test(fc_wake, waiting_with_takeable_events_does_not_sleep)
@@ -464,8 +362,8 @@ Test(fc_wake, an_unhealthy_channel_signals_armed_producers)
 {
 	const char *const kv[] = { "minimumRequiredSpace=0", "capacity=1",
 				   "transactionCapacity=1", NULL };
-	struct gate_io *g = gate_io_new();
-	struct dlog_test_opts o = { .io = &g->base };
+	struct gate_io *g = wrap_io_new(sizeof(*g), &gate_ops);
+	struct dlog_test_opts o = { .io = &g->wrap.base };
 	struct fc_handle h;
 	struct sl_channel *ch = fcu_open(&h, dir, kv, &o);
 	struct sl_chan_producer *p = sl_channel_producer_open(ch, "r1", NULL);
@@ -488,55 +386,11 @@ Test(fc_wake, an_unhealthy_channel_signals_armed_producers)
 	cr_expect_eq(put_one(p, 2), -EIO, "its retry gets the answer");
 	cr_expect_eq(sl_channel_producer_acked(p), 0, "nothing acked");
 	fcu_close(&h);
-	g_destroy(&g->base);
+	wrap_destroy(&g->wrap.base);
 }
 
-/*
- * Both wakeups at once: a capacity-4 channel, a producer that waits on
- * its room fd whenever the channel is full, a consumer that waits on the
- * channel whenever nothing is takeable. Everything arrives in order;
- * neither side ever runs out a wait.
- */
+/* Both wakeups at once (room_stress_run, wake_util.h), capacity 4. */
 #define RS_EVENTS	20000u
-
-struct room_stress {
-	struct sl_chan_producer *p;
-	unsigned bad;		/* unexpected results (no asserts off-main) */
-	unsigned room_timeouts;
-	unsigned room_waits;
-};
-
-static void *
-room_producer(void *arg)
-{
-	struct room_stress *s = arg;
-	int fd = sl_channel_producer_room_fd(s->p);
-	uint64_t id = 0, v;
-
-	while (id < RS_EVENTS) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int64_t rc = put_one(s->p, id);
-
-		if (rc >= 0) {
-			id++;
-			continue;
-		}
-		if (rc != -ENOSPC) {
-			s->bad++;
-			break;
-		}
-		if (sl_channel_producer_room_arm(s->p) == -EAGAIN)
-			continue;	/* room came back already */
-		s->room_waits++;
-		if (poll(&pfd, 1, WAIT_MS) != 1) {
-			s->room_timeouts++;
-			continue;
-		}
-		if (read(fd, &v, sizeof(v)) != (ssize_t)sizeof(v))
-			s->bad++;
-	}
-	return NULL;
-}
 
 Test(fc_wake, producer_and_consumer_wakeups_together_lose_nothing)
 {
@@ -546,30 +400,15 @@ Test(fc_wake, producer_and_consumer_wakeups_together_lose_nothing)
 	struct sl_channel *ch = fcu_open(&h, dir, kv, NULL);
 	struct sl_chan_consumer *c = sl_channel_consumer_open(ch, "k1", 3, 2,
 							      NULL);
-	struct room_stress s = { 0 };
-	unsigned next = 0, i, timeouts = 0, rounds = 0;
-	pthread_t thr;
+	struct room_stress s = { .put = put_one, .n = RS_EVENTS,
+				 .wait_ns = WAIT_NS };
 
 	s.p = sl_channel_producer_open(ch, "r1", NULL);
 	cr_assert(c && s.p);
 	cr_assert_eq(ch->ops->start(ch), 0);
-	pthread_create(&thr, NULL, room_producer, &s);
-	while (next < RS_EVENTS && timeouts == 0) {
-		struct sl_take *t = sl_channel_take(c, 1 + rounds++ % 3);
-
-		if (t) {
-			for (i = 0; i < t->nb_evs; i++)
-				cr_assert_eq(fcu_ev_check(&t->evs[i]), next++,
-					     "in order, none missing");
-			cr_assert_eq(sl_channel_take_commit(c, t), 0);
-			continue;
-		}
-		if (sl_channel_consumer_wait(c, 1, WAIT_NS) == -ETIMEDOUT)
-			timeouts++;
-	}
-	pthread_join(thr, NULL);
+	room_stress_run(&s, c, fcu_ev_check);
 	cr_expect_eq(s.bad, 0, "the producer saw %u unexpected results", s.bad);
-	cr_expect_eq(timeouts, 0, "%u consumer wakeups lost", timeouts);
+	cr_expect_eq(s.timeouts, 0, "%u consumer wakeups lost", s.timeouts);
 	cr_expect_eq(s.room_timeouts, 0, "%u room wakeups lost (of %u waits)",
 		     s.room_timeouts, s.room_waits);
 	cr_expect_gt(s.room_waits, 0, "the producer waited for room (else "

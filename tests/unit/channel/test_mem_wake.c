@@ -9,6 +9,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -60,15 +61,15 @@ mem_close(struct sl_channel *ch, void *settings)
 }
 
 /* Put one event "<seq>" in its own transaction: 0 or the commit's -errno. */
-static int
-put_seq(struct sl_chan_producer *p, unsigned seq)
+static int64_t
+put_seq(struct sl_chan_producer *p, uint64_t seq)
 {
-	char buf[16];
+	char buf[24];
 	struct sl_event ev = { .body = (const uint8_t *)buf };
 	int64_t t;
 	int rc;
 
-	ev.body_len = (uint32_t)snprintf(buf, sizeof(buf), "%u", seq);
+	ev.body_len = (uint32_t)snprintf(buf, sizeof(buf), "%" PRIu64, seq);
 	sl_channel_put_begin(p);
 	rc = sl_channel_put(p, &ev);
 	if (rc < 0) {
@@ -76,18 +77,18 @@ put_seq(struct sl_chan_producer *p, unsigned seq)
 		return rc;
 	}
 	t = sl_channel_put_commit(p);
-	return t < 0 ? (int)t : 0;
+	return t < 0 ? t : 0;
 }
 
-static unsigned
+static uint64_t
 seq_of(const struct sl_event *ev)
 {
-	char buf[16];
+	char buf[24];
 
 	cr_assert(ev->body_len < sizeof(buf));
 	memcpy(buf, ev->body, ev->body_len);
 	buf[ev->body_len] = '\0';
-	return (unsigned)strtoul(buf, NULL, 10);
+	return strtoull(buf, NULL, 10);
 }
 
 struct waiter {
@@ -385,53 +386,8 @@ Test(mem_wake, no_wakeup_is_lost_when_the_consumer_sleeps_between_puts,
 	mem_close(ch, set);
 }
 
-/*
- * Both wakeups at once: a capacity-4 channel, a producer that waits on
- * its room fd whenever the channel is full, a consumer that waits on the
- * channel whenever it is empty. Everything arrives in order; neither
- * side ever runs out a wait.
- */
+/* Both wakeups at once (room_stress_run, wake_util.h), capacity 4. */
 #define RS_EVENTS	50000u
-
-struct room_stress {
-	struct sl_chan_producer *p;
-	unsigned bad;		/* unexpected results (no asserts off-main) */
-	unsigned room_timeouts;
-	unsigned room_waits;
-};
-
-static void *
-room_producer(void *arg)
-{
-	struct room_stress *s = arg;
-	int fd = sl_channel_producer_room_fd(s->p);
-	unsigned seq = 0;
-	uint64_t v;
-
-	while (seq < RS_EVENTS) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int rc = put_seq(s->p, seq);
-
-		if (rc == 0) {
-			seq++;
-			continue;
-		}
-		if (rc != -ENOSPC) {
-			s->bad++;
-			break;
-		}
-		if (sl_channel_producer_room_arm(s->p) == -EAGAIN)
-			continue;	/* room came back already */
-		s->room_waits++;
-		if (poll(&pfd, 1, WAIT_MS) != 1) {
-			s->room_timeouts++;
-			continue;
-		}
-		if (read(fd, &v, sizeof(v)) != (ssize_t)sizeof(v))
-			s->bad++;
-	}
-	return NULL;
-}
 
 Test(mem_wake, producer_and_consumer_wakeups_together_lose_nothing,
      .timeout = 120)
@@ -440,29 +396,14 @@ Test(mem_wake, producer_and_consumer_wakeups_together_lose_nothing,
 	struct sl_channel *ch = mem_open(&set, 4, 4);
 	struct sl_chan_consumer *c = sl_channel_consumer_open(ch, "k1", 3, 2,
 							      NULL);
-	struct room_stress s = { 0 };
-	unsigned next = 0, i, timeouts = 0, rounds = 0;
-	pthread_t thr;
+	struct room_stress s = { .put = put_seq, .n = RS_EVENTS,
+				 .wait_ns = WAIT_NS };
 
 	s.p = sl_channel_producer_open(ch, "r1", NULL);
 	cr_assert(c && s.p);
-	pthread_create(&thr, NULL, room_producer, &s);
-	while (next < RS_EVENTS) {
-		struct sl_take *t = sl_channel_take(c, 1 + rounds++ % 3);
-
-		if (t) {
-			for (i = 0; i < t->nb_evs; i++)
-				cr_assert_eq(seq_of(&t->evs[i]), next++,
-					     "in order, none missing");
-			cr_assert_eq(sl_channel_take_commit(c, t), 0);
-			continue;
-		}
-		if (sl_channel_consumer_wait(c, 1, WAIT_NS) == -ETIMEDOUT)
-			timeouts++;
-	}
-	pthread_join(thr, NULL);
+	room_stress_run(&s, c, seq_of);
 	cr_expect_eq(s.bad, 0, "the producer saw %u unexpected results", s.bad);
-	cr_expect_eq(timeouts, 0, "%u consumer wakeups lost", timeouts);
+	cr_expect_eq(s.timeouts, 0, "%u consumer wakeups lost", s.timeouts);
 	cr_expect_eq(s.room_timeouts, 0, "%u room wakeups lost (of %u waits)",
 		     s.room_timeouts, s.room_waits);
 	cr_expect_eq(ch->stats.event_put_success_count, RS_EVENTS);

@@ -519,7 +519,8 @@ faulty_open_kv(const char *const *extra)
 	t_tx.n = 0;
 	fio = fault_io_new();
 	fdir = fcu_tmpdir("/dev/shm");
-	fcu_open(&fch, fdir, fkv, &(struct dlog_test_opts){ .io = &fio->base });
+	fcu_open(&fch, fdir, fkv,
+		 &(struct dlog_test_opts){ .io = &fio->wrap.base });
 	cons = sl_channel_consumer_open(fch.ch, "k1", 64, 1, &err);
 	cr_assert_not_null(cons, "%s", err.msg);
 	ch = fch.ch;
@@ -540,7 +541,7 @@ faulty_close(void)
 	src->ops->destroy(src);
 	src = NULL;
 	fcu_crash(&fch);
-	f_destroy(&fio->base);
+	wrap_destroy(&fio->wrap.base);
 	fcu_rmrf(fdir);
 	free(fdir);
 }
