@@ -12,8 +12,11 @@
 #define SL_CHAN_INT_H
 
 #include <errno.h>
+#include <linux/futex.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sl_event.h"
@@ -156,6 +159,74 @@ sl_chan_room_signal(uint32_t *armed, uint32_t *waiters, int fd)
 	if (write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		return -errno;
 	return 1;
+}
+
+/*
+ * consumer_wait(): a sink sleeps on the futex word @sleeping of its
+ * consumer, one protocol for every channel. The consumer stores what it
+ * waits for, then sl_chan_sleep_begin() (flag up, fence), then looks
+ * again: ready, sl_chan_sleep_cancel(); not, sl_chan_sleep(). A producer
+ * (or writer) that made events takeable fences, and wakes only a consumer
+ * whose flag is up and whose wait is met (sl_chan_wake_sleeper): either
+ * it sees the flag, or the consumer sees its events.
+ */
+
+/* @min_events as far as a take of @max_txn (of a channel of @tx_capacity
+ * and @capacity) can ever get: a batch no take returns would never come. */
+static inline uint64_t
+sl_chan_wait_want(unsigned min_events, uint64_t max_txn, int64_t tx_capacity,
+		  int64_t capacity)
+{
+	uint64_t want = min_events;
+
+	want = want < max_txn ? want : max_txn;
+	want = want < (uint64_t)tx_capacity ? want : (uint64_t)tx_capacity;
+	return want < (uint64_t)capacity / 2 ? want : (uint64_t)capacity / 2;
+}
+
+static inline long
+sl_chan_futex(uint32_t *word, int op, uint32_t val, const struct timespec *ts)
+{
+	return syscall(SYS_futex, word, op, val, ts, NULL, 0);
+}
+
+static inline void
+sl_chan_sleep_begin(uint32_t *sleeping)
+{
+	__atomic_store_n(sleeping, 1, __ATOMIC_RELAXED);
+	/* Pairs with the fence of the waker. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+static inline void
+sl_chan_sleep_cancel(uint32_t *sleeping)
+{
+	__atomic_store_n(sleeping, 0, __ATOMIC_RELAXED);
+}
+
+/* Sleep up to @timeout_ns: 0 when woken (or the waker came first), else
+ * -ETIMEDOUT or -EINTR. */
+static inline int
+sl_chan_sleep(uint32_t *sleeping, uint64_t timeout_ns)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(timeout_ns / 1000000000ull),
+		.tv_nsec = (long)(timeout_ns % 1000000000ull),
+	};
+	long rc = sl_chan_futex(sleeping, FUTEX_WAIT_PRIVATE, 1, &ts);
+	int e = rc < 0 ? errno : 0;
+
+	sl_chan_sleep_cancel(sleeping);
+	/* EAGAIN: the waker cleared the flag before we slept. */
+	return rc == 0 || e == EAGAIN ? 0 : -e;
+}
+
+/* The waker's side, after its fence, for a consumer whose wait is met. */
+static inline void
+sl_chan_wake_sleeper(uint32_t *sleeping)
+{
+	if (__atomic_exchange_n(sleeping, 0, __ATOMIC_RELAXED))
+		sl_chan_futex(sleeping, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
 
 #endif /* SL_CHAN_INT_H */

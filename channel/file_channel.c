@@ -25,9 +25,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-#include <linux/futex.h>
 
 #include "chan_int.h"
 #include "dlog_int.h"
@@ -1085,12 +1083,6 @@ fc_takeable(const struct file_channel *fc)
 	return n;
 }
 
-static long
-fc_futex(uint32_t *word, int op, uint32_t val, const struct timespec *ts)
-{
-	return syscall(SYS_futex, word, op, val, ts, NULL, 0);
-}
-
 /*
  * The writer published a group (or a rollback returned events): wake
  * each sleeping consumer that now has what it waits for. Once per group,
@@ -1116,8 +1108,7 @@ fc_wake_consumers(struct file_channel *fc)
 		if (fc_takeable(fc) <
 		    __atomic_load_n(&c->wake_want, __ATOMIC_RELAXED))
 			continue;
-		if (__atomic_exchange_n(&c->sleeping, 0, __ATOMIC_RELAXED))
-			fc_futex(&c->sleeping, FUTEX_WAKE_PRIVATE, 1, NULL);
+		sl_chan_wake_sleeper(&c->sleeping);
 	}
 }
 
@@ -1132,33 +1123,19 @@ fc_consumer_wait(struct sl_chan_consumer *cc, unsigned min_events,
 {
 	struct fc_consumer *c = (struct fc_consumer *)cc;
 	struct file_channel *fc = c->fc;
-	struct timespec ts = {
-		.tv_sec = (time_t)(timeout_ns / SL_NS_PER_SEC),
-		.tv_nsec = (long)(timeout_ns % SL_NS_PER_SEC),
-	};
-	uint64_t want = min_events;
-	long rc;
-	int e;
+	uint64_t want = sl_chan_wait_want(min_events, c->max_txn_events,
+					  fc->set.tx_capacity,
+					  fc->set.capacity);
 
-	want = SL_MIN(want, c->max_txn_events);
-	want = SL_MIN(want, (uint64_t)fc->set.tx_capacity);
-	want = SL_MIN(want, (uint64_t)fc->set.capacity / 2);
 	want = SL_MAX(want, 1);
 	__atomic_store_n(&c->wake_want, want, __ATOMIC_RELAXED);
-	__atomic_store_n(&c->sleeping, 1, __ATOMIC_RELAXED);
 	/* Pairs with the fence in fc_wake_consumers(). */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	sl_chan_sleep_begin(&c->sleeping);
 	if (fc_takeable(fc) >= want) {
-		__atomic_store_n(&c->sleeping, 0, __ATOMIC_RELAXED);
+		sl_chan_sleep_cancel(&c->sleeping);
 		return min_events <= 1 ? -EAGAIN : 0;
 	}
-	rc = fc_futex(&c->sleeping, FUTEX_WAIT_PRIVATE, 1, &ts);
-	e = rc < 0 ? errno : 0;
-	__atomic_store_n(&c->sleeping, 0, __ATOMIC_RELAXED);
-	/* EAGAIN: the writer cleared the flag before we slept. */
-	if (rc == 0 || e == EAGAIN)
-		return 0;
-	return -e;
+	return sl_chan_sleep(&c->sleeping, timeout_ns);
 }
 
 /* ---- take side ------------------------------------------------------------ */

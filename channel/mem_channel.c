@@ -21,12 +21,10 @@
  * without a flag, but it is a shared write per transaction.
  */
 #include <errno.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -424,12 +422,6 @@ mem_claim(uint64_t *counter, uint64_t n, uint64_t limit, uint64_t *now)
 	return false;
 }
 
-static long
-mem_futex(uint32_t *word, int op, uint32_t val, const struct timespec *ts)
-{
-	return syscall(SYS_futex, word, op, val, ts, NULL, 0);
-}
-
 /*
  * Wake @mcon if it sleeps and the channel now holds what it waits for
  * (@size: the channel's size after our claim); called right after
@@ -448,8 +440,7 @@ mem_wake_consumer(struct mem_consumer *mcon, uint64_t size)
 		return;
 	if (size < __atomic_load_n(&mcon->wake_size, __ATOMIC_RELAXED))
 		return;
-	if (__atomic_exchange_n(&mcon->sleeping, 0, __ATOMIC_RELAXED))
-		mem_futex(&mcon->sleeping, FUTEX_WAKE_PRIVATE, 1, NULL);
+	sl_chan_wake_sleeper(&mcon->sleeping);
 }
 
 static int64_t
@@ -663,39 +654,25 @@ mem_consumer_wait(struct sl_chan_consumer *c, unsigned min_events,
 {
 	struct mem_consumer *mcon = (struct mem_consumer *)c;
 	struct mem_channel *mc = mcon->mc;
-	struct timespec ts = {
-		.tv_sec = (time_t)(timeout_ns / SL_NS_PER_SEC),
-		.tv_nsec = (long)(timeout_ns % SL_NS_PER_SEC),
-	};
-	uint64_t want = min_events;
-	long rc;
-	int e;
+	uint64_t want = sl_chan_wait_want(min_events, mcon->max_txn_events,
+					  mc->set.tx_capacity,
+					  mc->set.capacity);
 
-	want = SL_MIN(want, mcon->max_txn_events);
-	want = SL_MIN(want, (uint64_t)mc->set.tx_capacity);
-	want = SL_MIN(want, (uint64_t)mc->set.capacity / 2);
 	/* 0: any publish wakes us; else the channel's size to wait for
 	 * (what this consumer holds in flight is part of it). */
 	want = want > 1 ? mcon->inflight_events + want : 0;
 	__atomic_store_n(&mcon->wake_size, want, __ATOMIC_RELAXED);
-	__atomic_store_n(&mcon->sleeping, 1, __ATOMIC_RELAXED);
 	/* Pairs with the fence in mem_wake_consumer(). */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	sl_chan_sleep_begin(&mcon->sleeping);
 	if (want == 0 && mem_consumer_ready(mcon)) {
-		__atomic_store_n(&mcon->sleeping, 0, __ATOMIC_RELAXED);
+		sl_chan_sleep_cancel(&mcon->sleeping);
 		return -EAGAIN;
 	}
 	if (want && __atomic_load_n(&mc->size, __ATOMIC_RELAXED) >= want) {
-		__atomic_store_n(&mcon->sleeping, 0, __ATOMIC_RELAXED);
+		sl_chan_sleep_cancel(&mcon->sleeping);
 		return 0;
 	}
-	rc = mem_futex(&mcon->sleeping, FUTEX_WAIT_PRIVATE, 1, &ts);
-	e = rc < 0 ? errno : 0;
-	__atomic_store_n(&mcon->sleeping, 0, __ATOMIC_RELAXED);
-	/* EAGAIN: a producer cleared the flag before we slept. */
-	if (rc == 0 || e == EAGAIN)
-		return 0;
-	return -e;
+	return sl_chan_sleep(&mcon->sleeping, timeout_ns);
 }
 
 /*
