@@ -483,6 +483,22 @@ dps_ack_resolve(struct dps_core *pc, struct dps_conn *c, int *failed)
 	return false;
 }
 
+/* Send *@owed FAILED replies for @rc from channel @ch as room allows. */
+static void
+dps_failed_push(struct dps_conn *c, uint32_t *owed, int rc, unsigned ch)
+{
+	char msg[DPS_REPLY_MAX];
+	uint32_t len;
+
+	if (!*owed)
+		return;
+	len = (uint32_t)dps_failed_msg(c->pc, msg, rc, ch);
+	while (*owed && sl_tcp_sndbuf_free(c->conn) >= len) {
+		dps_reply(c, msg, len);
+		(*owed)--;
+	}
+}
+
 /*
  * Send @c's owed replies in order (its OKs or their FAILED, then the
  * FAILED queued behind, then an over-long line's reply and the close) as
@@ -491,32 +507,18 @@ dps_ack_resolve(struct dps_core *pc, struct dps_conn *c, int *failed)
 static bool
 dps_owed_push(struct dps_conn *c)
 {
-	char msg[DPS_REPLY_MAX];
-	uint32_t n, len;
+	uint32_t n;
 
 	if (c->ok_owed && !c->ok_failed) {
 		n = SL_MIN(c->ok_owed, sl_tcp_sndbuf_free(c->conn) / 3);
 		dps_oks(c, n);
 		c->ok_owed -= n;
 	}
-	if (c->ok_owed && c->ok_failed) {
-		len = (uint32_t)dps_failed_msg(c->pc, msg, -EIO,
-					       c->ok_fail_ch);
-		while (c->ok_owed && sl_tcp_sndbuf_free(c->conn) >= len) {
-			dps_reply(c, msg, len);
-			c->ok_owed--;
-		}
-	}
+	if (c->ok_failed)
+		dps_failed_push(c, &c->ok_owed, -EIO, c->ok_fail_ch);
 	if (c->ok_owed)
 		return false;
-	if (c->fail_owed) {
-		len = (uint32_t)dps_failed_msg(c->pc, msg, c->fail_rc,
-					       c->fail_ch);
-		while (c->fail_owed && sl_tcp_sndbuf_free(c->conn) >= len) {
-			dps_reply(c, msg, len);
-			c->fail_owed--;
-		}
-	}
+	dps_failed_push(c, &c->fail_owed, c->fail_rc, c->fail_ch);
 	if (c->fail_owed)
 		return false;
 	if (c->close_owed) {
