@@ -2472,6 +2472,7 @@ fc_start(struct sl_channel *ch)
 	rc = pthread_create(&fc->writer, NULL, fc_writer_main, fc);
 	if (rc != 0)
 		return -rc;
+	sl_thread_name(fc->writer, "chan", fc->base.name);
 	fc->writer_running = true;
 	return 0;
 }

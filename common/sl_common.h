@@ -6,6 +6,7 @@
 #ifndef SL_COMMON_H
 #define SL_COMMON_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +22,19 @@
 #define SL_ALIGN_UP(x, a)	(((x) + (a) - 1) & ~((__typeof__(x))(a) - 1))
 #define SL_UNUSED		__attribute__((unused))
 #define SL_PRINTF(f, a)		__attribute__((format(printf, f, a)))
+
+/*
+ * Name thread @t "ROLE:NAME" (cut to the kernel's 15 characters), so that
+ * top -H, perf and /proc tell sluice's threads apart. Best effort.
+ */
+static inline void
+sl_thread_name(pthread_t t, const char *role, const char *name)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%s:%s", role, name);
+	pthread_setname_np(t, buf);
+}
 
 /* Aborts in every build: for states that mean memory is already corrupt. */
 #define SL_VERIFY(cond)							\

@@ -295,6 +295,7 @@ sl_agent_start(struct sl_agent *ag, struct sl_err *err)
 			return sl_err_set(err, rc, "sink %s: cannot start its "
 					  "runner: %s", run->sk->name,
 					  strerror(rc));
+		sl_thread_name(run->thread, "sink", run->sk->name);
 		run->running = true;
 	}
 	for (i = 0; i < ag->nb_comps; i++) {

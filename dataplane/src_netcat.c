@@ -1504,7 +1504,7 @@ nc_start(struct sl_source *src, struct sl_err *err)
 	sl_log(SL_INFO, "source netcat %s: io_uring, %s recv, %s accept",
 	       src->name, ns->mode_name,
 	       ns->accept_multishot ? "multishot" : "one-shot");
-	rc = sl_uring_thread_start(&ns->io, nc_thread_main, ns);
+	rc = sl_uring_thread_start(&ns->io, nc_thread_main, ns, src->name);
 	if (rc < 0)
 		return sl_err_set(err, -rc, "source netcat %s: thread: %s",
 				  src->name, strerror(-rc));

@@ -562,7 +562,7 @@ nu_start(struct sl_source *src, struct sl_err *err)
 	}
 	sl_log(SL_INFO, "source netcatudp %s: io_uring, %s recvmsg",
 	       src->name, nu->multishot ? "multishot" : "plain");
-	rc = sl_uring_thread_start(&nu->io, nu_thread_main, nu);
+	rc = sl_uring_thread_start(&nu->io, nu_thread_main, nu, src->name);
 	if (rc < 0)
 		return sl_err_set(err, -rc, "source netcatudp %s: thread: %s",
 				  src->name, strerror(-rc));

@@ -78,12 +78,13 @@ sl_uring_thread_wake_arm(struct io_uring *ring, struct sl_uring_thread *t,
 
 int
 sl_uring_thread_start(struct sl_uring_thread *t, void *(*fn)(void *),
-		      void *arg)
+		      void *arg, const char *name)
 {
 	int rc = pthread_create(&t->thread, NULL, fn, arg);
 
 	if (rc != 0)
 		return -rc;
+	sl_thread_name(t->thread, "src", name);
 	t->started = true;
 	return 0;
 }

@@ -72,7 +72,7 @@ int sl_uring_thread_init(struct sl_uring_thread *t);
 void sl_uring_thread_wake_arm(struct io_uring *ring,
 			      struct sl_uring_thread *t, uint64_t ud);
 int sl_uring_thread_start(struct sl_uring_thread *t, void *(*fn)(void *),
-			  void *arg);
+			  void *arg, const char *name);
 
 /* In the I/O thread: has stop been asked? */
 static inline bool

@@ -1231,8 +1231,10 @@ kafka_restart(struct kafka_sink *ks)
 						       ks->topics[i].name,
 						       NULL);
 	if (ks->order_per_partition &&
-	    pthread_create(&ks->meta_thread, NULL, kafka_meta_main, ks) == 0)
+	    pthread_create(&ks->meta_thread, NULL, kafka_meta_main, ks) == 0) {
+		sl_thread_name(ks->meta_thread, "meta", ks->base.name);
 		ks->meta_running = true;
+	}
 	ks->fatal = false;
 	ks->fatal_fenced = false;
 	sl_stat_add(&ks->st.producer_restarts, 1);
@@ -1537,6 +1539,7 @@ kafka_start(struct sl_sink *sk, struct sl_err *err)
 			return sl_err_set(err, rc, "sink kafka %s: cannot "
 					  "start its metadata thread: %s",
 					  sk->name, strerror(rc));
+		sl_thread_name(ks->meta_thread, "meta", sk->name);
 		ks->meta_running = true;
 	}
 	sl_log(SL_INFO, "sink kafka %s: topic %s, acks %s%s, %s, up to %u "

@@ -312,6 +312,13 @@ def durable_acks(tmp):
         src = ag.stats()["SOURCE.r1"]
         check(src["EventAcceptedCount"] == str(total),
               f"accepted {src['EventAcceptedCount']} == {total}")
+        names = set()
+        for t in os.listdir(f"/proc/{ag.proc.pid}/task"):
+            with open(f"/proc/{ag.proc.pid}/task/{t}/comm") as f:
+                names.add(f.read().strip())
+        check({"src:r1", "chan:c1", "sink:k1"} <= names,
+              f"the source, channel writer and sink threads are named "
+              f"for top -H and perf (got {sorted(names)})")
     finally:
         rc = ag.stop()
     check(rc == 0, f"durable agent exits 0 (got {rc})")
