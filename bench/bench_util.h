@@ -27,6 +27,8 @@
  */
 #define BENCH_SEQ_HDR_LEN	42
 #define BENCH_SEQ_FMT		"%08u %012llu %019llu "
+#define BENCH_SEQ_SEQ_AT	9	/* where the sequence field starts */
+#define BENCH_SEQ_SEQ_LEN	12	/* ... and its digits */
 
 static inline uint64_t
 bench_wall_ns(void)
