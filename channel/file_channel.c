@@ -299,8 +299,8 @@ struct file_channel {
 	pthread_mutex_t lock;
 	struct dlog_segtab tab;
 	struct dlog_loc cursor;
-	struct fc_range *ranges;
-	size_t nb_ranges, cap_ranges;
+	struct fc_range *ranges;	/* ranges_off entries into its buffer */
+	size_t nb_ranges, cap_ranges, ranges_off;
 	uint64_t next_range_id;
 
 	pthread_mutex_t open_lock;	/* control plane only */
@@ -681,7 +681,8 @@ fc_destroy(struct sl_channel *ch)
 	if (fc->has_next)
 		sl_dlog_seg_close(&fc->next);
 	free(fc->tab.v);
-	free(fc->ranges);
+	if (fc->ranges)
+		free(fc->ranges - fc->ranges_off);
 	if (fc->own_io && fc->io)
 		fc->io->ops->destroy(fc->io);
 	for (i = 0; i < fc->nb_locks; i++)
@@ -1223,17 +1224,36 @@ fc_range_find(struct file_channel *fc, uint64_t id, size_t *idx)
 	return NULL;
 }
 
+/*
+ * The ranges are a queue in log order, committed at the front (every take
+ * commit) and taken at the back: the front moves up its buffer
+ * (ranges_off), which is compacted once it is half behind us, so neither
+ * end costs a move of the whole queue (a thousand takes in flight made
+ * that the sink thread's largest copy).
+ */
 static int
 fc_range_insert(struct file_channel *fc, size_t at, const struct fc_range *r)
 {
-	if (fc->nb_ranges == fc->cap_ranges) {
-		size_t cap = fc->cap_ranges ? fc->cap_ranges * 2 : 64;
-		struct fc_range *v = realloc(fc->ranges, cap * sizeof(*v));
+	struct fc_range *base = fc->ranges ? fc->ranges - fc->ranges_off :
+					     NULL;
 
-		if (!v)
-			return -ENOMEM;
-		fc->ranges = v;
-		fc->cap_ranges = cap;
+	if (fc->ranges_off + fc->nb_ranges == fc->cap_ranges) {
+		if (fc->ranges_off >= fc->cap_ranges / 2 && fc->ranges_off) {
+			memmove(base, fc->ranges,
+				fc->nb_ranges * sizeof(*base));
+		} else {
+			size_t cap = fc->cap_ranges ? fc->cap_ranges * 2 : 64;
+			struct fc_range *v = realloc(base, cap * sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			base = v;
+			fc->cap_ranges = cap;
+			v += fc->ranges_off;
+			memmove(base, v, fc->nb_ranges * sizeof(*base));
+		}
+		fc->ranges = base;
+		fc->ranges_off = 0;
 	}
 	memmove(&fc->ranges[at + 1], &fc->ranges[at],
 		(fc->nb_ranges - at) * sizeof(*r));
@@ -1245,8 +1265,13 @@ fc_range_insert(struct file_channel *fc, size_t at, const struct fc_range *r)
 static void
 fc_range_remove(struct file_channel *fc, size_t at)
 {
-	memmove(&fc->ranges[at], &fc->ranges[at + 1],
-		(fc->nb_ranges - at - 1) * sizeof(fc->ranges[0]));
+	if (at == 0) {
+		fc->ranges++;
+		fc->ranges_off++;
+	} else {
+		memmove(&fc->ranges[at], &fc->ranges[at + 1],
+			(fc->nb_ranges - at - 1) * sizeof(fc->ranges[0]));
+	}
 	fc->nb_ranges--;
 }
 
@@ -1278,7 +1303,7 @@ fc_take(struct sl_chan_consumer *cc, unsigned max)
 	max = SL_MIN(max, (unsigned)fc->set.tx_capacity);
 	t = &c->txns[(c->first + c->nb_inflight) % c->max_inflight];
 	pthread_mutex_lock(&fc->lock);
-	for (i = 0; i < fc->nb_ranges; i++) {
+	for (i = 0; fc->returned_evs && i < fc->nb_ranges; i++) {
 		if (fc->ranges[i].state == FC_R_RETURNED) {
 			r = &fc->ranges[i];
 			break;

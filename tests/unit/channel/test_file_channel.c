@@ -291,6 +291,64 @@ Test(file_channel, rollback_returns_this_and_later_takes_to_the_head)
 	fcu_close(&h);
 }
 
+/*
+ * A sink with hundreds of takes in flight (the Kafka sink's window): the
+ * channel's queue of taken ranges commits at its front and grows at its
+ * back, compacting and growing its buffer as it goes; a rollback deep in
+ * it returns the tail in order. Every event comes out once, in order.
+ */
+Test(file_channel, a_long_window_of_takes_commits_and_rolls_back_in_order)
+{
+	enum { N = 3000, W = 300 };
+	struct sl_take *tk[W];
+	struct fc_handle h;
+	struct sl_err err = { 0 };
+	struct sl_chan_producer *p;
+	struct sl_chan_consumer *c;
+	uint64_t next = 0;
+	unsigned nb = 0, i, round;
+	int64_t t;
+
+	fcu_open(&h, dir, NULL, NULL);
+	c = sl_channel_consumer_open(h.ch, "k1", 1, W, &err);
+	p = sl_channel_producer_open(h.ch, "r1", &err);
+	cr_assert(c && p);
+	cr_assert_eq(h.ch->ops->start(h.ch), 0);
+	t = fcu_put_txn(p, 0, N, 30);
+	cr_assert(fcu_wait_ack(p, (uint64_t)t, 10000));
+	for (round = 0; next < N; round++) {
+		/* Fill the window (a short one first, so that it then grows
+		 * while commits have moved its front); commit the older two
+		 * thirds. */
+		unsigned lim = round == 0 ? 40 : W, nc;
+
+		while (nb < lim && (tk[nb] = sl_channel_take(c, 1)) != NULL)
+			nb++;
+		cr_assert_gt(nb, 0, "round %u: nothing to take", round);
+		nc = round == 0 ? 10 : nb * 2 / 3 + 1;
+		for (i = 0; i < nc && i < nb; i++) {
+			cr_assert_eq(fcu_ev_check(&tk[i]->evs[0]), next,
+				     "round %u: event %llu out of order",
+				     round, (unsigned long long)next);
+			cr_assert_eq(sl_channel_take_commit(c, tk[i]), 0);
+			next++;
+		}
+		memmove(tk, tk + i, (nb - i) * sizeof(tk[0]));
+		nb -= i;
+		/* Every third round, return the newer half of the rest. */
+		if (round % 3 == 2 && nb > 1) {
+			sl_channel_take_rollback(c, tk[nb / 2]);
+			nb /= 2;
+		}
+	}
+	cr_assert_eq(nb, 0);
+	cr_assert_eq(next, N);
+	cr_assert_null(sl_channel_take(c, 1));
+	cr_assert_eq(sl_channel_size(h.ch), 0);
+	cr_assert_eq(stat_of(h.ch, "EventTakeSuccessCount"), N);
+	fcu_close(&h);
+}
+
 Test(file_channel, limits_answer_with_documented_errors)
 {
 	struct fc_handle h;
