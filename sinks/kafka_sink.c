@@ -98,6 +98,9 @@ struct kafka_stats {
 	uint64_t fences;
 	uint64_t partition_waits;
 	uint64_t producer_restarts;
+	uint64_t sticky_partitions;	/* kafka_sticky's; 0: librdkafka's */
+	uint64_t sticky_takes;		/* placed whole by kafka_sticky() */
+	uint64_t sticky_moves;
 };
 
 struct kafka_sink {
@@ -122,6 +125,15 @@ struct kafka_sink {
 	bool order_per_partition;
 	char acks[16];
 	bool idempotent;
+
+	/* Keyless plain takes: the sink's sticky partition (kafka_sticky).
+	 * Runner thread. */
+	int sticky_topic;		/* in topics[]; -1: librdkafka places */
+	int32_t sticky_nb_parts;	/* 0: not known yet */
+	int32_t sticky_part;		/* -1: choose one */
+	uint64_t sticky_until_ns;
+	uint64_t sticky_linger_ns;
+	uint32_t sticky_rand;
 
 	/* In-flight takes: a ring in take order. Runner thread. */
 	struct kafka_txn *txns;
@@ -571,6 +583,8 @@ kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 		return;
 	}
 	kafka_count_err(ks, m->err);
+	if (m->partition == ks->sticky_part)
+		ks->sticky_until_ns = 0;	/* another one next take */
 	if (kafka_err_permanent(m->err) &&
 	    kafka_dead_letter(ks, &txn->take->evs[idx],
 			      m->rkt ? rd_kafka_topic_name(m->rkt) : NULL,
@@ -839,6 +853,54 @@ kafka_txn_plain(const struct kafka_sink *ks, const struct kafka_txn *txn)
 }
 
 /*
+ * librdkafka places a keyless message with its sticky partitioner: one
+ * partition for sticky.partitioning.linger.ms, then another at random. It
+ * decides per message, reading the clock twice and taking the partition
+ * queue's lock each time: a quarter of the sink thread. For a plain take
+ * the sink makes the same choice once and hands librdkafka the take with
+ * its partition, which librdkafka then queues in one piece. It needs the
+ * topic's partition count (from the metadata thread); until it has one,
+ * and under defaultPartitionId or the random partitioner, librdkafka
+ * places the messages. A partition a delivery failed on is left at once.
+ */
+static int32_t kafka_topic_parts(struct kafka_sink *ks,
+				  struct kafka_topic_state *t);
+static void kafka_topic_forget_parts(struct kafka_sink *ks,
+				     struct kafka_topic_state *t);
+
+static int32_t
+kafka_sticky(struct kafka_sink *ks)
+{
+	int32_t n = ks->sticky_nb_parts, p = ks->sticky_part;
+	uint32_t x;
+
+	if (n <= 0) {
+		if (ks->sticky_topic < 0)
+			return RD_KAFKA_PARTITION_UA;
+		n = kafka_topic_parts(ks, &ks->topics[ks->sticky_topic]);
+		if (n <= 0)
+			return RD_KAFKA_PARTITION_UA;
+		ks->sticky_nb_parts = n;
+	}
+	sl_stat_add(&ks->st.sticky_takes, 1);
+	if (p >= 0 && p < n && ks->poll_ns < ks->sticky_until_ns)
+		return p;
+	sl_stat_add(&ks->st.sticky_moves, 1);
+	x = ks->sticky_rand;		/* xorshift32 */
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	ks->sticky_rand = x;
+	/* Another one than the last, as a failed one must be left. */
+	p = p >= 0 && p < n && n > 1 ? (int32_t)((uint32_t)p + 1 +
+						  x % (uint32_t)(n - 1)) % n :
+					(int32_t)(x % (uint32_t)n);
+	ks->sticky_part = p;
+	ks->sticky_until_ns = ks->poll_ns + ks->sticky_linger_ns;
+	return p;
+}
+
+/*
  * Hand the rest of a plain take (kafka_txn_plain) to librdkafka in one
  * rd_kafka_produce_batch(): it takes the topic and reads the clocks once
  * per call, where produceva does per event (its clock reads alone were a
@@ -853,7 +915,7 @@ kafka_produce_plain(struct kafka_sink *ks, unsigned slot,
 {
 	unsigned first = txn->nb_produced, n = txn->take->nb_evs - first, i;
 	int32_t part = ks->default_partition >= 0 ? ks->default_partition :
-						    RD_KAFKA_PARTITION_UA;
+						    kafka_sticky(ks);
 	rd_kafka_message_t *m = ks->msgs;
 
 	for (i = 0; i < n; i++) {
@@ -866,6 +928,21 @@ kafka_produce_plain(struct kafka_sink *ks, unsigned slot,
 		};
 	}
 	rd_kafka_produce_batch(ks->rkt, part, 0, m, (int)n);
+	if (n && m[0].err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION &&
+	    part == ks->sticky_part) {
+		/* The topic has fewer partitions than it had (deleted and
+		 * made again): none went in. Ask again; librdkafka places
+		 * these. */
+		ks->sticky_nb_parts = 0;
+		ks->sticky_part = -1;
+		if (ks->sticky_topic >= 0)
+			kafka_topic_forget_parts(ks,
+						 &ks->topics[ks->sticky_topic]);
+		for (i = 0; i < n; i++)
+			m[i].err = RD_KAFKA_RESP_ERR_NO_ERROR;
+		part = RD_KAFKA_PARTITION_UA;
+		rd_kafka_produce_batch(ks->rkt, part, 0, m, (int)n);
+	}
 	/* Every message that went in has a report coming: count each. */
 	for (i = 0; i < n; i++) {
 		const struct sl_event *ev = &txn->take->evs[first + i];
@@ -938,6 +1015,10 @@ kafka_meta_main(void *arg)
 				t->nb_parts = cnt;
 			else
 				missing = true;
+			if (cnt > 0 && (int)i == ks->sticky_topic)
+				__atomic_store_n(&ks->st.sticky_partitions,
+						 (uint64_t)cnt,
+						 __ATOMIC_RELAXED);
 		}
 		if (missing && !ks->meta_stop) {
 			struct timespec ts;
@@ -998,6 +1079,50 @@ kafka_topic_parts(struct kafka_sink *ks, struct kafka_topic_state *t)
 			return 0;
 	}
 	return n;
+}
+
+/* The partition count of @t is wrong (kafka_produce_plain): ask again. */
+static void
+kafka_topic_forget_parts(struct kafka_sink *ks, struct kafka_topic_state *t)
+{
+	pthread_mutex_lock(&ks->meta_lock);
+	t->nb_parts = 0;
+	__atomic_store_n(&ks->st.sticky_partitions, 0, __ATOMIC_RELAXED);
+	ks->meta_want = true;
+	pthread_cond_signal(&ks->meta_cond);
+	pthread_mutex_unlock(&ks->meta_lock);
+	free(t->owner);
+	t->owner = NULL;
+}
+
+/*
+ * Whether the sink places keyless plain takes itself (kafka_sticky): the
+ * fixed topic, librdkafka's sticky placement for keyless messages (any
+ * partitioner but random), no defaultPartitionId and not the ordered mode,
+ * which places every take itself. -ENOMEM, else 0.
+ */
+static int
+kafka_sticky_init(struct kafka_sink *ks)
+{
+	char v[64];
+	size_t len = sizeof(v);
+	int id;
+
+	ks->sticky_linger_ns = 10 * SL_NS_PER_MS;
+	if (rd_kafka_conf_get(ks->conf_tmpl, "sticky.partitioning.linger.ms",
+			      v, &len) == RD_KAFKA_CONF_OK)
+		ks->sticky_linger_ns = strtoull(v, NULL, 10) * SL_NS_PER_MS;
+	len = sizeof(v);
+	if (!ks->rkt || ks->order_per_partition || ks->default_partition >= 0 ||
+	    (rd_kafka_conf_get(ks->conf_tmpl, "partitioner", v, &len) ==
+	     RD_KAFKA_CONF_OK && strcmp(v, "random") == 0))
+		return 0;
+	id = kafka_topic_id(ks, ks->topic);
+	if (id == -ENOMEM)
+		return -ENOMEM;
+	ks->sticky_topic = id;
+	ks->sticky_rand = (uint32_t)sl_time_mono_ns() | 1;
+	return 0;
 }
 
 static void
@@ -1230,7 +1355,7 @@ kafka_restart(struct kafka_sink *ks)
 		ks->topics[i].rkt = rd_kafka_topic_new(ks->rk,
 						       ks->topics[i].name,
 						       NULL);
-	if (ks->order_per_partition &&
+	if ((ks->order_per_partition || ks->sticky_topic >= 0) &&
 	    pthread_create(&ks->meta_thread, NULL, kafka_meta_main, ks) == 0) {
 		sl_thread_name(ks->meta_thread, "meta", ks->base.name);
 		ks->meta_running = true;
@@ -1421,6 +1546,8 @@ kafka_create(const char *name, const void *settings,
 	pthread_mutex_init(&ks->brokers_lock, NULL);
 	pthread_mutex_init(&ks->meta_lock, NULL);
 	pthread_cond_init(&ks->meta_cond, NULL);
+	ks->sticky_topic = -1;
+	ks->sticky_part = -1;
 	ks->base.name = strdup(name);
 	ks->topic = strdup(set->topic ? set->topic : KAFKA_DEFAULT_TOPIC);
 	ks->topic_header = set->topic_header ? strdup(set->topic_header) :
@@ -1511,6 +1638,8 @@ kafka_create(const char *name, const void *settings,
 			goto err_free;
 		}
 	}
+	if (kafka_sticky_init(ks) < 0)
+		goto err_nomem;
 	ks->base.cons = sl_channel_consumer_open(ch, name, ks->batch,
 						 ks->max_inflight, err);
 	if (!ks->base.cons)
@@ -1532,7 +1661,7 @@ kafka_start(struct sl_sink *sk, struct sl_err *err)
 	struct kafka_sink *ks = (struct kafka_sink *)sk;
 	int rc;
 
-	if (ks->order_per_partition) {
+	if (ks->order_per_partition || ks->sticky_topic >= 0) {
 		rc = pthread_create(&ks->meta_thread, NULL, kafka_meta_main,
 				    ks);
 		if (rc != 0)
@@ -1643,6 +1772,12 @@ static const struct sl_stat_desc kafka_stat_desc[] = {
 		     SL_STAT_COUNTER, SL_STAT_SLUICE),
 	SL_STAT_DESC("producer_restarts", struct kafka_stats,
 		     producer_restarts, SL_STAT_COUNTER, SL_STAT_SLUICE),
+	SL_STAT_DESC("sticky_partitions", struct kafka_stats,
+		     sticky_partitions, SL_STAT_GAUGE, SL_STAT_SLUICE),
+	SL_STAT_DESC("sticky_takes", struct kafka_stats, sticky_takes,
+		     SL_STAT_COUNTER, SL_STAT_SLUICE),
+	SL_STAT_DESC("sticky_moves", struct kafka_stats, sticky_moves,
+		     SL_STAT_COUNTER, SL_STAT_SLUICE),
 	SL_STAT_DESC_END,
 };
 

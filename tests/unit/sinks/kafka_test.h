@@ -242,7 +242,7 @@ struct kt_verify {
 	pthread_t thread;
 	int stop;
 	/* results (read after join) */
-	uint8_t *seen;
+	uint8_t *seen;		/* by SEQ: 0, or 1 + its (first) partition */
 	unsigned unique, dups, reordered, foreign, corrupt;
 	/* log offsets the verifier never got (dropped unread, or jumped) */
 	uint64_t skipped;
@@ -297,7 +297,7 @@ kt_verify_record(struct kt_verify *v, const rd_kafka_message_t *m)
 		v->dups++;
 		return;
 	}
-	v->seen[seq] = 1;
+	v->seen[seq] = (uint8_t)(p + 1);	/* the partition it is on, + 1 */
 	__atomic_store_n(&v->unique, v->unique + 1, __ATOMIC_RELAXED);
 	if ((int64_t)seq < v->max_seq[p])
 		v->reordered++;

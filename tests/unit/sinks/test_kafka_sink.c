@@ -180,6 +180,57 @@ Test(kafka_sink, large_run_loses_nothing_and_counters_add_up)
 }
 
 /*
+ * Keyless takes are placed by the sink, a whole take on one partition
+ * (kafka_sticky); with sticky.partitioning.linger.ms = 0 each take moves
+ * to another. So every run of consecutive SEQs on one partition is one
+ * take: at most flumeBatchSize long, and near it on average. librdkafka's
+ * own partitioner, asked per message, would move at every message (runs
+ * of ~1.3).
+ */
+Test(kafka_sink, keyless_takes_go_whole_to_one_partition)
+{
+	unsigned n = kt_size(4000), i, runs = 0, longest = 0, len = 0;
+	unsigned per_part[4] = { 0 };
+	struct kt_agent a;
+	struct kt_verify v;
+
+	rd_kafka_mock_topic_create(mock.mc, "sticky", 4, 3);
+	open_agent(&a, "sticky", 1000, "a1.sinks.k1.kafka.producer."
+		   "sticky.partitioning.linger.ms = 0\n");
+	/* Until the metadata thread has the partition count, librdkafka
+	 * places them (per message). */
+	for (i = 0; i < 1000 && kt_stat(&a, "sticky_partitions") != 4; i++) {
+		kt_run_once(&a);
+		sl_time_sleep_ns(10 * SL_NS_PER_MS);
+	}
+	cr_assert_eq(kt_stat(&a, "sticky_partitions"), 4);
+	kt_verify_start(&v, mock.bootstrap, "sticky", 4, n, 0);
+	kt_load(&a, &mock, &v, n, 64, 120, NULL, NULL);
+	kt_verify_stop(&v);
+	kt_report("keyless_takes_sticky", &a, &v);
+	cr_assert_eq(v.unique, n, "lost %u", n - v.unique);
+	for (i = 0; i < n; i++) {
+		cr_assert(v.seen[i] >= 1 && v.seen[i] <= 4);
+		per_part[v.seen[i] - 1]++;
+		len = i > 0 && v.seen[i] == v.seen[i - 1] ? len + 1 : 1;
+		if (len == 1)
+			runs++;
+		longest = SL_MAX(longest, len);
+	}
+	cr_assert_leq(longest, 20, "a run of %u: longer than a take",
+		      longest);
+	cr_assert_geq(n / runs, 10, "%u runs for %u events: placed per "
+		      "message, not per take", runs, n);
+	for (i = 0; i < 4; i++)
+		cr_expect_gt(per_part[i], 0, "partition %u unused", i);
+	cr_expect_eq(kt_stat(&a, "sticky_moves"),
+		     kt_stat(&a, "sticky_takes"), "linger 0: every take moves");
+	cr_expect_geq(kt_stat(&a, "sticky_takes"), runs);
+	kt_verify_free(&v);
+	kt_agent_close(&a);
+}
+
+/*
  * librdkafka's queue holds 30 messages and a take is 20: a take handed
  * over in one call meets the full queue part way, goes in as a prefix,
  * and the rest follows, before any later take, once reports free room.
