@@ -40,6 +40,7 @@
 #define KAFKA_RETRY_MAX_NS	(5 * SL_NS_PER_SEC)
 #define KAFKA_TOPIC_MAX		249	/* Kafka's own limit */
 #define KAFKA_META_TIMEOUT_MS	5000
+#define KAFKA_STICKY_REFRESH_S	300	/* topic.metadata.refresh.interval */
 
 /* Opaque of one produced message: txn slot, generation, event index. */
 #define OPQ_SLOT_SHIFT		48
@@ -129,7 +130,6 @@ struct kafka_sink {
 	/* Keyless plain takes: the sink's sticky partition (kafka_sticky).
 	 * Runner thread. */
 	int sticky_topic;		/* in topics[]; -1: librdkafka places */
-	int32_t sticky_nb_parts;	/* 0: not known yet */
 	int32_t sticky_part;		/* -1: choose one */
 	uint64_t sticky_until_ns;
 	uint64_t sticky_linger_ns;
@@ -863,25 +863,20 @@ kafka_txn_plain(const struct kafka_sink *ks, const struct kafka_txn *txn)
  * and under defaultPartitionId or the random partitioner, librdkafka
  * places the messages. A partition a delivery failed on is left at once.
  */
-static int32_t kafka_topic_parts(struct kafka_sink *ks,
-				  struct kafka_topic_state *t);
 static void kafka_topic_forget_parts(struct kafka_sink *ks,
 				     struct kafka_topic_state *t);
 
 static int32_t
 kafka_sticky(struct kafka_sink *ks)
 {
-	int32_t n = ks->sticky_nb_parts, p = ks->sticky_part;
+	/* Published by the metadata thread. */
+	int32_t n = (int32_t)__atomic_load_n(&ks->st.sticky_partitions,
+					     __ATOMIC_RELAXED);
+	int32_t p = ks->sticky_part;
 	uint32_t x;
 
-	if (n <= 0) {
-		if (ks->sticky_topic < 0)
-			return RD_KAFKA_PARTITION_UA;
-		n = kafka_topic_parts(ks, &ks->topics[ks->sticky_topic]);
-		if (n <= 0)
-			return RD_KAFKA_PARTITION_UA;
-		ks->sticky_nb_parts = n;
-	}
+	if (n <= 0)
+		return RD_KAFKA_PARTITION_UA;
 	sl_stat_add(&ks->st.sticky_takes, 1);
 	if (p >= 0 && p < n && ks->poll_ns < ks->sticky_until_ns)
 		return p;
@@ -933,7 +928,6 @@ kafka_produce_plain(struct kafka_sink *ks, unsigned slot,
 		/* The topic has fewer partitions than it had (deleted and
 		 * made again): none went in. Ask again; librdkafka places
 		 * these. */
-		ks->sticky_nb_parts = 0;
 		ks->sticky_part = -1;
 		if (ks->sticky_topic >= 0)
 			kafka_topic_forget_parts(ks,
@@ -1020,13 +1014,17 @@ kafka_meta_main(void *arg)
 						 (uint64_t)cnt,
 						 __ATOMIC_RELAXED);
 		}
-		if (missing && !ks->meta_stop) {
+		if ((missing || ks->sticky_topic >= 0) && !ks->meta_stop &&
+		    !ks->meta_want) {
 			struct timespec ts;
 
 			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += 1;
-			pthread_cond_timedwait(&ks->meta_cond, &ks->meta_lock,
-					       &ts);
+			ts.tv_sec += missing ? 1 : KAFKA_STICKY_REFRESH_S;
+			/* Partitions may be added: ask again now and then. */
+			if (pthread_cond_timedwait(&ks->meta_cond,
+						   &ks->meta_lock, &ts) ==
+			    ETIMEDOUT && !missing)
+				ks->topics[ks->sticky_topic].nb_parts = 0;
 		} else if (!ks->meta_want && !ks->meta_stop) {
 			pthread_cond_wait(&ks->meta_cond, &ks->meta_lock);
 		}
