@@ -852,6 +852,9 @@ kafka_txn_plain(const struct kafka_sink *ks, const struct kafka_txn *txn)
 	return true;
 }
 
+static void kafka_topic_forget_parts(struct kafka_sink *ks,
+				     struct kafka_topic_state *t);
+
 /*
  * librdkafka places a keyless message with its sticky partitioner: one
  * partition for sticky.partitioning.linger.ms, then another at random. It
@@ -863,9 +866,6 @@ kafka_txn_plain(const struct kafka_sink *ks, const struct kafka_txn *txn)
  * and under defaultPartitionId or the random partitioner, librdkafka
  * places the messages. A partition a delivery failed on is left at once.
  */
-static void kafka_topic_forget_parts(struct kafka_sink *ks,
-				     struct kafka_topic_state *t);
-
 static int32_t
 kafka_sticky(struct kafka_sink *ks)
 {
@@ -974,7 +974,7 @@ kafka_produce_txn(struct kafka_sink *ks, unsigned pos)
 	return true;
 }
 
-/* ---- orderPerPartition ------------------------------------------------ */
+/* ---- partition counts: orderPerPartition, kafka_sticky ---------------- */
 
 /* The metadata thread: partition counts for topics the runner needs. */
 static void *
