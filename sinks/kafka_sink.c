@@ -873,12 +873,16 @@ kafka_sticky(struct kafka_sink *ks)
 	int32_t n = (int32_t)__atomic_load_n(&ks->st.sticky_partitions,
 					     __ATOMIC_RELAXED);
 	int32_t p = ks->sticky_part;
+	uint64_t now;
 	uint32_t x;
 
 	if (n <= 0)
 		return RD_KAFKA_PARTITION_UA;
 	sl_stat_add(&ks->st.sticky_takes, 1);
-	if (p >= 0 && p < n && ks->poll_ns < ks->sticky_until_ns)
+	/* One clock read per take, not the poll's: a backlog drained in
+	 * one poll would otherwise all land on one partition. */
+	now = sl_time_mono_ns();
+	if (p >= 0 && p < n && now < ks->sticky_until_ns)
 		return p;
 	sl_stat_add(&ks->st.sticky_moves, 1);
 	x = ks->sticky_rand;		/* xorshift32 */
@@ -891,7 +895,7 @@ kafka_sticky(struct kafka_sink *ks)
 						  x % (uint32_t)(n - 1)) % n :
 					(int32_t)(x % (uint32_t)n);
 	ks->sticky_part = p;
-	ks->sticky_until_ns = ks->poll_ns + ks->sticky_linger_ns;
+	ks->sticky_until_ns = now + ks->sticky_linger_ns;
 	return p;
 }
 
