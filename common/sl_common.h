@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Small macros every folder uses: cache alignment, branch hints, asserts.
+ * Small macros every folder uses: cache alignment, branch hints, asserts,
+ * counters, thread names.
  * Header only; no thread or core owns anything here.
  */
 #ifndef SL_COMMON_H
