@@ -168,6 +168,7 @@ struct nc_source {
 	uint64_t room_safety_at;	/* the timer's next tick while armed */
 	uint64_t room_wakeups;		/* `ctl stats` reads it (relaxed) */
 	uint64_t held_alloc;		/* bytes of every conn's held buffer */
+	uint64_t held_bytes;		/* received, copied aside (relaxed) */
 
 	struct sl_log_ratelimit rl_accept;
 	struct sl_log_ratelimit rl_limit;
@@ -736,6 +737,7 @@ nc_conn_hold(struct nc_conn *conn, const uint8_t *data, size_t len)
 	}
 	memcpy(conn->held + keep, data, len);
 	conn->held_len = (uint32_t)need;
+	sl_stat_add(&conn->ns->held_bytes, len);
 	return 0;
 }
 
@@ -1571,6 +1573,9 @@ nc_stats(const struct sl_source *src, struct sl_stats_sink *out)
 	out->put_u64(out, "channel_room_wakeups",
 		     sl_stat_read(&ns->room_wakeups), SL_STAT_COUNTER,
 		     SL_STAT_SLUICE);
+	/* Read ahead of a full channel and copied aside until it has room. */
+	out->put_u64(out, "held_bytes", sl_stat_read(&ns->held_bytes),
+		     SL_STAT_COUNTER, SL_STAT_SLUICE);
 	out->put_str(out, "recv_mode", mode ? mode : "not started",
 		     SL_STAT_SLUICE);
 	out->put_u64(out, "ring_depth_bytes", sl_fanout_depth(&ns->fo),

@@ -242,6 +242,10 @@ def channel_full_backpressure(tmp):
         check(not drops, f"no drops: {drops}")
         check(int(src["ChannelWriteFail"]) > 0,
               "the full channel stalled the source (ChannelWriteFail)")
+        held = int(src["sluice"]["held_bytes"])
+        total = sum(len(x) + 1 for x in lines)
+        check(0 < held <= total, f"what was read ahead of the full channel "
+              f"is counted once: 0 < held_bytes {held} <= {total}")
     finally:
         rc = ag.stop()
     check(rc == 0, f"SIGTERM: exit 0 (got {rc})")
