@@ -40,7 +40,6 @@
 #define KAFKA_RETRY_MAX_NS	(5 * SL_NS_PER_SEC)
 #define KAFKA_TOPIC_MAX		249	/* Kafka's own limit */
 #define KAFKA_META_TIMEOUT_MS	5000
-#define KAFKA_STICKY_REFRESH_S	300	/* topic.metadata.refresh.interval */
 
 /* Opaque of one produced message: txn slot, generation, event index. */
 #define OPQ_SLOT_SHIFT		48
@@ -100,6 +99,7 @@ struct kafka_stats {
 	uint64_t partition_waits;
 	uint64_t producer_restarts;
 	uint64_t sticky_partitions;	/* kafka_sticky's; 0: librdkafka's */
+	uint64_t sticky_unavailable;	/* ... of them without a leader */
 	uint64_t sticky_takes;		/* placed whole by kafka_sticky() */
 	uint64_t sticky_moves;
 };
@@ -128,8 +128,10 @@ struct kafka_sink {
 	bool idempotent;
 
 	/* Keyless plain takes: the sink's sticky partition (kafka_sticky).
-	 * Runner thread. */
-	int sticky_topic;		/* in topics[]; -1: librdkafka places */
+	 * Runner thread (librdkafka's statistics are served there too). */
+	bool sticky_ok;			/* false: librdkafka places them */
+	int32_t sticky_nb;		/* partitions; 0: not known yet */
+	uint8_t *sticky_down;		/* [sticky_nb]: 1 = no leader */
 	int32_t sticky_part;		/* -1: choose one */
 	uint64_t sticky_until_ns;
 	uint64_t sticky_linger_ns;
@@ -373,6 +375,53 @@ kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 }
 
 /*
+ * The fixed topic's partitions and which have a leader, from librdkafka's
+ * statistics (@t: topics.TOPIC), for kafka_sticky(): librdkafka's own view,
+ * the one its partitioner uses. Runner thread.
+ */
+static void
+kafka_sticky_leaders(struct kafka_sink *ks, json_t *t)
+{
+	json_t *parts = json_object_get(t, "partitions"), *p;
+	int32_t n = 0, down = 0, i;
+	const char *key;
+	uint8_t *v;
+
+	json_object_foreach(parts, key, p) {
+		json_int_t id = json_integer_value(json_object_get(p,
+								   "partition"));
+
+		if (id >= 0 && id < INT32_MAX && id + 1 > n)
+			n = (int32_t)(id + 1);
+	}
+	if (n > ks->sticky_nb) {
+		v = realloc(ks->sticky_down, (size_t)n);
+		if (!v)
+			return;		/* keep the old view */
+		ks->sticky_down = v;
+	}
+	if (n > 0)
+		memset(ks->sticky_down, 1, (size_t)n);
+	json_object_foreach(parts, key, p) {
+		json_int_t id = json_integer_value(json_object_get(p,
+								   "partition"));
+		json_int_t leader = json_integer_value(json_object_get(p,
+								       "leader"));
+
+		if (id >= 0 && id < n)
+			ks->sticky_down[id] = leader < 0 ||
+				json_is_true(json_object_get(p, "unknown"));
+	}
+	for (i = 0; i < n; i++)
+		down += ks->sticky_down[i];
+	ks->sticky_nb = n;
+	__atomic_store_n(&ks->st.sticky_partitions, (uint64_t)n,
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&ks->st.sticky_unavailable, (uint64_t)down,
+			 __ATOMIC_RELAXED);
+}
+
+/*
  * Broker states and round-trip times from librdkafka's statistics JSON;
  * a broker seen coming up counts as a connection created, going down as
  * one closed (sampled every statistics.interval.ms).
@@ -408,6 +457,9 @@ kafka_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 			json_object_get(rtt, "p99"));
 		n++;
 	}
+	if (ks->sticky_ok)
+		kafka_sticky_leaders(ks, json_object_get(json_object_get(root,
+				     "topics"), ks->topic));
 	json_decref(root);
 	pthread_mutex_lock(&ks->brokers_lock);
 	for (i = 0; i < n; i++) {
@@ -852,51 +904,58 @@ kafka_txn_plain(const struct kafka_sink *ks, const struct kafka_txn *txn)
 	return true;
 }
 
-static void kafka_topic_forget_parts(struct kafka_sink *ks,
-				     struct kafka_topic_state *t);
-
 /*
  * librdkafka places a keyless message with its sticky partitioner: one
- * partition for sticky.partitioning.linger.ms, then another at random. It
- * decides per message, reading the clock twice and taking the partition
- * queue's lock each time: a quarter of the sink thread. For a plain take
- * the sink makes the same choice once and hands librdkafka the take with
- * its partition, which librdkafka then queues in one piece. It needs the
- * topic's partition count (from the metadata thread); until it has one,
- * and under defaultPartitionId or the random partitioner, librdkafka
- * places the messages. A partition a delivery failed on is left at once.
+ * partition for sticky.partitioning.linger.ms, then another at random
+ * among those with a leader. It decides per message, reading the clock
+ * twice and taking the partition queue's lock each time: a quarter of the
+ * sink thread. For a plain take the sink makes the same choice once and
+ * hands librdkafka the take with its partition, which librdkafka then
+ * queues in one piece. It knows the partitions and their leaders from
+ * librdkafka's statistics (kafka_sticky_leaders); until the first ones,
+ * when none has a leader, and under defaultPartitionId or the random
+ * partitioner, librdkafka places the messages. A partition a delivery
+ * failed on is left at once.
  */
 static int32_t
 kafka_sticky(struct kafka_sink *ks)
 {
-	/* Published by the metadata thread. */
-	int32_t n = (int32_t)__atomic_load_n(&ks->st.sticky_partitions,
-					     __ATOMIC_RELAXED);
-	int32_t p = ks->sticky_part;
+	int32_t n = ks->sticky_nb, p = ks->sticky_part, q, i;
 	uint64_t now;
 	uint32_t x;
 
 	if (n <= 0)
 		return RD_KAFKA_PARTITION_UA;
-	sl_stat_add(&ks->st.sticky_takes, 1);
 	/* One clock read per take, not the poll's: a backlog drained in
 	 * one poll would otherwise all land on one partition. */
 	now = sl_time_mono_ns();
-	if (p >= 0 && p < n && now < ks->sticky_until_ns)
+	if (p >= 0 && p < n && !ks->sticky_down[p] &&
+	    now < ks->sticky_until_ns) {
+		sl_stat_add(&ks->st.sticky_takes, 1);
 		return p;
-	sl_stat_add(&ks->st.sticky_moves, 1);
+	}
 	x = ks->sticky_rand;		/* xorshift32 */
 	x ^= x << 13;
 	x ^= x >> 17;
 	x ^= x << 5;
 	ks->sticky_rand = x;
-	/* Another one than the last, as a failed one must be left. */
-	p = p >= 0 && p < n && n > 1 ? (int32_t)((uint32_t)p + 1 +
-						  x % (uint32_t)(n - 1)) % n :
-					(int32_t)(x % (uint32_t)n);
-	ks->sticky_part = p;
+	/* From a random one, the first with a leader, the last one last
+	 * (a failed one must be left). */
+	for (i = 0, q = -1; i < n && q < 0; i++) {
+		int32_t c = (int32_t)((x + (uint32_t)i) % (uint32_t)n);
+
+		if (!ks->sticky_down[c] && c != p)
+			q = c;
+	}
+	if (q < 0 && p >= 0 && p < n && !ks->sticky_down[p])
+		q = p;
+	ks->sticky_part = q;
+	if (q < 0)
+		return RD_KAFKA_PARTITION_UA;	/* none has a leader */
 	ks->sticky_until_ns = now + ks->sticky_linger_ns;
-	return p;
+	sl_stat_add(&ks->st.sticky_takes, 1);
+	sl_stat_add(&ks->st.sticky_moves, 1);
+	return q;
 }
 
 /*
@@ -928,14 +987,12 @@ kafka_produce_plain(struct kafka_sink *ks, unsigned slot,
 	}
 	rd_kafka_produce_batch(ks->rkt, part, 0, m, (int)n);
 	if (n && m[0].err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION &&
-	    part == ks->sticky_part) {
-		/* The topic has fewer partitions than it had (deleted and
-		 * made again): none went in. Ask again; librdkafka places
-		 * these. */
+	    part >= 0 && part == ks->sticky_part) {
+		/* The topic has fewer partitions than the statistics said
+		 * (deleted and made again): none went in. librdkafka places
+		 * these; the next statistics tell the sink again. */
 		ks->sticky_part = -1;
-		if (ks->sticky_topic >= 0)
-			kafka_topic_forget_parts(ks,
-						 &ks->topics[ks->sticky_topic]);
+		ks->sticky_nb = 0;
 		for (i = 0; i < n; i++)
 			m[i].err = RD_KAFKA_RESP_ERR_NO_ERROR;
 		part = RD_KAFKA_PARTITION_UA;
@@ -978,7 +1035,7 @@ kafka_produce_txn(struct kafka_sink *ks, unsigned pos)
 	return true;
 }
 
-/* ---- partition counts: orderPerPartition, kafka_sticky ---------------- */
+/* ---- orderPerPartition ------------------------------------------------ */
 
 /* The metadata thread: partition counts for topics the runner needs. */
 static void *
@@ -1013,22 +1070,14 @@ kafka_meta_main(void *arg)
 				t->nb_parts = cnt;
 			else
 				missing = true;
-			if (cnt > 0 && (int)i == ks->sticky_topic)
-				__atomic_store_n(&ks->st.sticky_partitions,
-						 (uint64_t)cnt,
-						 __ATOMIC_RELAXED);
 		}
-		if ((missing || ks->sticky_topic >= 0) && !ks->meta_stop &&
-		    !ks->meta_want) {
+		if (missing && !ks->meta_stop) {
 			struct timespec ts;
 
 			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += missing ? 1 : KAFKA_STICKY_REFRESH_S;
-			/* Partitions may be added: ask again now and then. */
-			if (pthread_cond_timedwait(&ks->meta_cond,
-						   &ks->meta_lock, &ts) ==
-			    ETIMEDOUT && !missing)
-				ks->topics[ks->sticky_topic].nb_parts = 0;
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&ks->meta_cond, &ks->meta_lock,
+					       &ts);
 		} else if (!ks->meta_want && !ks->meta_stop) {
 			pthread_cond_wait(&ks->meta_cond, &ks->meta_lock);
 		}
@@ -1083,48 +1132,29 @@ kafka_topic_parts(struct kafka_sink *ks, struct kafka_topic_state *t)
 	return n;
 }
 
-/* The partition count of @t is wrong (kafka_produce_plain): ask again. */
-static void
-kafka_topic_forget_parts(struct kafka_sink *ks, struct kafka_topic_state *t)
-{
-	pthread_mutex_lock(&ks->meta_lock);
-	t->nb_parts = 0;
-	__atomic_store_n(&ks->st.sticky_partitions, 0, __ATOMIC_RELAXED);
-	ks->meta_want = true;
-	pthread_cond_signal(&ks->meta_cond);
-	pthread_mutex_unlock(&ks->meta_lock);
-	free(t->owner);
-	t->owner = NULL;
-}
-
 /*
  * Whether the sink places keyless plain takes itself (kafka_sticky): the
  * fixed topic, librdkafka's sticky placement for keyless messages (any
  * partitioner but random), no defaultPartitionId and not the ordered mode,
- * which places every take itself. -ENOMEM, else 0.
+ * which places every take itself.
  */
-static int
+static void
 kafka_sticky_init(struct kafka_sink *ks)
 {
 	char v[64];
 	size_t len = sizeof(v);
-	int id;
 
 	ks->sticky_linger_ns = 10 * SL_NS_PER_MS;
 	if (rd_kafka_conf_get(ks->conf_tmpl, "sticky.partitioning.linger.ms",
 			      v, &len) == RD_KAFKA_CONF_OK)
 		ks->sticky_linger_ns = strtoull(v, NULL, 10) * SL_NS_PER_MS;
 	len = sizeof(v);
-	if (!ks->rkt || ks->order_per_partition || ks->default_partition >= 0 ||
-	    (rd_kafka_conf_get(ks->conf_tmpl, "partitioner", v, &len) ==
-	     RD_KAFKA_CONF_OK && strcmp(v, "random") == 0))
-		return 0;
-	id = kafka_topic_id(ks, ks->topic);
-	if (id == -ENOMEM)
-		return -ENOMEM;
-	ks->sticky_topic = id;
+	ks->sticky_ok = ks->rkt && !ks->order_per_partition &&
+			ks->default_partition < 0 &&
+			!(rd_kafka_conf_get(ks->conf_tmpl, "partitioner", v,
+					    &len) == RD_KAFKA_CONF_OK &&
+			  strcmp(v, "random") == 0);
 	ks->sticky_rand = (uint32_t)sl_time_mono_ns() | 1;
-	return 0;
 }
 
 static void
@@ -1357,7 +1387,7 @@ kafka_restart(struct kafka_sink *ks)
 		ks->topics[i].rkt = rd_kafka_topic_new(ks->rk,
 						       ks->topics[i].name,
 						       NULL);
-	if ((ks->order_per_partition || ks->sticky_topic >= 0) &&
+	if (ks->order_per_partition &&
 	    pthread_create(&ks->meta_thread, NULL, kafka_meta_main, ks) == 0) {
 		sl_thread_name(ks->meta_thread, "meta", ks->base.name);
 		ks->meta_running = true;
@@ -1548,7 +1578,6 @@ kafka_create(const char *name, const void *settings,
 	pthread_mutex_init(&ks->brokers_lock, NULL);
 	pthread_mutex_init(&ks->meta_lock, NULL);
 	pthread_cond_init(&ks->meta_cond, NULL);
-	ks->sticky_topic = -1;
 	ks->sticky_part = -1;
 	ks->base.name = strdup(name);
 	ks->topic = strdup(set->topic ? set->topic : KAFKA_DEFAULT_TOPIC);
@@ -1640,8 +1669,7 @@ kafka_create(const char *name, const void *settings,
 			goto err_free;
 		}
 	}
-	if (kafka_sticky_init(ks) < 0)
-		goto err_nomem;
+	kafka_sticky_init(ks);
 	ks->base.cons = sl_channel_consumer_open(ch, name, ks->batch,
 						 ks->max_inflight, err);
 	if (!ks->base.cons)
@@ -1663,7 +1691,7 @@ kafka_start(struct sl_sink *sk, struct sl_err *err)
 	struct kafka_sink *ks = (struct kafka_sink *)sk;
 	int rc;
 
-	if (ks->order_per_partition || ks->sticky_topic >= 0) {
+	if (ks->order_per_partition) {
 		rc = pthread_create(&ks->meta_thread, NULL, kafka_meta_main,
 				    ks);
 		if (rc != 0)
@@ -1720,6 +1748,7 @@ kafka_destroy(struct sl_sink *sk)
 		rd_kafka_poll(ks->rk, 0);
 		rd_kafka_destroy(ks->rk);
 	}
+	free(ks->sticky_down);		/* the statistics may use it until here */
 	if (ks->txns)
 		for (i = 0; i < ks->max_inflight; i++) {
 			free(ks->txns[i].parts);
@@ -1776,6 +1805,8 @@ static const struct sl_stat_desc kafka_stat_desc[] = {
 		     producer_restarts, SL_STAT_COUNTER, SL_STAT_SLUICE),
 	SL_STAT_DESC("sticky_partitions", struct kafka_stats,
 		     sticky_partitions, SL_STAT_GAUGE, SL_STAT_SLUICE),
+	SL_STAT_DESC("sticky_unavailable", struct kafka_stats,
+		     sticky_unavailable, SL_STAT_GAUGE, SL_STAT_SLUICE),
 	SL_STAT_DESC("sticky_takes", struct kafka_stats, sticky_takes,
 		     SL_STAT_COUNTER, SL_STAT_SLUICE),
 	SL_STAT_DESC("sticky_moves", struct kafka_stats, sticky_moves,

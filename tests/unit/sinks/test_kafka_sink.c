@@ -196,9 +196,10 @@ Test(kafka_sink, keyless_takes_go_whole_to_one_partition)
 
 	rd_kafka_mock_topic_create(mock.mc, "sticky", 4, 3);
 	open_agent(&a, "sticky", 1000, "a1.sinks.k1.kafka.producer."
-		   "sticky.partitioning.linger.ms = 0\n");
-	/* Until the metadata thread has the partition count, librdkafka
-	 * places them (per message). */
+		   "sticky.partitioning.linger.ms = 0\n"
+		   "a1.sinks.k1.kafka.producer.statistics.interval.ms = 100\n");
+	/* Until librdkafka's first statistics name the partitions,
+	 * librdkafka places them (per message). */
 	for (i = 0; i < 1000 && kt_stat(&a, "sticky_partitions") != 4; i++) {
 		kt_run_once(&a);
 		sl_time_sleep_ns(10 * SL_NS_PER_MS);
@@ -226,6 +227,47 @@ Test(kafka_sink, keyless_takes_go_whole_to_one_partition)
 	cr_expect_eq(kt_stat(&a, "sticky_moves"),
 		     kt_stat(&a, "sticky_takes"), "linger 0: every take moves");
 	cr_expect_geq(kt_stat(&a, "sticky_takes"), runs);
+	kt_verify_free(&v);
+	kt_agent_close(&a);
+}
+
+/*
+ * A partition without a leader is not placed on: librdkafka's partitioner
+ * skips it, and so does the sink's own placement (it learns the leaders
+ * from librdkafka's statistics), rather than leave takes waiting there
+ * for message.timeout.ms while every later take waits to commit behind
+ * them.
+ */
+Test(kafka_sink, keyless_takes_skip_a_partition_without_a_leader)
+{
+	unsigned n = kt_size(3000), i;
+	struct kt_agent a;
+	struct kt_verify v;
+	uint64_t t0;
+
+	rd_kafka_mock_topic_create(mock.mc, "noleader", 4, 3);
+	rd_kafka_mock_partition_set_leader(mock.mc, "noleader", 2, -1);
+	open_agent(&a, "noleader", 1000,
+		   "a1.sinks.k1.kafka.producer.statistics.interval.ms = 100\n"
+		   "a1.sinks.k1.kafka.producer.message.timeout.ms = 120000\n"
+		   "a1.sinks.k1.kafka.producer.sticky.partitioning.linger.ms ="
+		   " 0\n");
+	for (i = 0; i < 1000 && kt_stat(&a, "sticky_unavailable") != 1; i++) {
+		kt_run_once(&a);
+		sl_time_sleep_ns(10 * SL_NS_PER_MS);
+	}
+	cr_assert_eq(kt_stat(&a, "sticky_partitions"), 4);
+	cr_assert_eq(kt_stat(&a, "sticky_unavailable"), 1);
+	kt_verify_start(&v, mock.bootstrap, "noleader", 4, n, 0);
+	t0 = sl_time_mono_ns();
+	kt_load(&a, &mock, &v, n, 64, 60, NULL, NULL);
+	kt_verify_stop(&v);
+	kt_report("keyless_takes_skip_leaderless", &a, &v);
+	cr_assert_eq(v.unique, n, "lost %u (waiting on the partition without "
+		     "a leader?)", n - v.unique);
+	cr_expect_eq(v.per_part[2], 0);
+	cr_expect_lt(sl_time_mono_ns() - t0, 50 * SL_NS_PER_SEC);
+	cr_expect_gt(kt_stat(&a, "sticky_takes"), 0);
 	kt_verify_free(&v);
 	kt_agent_close(&a);
 }
