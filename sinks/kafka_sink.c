@@ -130,6 +130,7 @@ struct kafka_sink {
 	/* Keyless plain takes: the sink's sticky partition (kafka_sticky).
 	 * Runner thread (librdkafka's statistics are served there too). */
 	bool sticky_ok;			/* false: librdkafka places them */
+	uint32_t sticky_seen_gen;	/* sticky_meta_gen last copied */
 	int32_t sticky_nb;		/* partitions; 0: not known yet */
 	uint8_t *sticky_down;		/* [sticky_nb]: 1 = no leader */
 	int32_t sticky_part;		/* -1: choose one */
@@ -171,6 +172,12 @@ struct kafka_sink {
 	bool meta_running;
 	bool meta_stop;
 	bool meta_want;
+	/* kafka_sticky's first view, from a metadata request (meta_lock):
+	 * librdkafka's statistics come only after statistics.interval.ms. */
+	bool sticky_meta_want;
+	int32_t sticky_meta_nb;
+	uint8_t *sticky_meta_down;
+	uint32_t sticky_meta_gen;	/* release: meta thread */
 
 	/* Stats. */
 	struct kafka_stats st;
@@ -375,17 +382,59 @@ kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 }
 
 /*
+ * kafka_sticky's view of the fixed topic: @n partitions, @down[i] set for
+ * those without a leader. Runner thread; the gauges for `ctl stats`.
+ */
+static void
+kafka_sticky_view(struct kafka_sink *ks, int32_t n, const uint8_t *down)
+{
+	int32_t nb_down = 0, i;
+	uint8_t *v;
+
+	if (n > ks->sticky_nb) {
+		v = realloc(ks->sticky_down, (size_t)n);
+		if (!v)
+			return;		/* keep the old view */
+		ks->sticky_down = v;
+	}
+	for (i = 0; i < n; i++) {
+		ks->sticky_down[i] = down[i];
+		nb_down += down[i];
+	}
+	ks->sticky_nb = n;
+	__atomic_store_n(&ks->st.sticky_partitions, (uint64_t)n,
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&ks->st.sticky_unavailable, (uint64_t)nb_down,
+			 __ATOMIC_RELAXED);
+}
+
+/* Take the metadata thread's view when it has a new one (once per poll). */
+static void
+kafka_sticky_sync(struct kafka_sink *ks)
+{
+	/* Pairs with the release in kafka_meta_sticky(). */
+	uint32_t gen = __atomic_load_n(&ks->sticky_meta_gen, __ATOMIC_ACQUIRE);
+
+	if (SL_LIKELY(gen == ks->sticky_seen_gen))
+		return;
+	pthread_mutex_lock(&ks->meta_lock);
+	kafka_sticky_view(ks, ks->sticky_meta_nb, ks->sticky_meta_down);
+	pthread_mutex_unlock(&ks->meta_lock);
+	ks->sticky_seen_gen = gen;
+}
+
+/*
  * The fixed topic's partitions and which have a leader, from librdkafka's
- * statistics (@t: topics.TOPIC), for kafka_sticky(): librdkafka's own view,
- * the one its partitioner uses. Runner thread.
+ * statistics (@t: topics.TOPIC, every statistics.interval.ms): librdkafka's
+ * own view, the one its partitioner uses. Runner thread.
  */
 static void
 kafka_sticky_leaders(struct kafka_sink *ks, json_t *t)
 {
 	json_t *parts = json_object_get(t, "partitions"), *p;
-	int32_t n = 0, down = 0, i;
+	int32_t n = 0;
 	const char *key;
-	uint8_t *v;
+	uint8_t *down;
 
 	json_object_foreach(parts, key, p) {
 		json_int_t id = json_integer_value(json_object_get(p,
@@ -394,14 +443,9 @@ kafka_sticky_leaders(struct kafka_sink *ks, json_t *t)
 		if (id >= 0 && id < INT32_MAX && id + 1 > n)
 			n = (int32_t)(id + 1);
 	}
-	if (n > ks->sticky_nb) {
-		v = realloc(ks->sticky_down, (size_t)n);
-		if (!v)
-			return;		/* keep the old view */
-		ks->sticky_down = v;
-	}
-	if (n > 0)
-		memset(ks->sticky_down, 1, (size_t)n);
+	if (n == 0 || !(down = malloc((size_t)n)))
+		return;
+	memset(down, 1, (size_t)n);
 	json_object_foreach(parts, key, p) {
 		json_int_t id = json_integer_value(json_object_get(p,
 								   "partition"));
@@ -409,16 +453,11 @@ kafka_sticky_leaders(struct kafka_sink *ks, json_t *t)
 								       "leader"));
 
 		if (id >= 0 && id < n)
-			ks->sticky_down[id] = leader < 0 ||
-				json_is_true(json_object_get(p, "unknown"));
+			down[id] = leader < 0 ||
+				   json_is_true(json_object_get(p, "unknown"));
 	}
-	for (i = 0; i < n; i++)
-		down += ks->sticky_down[i];
-	ks->sticky_nb = n;
-	__atomic_store_n(&ks->st.sticky_partitions, (uint64_t)n,
-			 __ATOMIC_RELAXED);
-	__atomic_store_n(&ks->st.sticky_unavailable, (uint64_t)down,
-			 __ATOMIC_RELAXED);
+	kafka_sticky_view(ks, n, down);
+	free(down);
 }
 
 /*
@@ -911,11 +950,12 @@ kafka_txn_plain(const struct kafka_sink *ks, const struct kafka_txn *txn)
  * twice and taking the partition queue's lock each time: a quarter of the
  * sink thread. For a plain take the sink makes the same choice once and
  * hands librdkafka the take with its partition, which librdkafka then
- * queues in one piece. It knows the partitions and their leaders from
- * librdkafka's statistics (kafka_sticky_leaders); until the first ones,
- * when none has a leader, and under defaultPartitionId or the random
- * partitioner, librdkafka places the messages. A partition a delivery
- * failed on is left at once.
+ * queues in one piece. It knows the partitions and their leaders from a
+ * metadata request at start (kafka_meta_sticky), then from librdkafka's
+ * statistics (kafka_sticky_leaders); until the first answer, when none
+ * has a leader, and under defaultPartitionId or the random partitioner,
+ * librdkafka places the messages. A partition a delivery failed on is
+ * left at once.
  */
 static int32_t
 kafka_sticky(struct kafka_sink *ks)
@@ -993,6 +1033,11 @@ kafka_produce_plain(struct kafka_sink *ks, unsigned slot,
 		 * these; the next statistics tell the sink again. */
 		ks->sticky_part = -1;
 		ks->sticky_nb = 0;
+		pthread_mutex_lock(&ks->meta_lock);
+		ks->sticky_meta_want = true;
+		ks->meta_want = true;
+		pthread_cond_signal(&ks->meta_cond);
+		pthread_mutex_unlock(&ks->meta_lock);
 		for (i = 0; i < n; i++)
 			m[i].err = RD_KAFKA_RESP_ERR_NO_ERROR;
 		part = RD_KAFKA_PARTITION_UA;
@@ -1037,6 +1082,49 @@ kafka_produce_txn(struct kafka_sink *ks, unsigned pos)
 
 /* ---- orderPerPartition ------------------------------------------------ */
 
+/*
+ * kafka_sticky's first view: the fixed topic's partitions and leaders from
+ * a metadata request, published with sticky_meta_gen. Metadata thread,
+ * meta_lock held (dropped around the request). -EAGAIN: ask again later.
+ */
+static int
+kafka_meta_sticky(struct kafka_sink *ks)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	const struct rd_kafka_metadata_topic *t;
+	rd_kafka_resp_err_t err;
+	uint8_t *down = NULL;
+	int32_t n = 0, i;
+
+	pthread_mutex_unlock(&ks->meta_lock);
+	err = rd_kafka_metadata(ks->rk, 0, ks->rkt, &md, KAFKA_META_TIMEOUT_MS);
+	t = !err && md->topic_cnt == 1 && !md->topics[0].err ?
+	    &md->topics[0] : NULL;
+	for (i = 0; t && i < t->partition_cnt; i++)
+		if (t->partitions[i].id >= 0 && t->partitions[i].id + 1 > n)
+			n = t->partitions[i].id + 1;
+	if (n > 0 && (down = malloc((size_t)n))) {
+		memset(down, 1, (size_t)n);
+		for (i = 0; i < t->partition_cnt; i++)
+			if (t->partitions[i].id >= 0)
+				down[t->partitions[i].id] =
+					t->partitions[i].leader < 0;
+	}
+	if (md)
+		rd_kafka_metadata_destroy(md);
+	pthread_mutex_lock(&ks->meta_lock);
+	if (!down)
+		return -EAGAIN;
+	free(ks->sticky_meta_down);
+	ks->sticky_meta_down = down;
+	ks->sticky_meta_nb = n;
+	ks->sticky_meta_want = false;
+	/* Pairs with the acquire in kafka_sticky(). */
+	__atomic_store_n(&ks->sticky_meta_gen, ks->sticky_meta_gen + 1,
+			 __ATOMIC_RELEASE);
+	return 0;
+}
+
 /* The metadata thread: partition counts for topics the runner needs. */
 static void *
 kafka_meta_main(void *arg)
@@ -1071,6 +1159,9 @@ kafka_meta_main(void *arg)
 			else
 				missing = true;
 		}
+		if (ks->sticky_meta_want && !ks->meta_stop &&
+		    kafka_meta_sticky(ks) < 0)
+			missing = true;
 		if (missing && !ks->meta_stop) {
 			struct timespec ts;
 
@@ -1155,6 +1246,7 @@ kafka_sticky_init(struct kafka_sink *ks)
 					    &len) == RD_KAFKA_CONF_OK &&
 			  strcmp(v, "random") == 0);
 	ks->sticky_rand = (uint32_t)sl_time_mono_ns() | 1;
+	ks->sticky_meta_want = ks->sticky_ok;
 }
 
 static void
@@ -1387,7 +1479,7 @@ kafka_restart(struct kafka_sink *ks)
 		ks->topics[i].rkt = rd_kafka_topic_new(ks->rk,
 						       ks->topics[i].name,
 						       NULL);
-	if (ks->order_per_partition &&
+	if ((ks->order_per_partition || ks->sticky_ok) &&
 	    pthread_create(&ks->meta_thread, NULL, kafka_meta_main, ks) == 0) {
 		sl_thread_name(ks->meta_thread, "meta", ks->base.name);
 		ks->meta_running = true;
@@ -1412,6 +1504,7 @@ kafka_process(struct sl_sink *sk)
 	now = sl_time_mono_ns();
 	ks->poll_ns = now;
 	rd_kafka_poll(ks->rk, 0);
+	kafka_sticky_sync(ks);
 	if (ks->nb_outstanding != before)
 		progress = true;
 	if (ks->fatal && !ks->fatal_fenced) {
@@ -1691,7 +1784,7 @@ kafka_start(struct sl_sink *sk, struct sl_err *err)
 	struct kafka_sink *ks = (struct kafka_sink *)sk;
 	int rc;
 
-	if (ks->order_per_partition) {
+	if (ks->order_per_partition || ks->sticky_ok) {
 		rc = pthread_create(&ks->meta_thread, NULL, kafka_meta_main,
 				    ks);
 		if (rc != 0)
@@ -1749,6 +1842,7 @@ kafka_destroy(struct sl_sink *sk)
 		rd_kafka_destroy(ks->rk);
 	}
 	free(ks->sticky_down);		/* the statistics may use it until here */
+	free(ks->sticky_meta_down);
 	if (ks->txns)
 		for (i = 0; i < ks->max_inflight; i++) {
 			free(ks->txns[i].parts);
