@@ -224,6 +224,20 @@ kt_stat_has(const struct kt_agent *a, const char *name)
 	return f.found;
 }
 
+/* Run the sink (nothing to take) until stat @name is @want, up to @ms. */
+static uint64_t
+kt_run_until_stat(struct kt_agent *a, const char *name, uint64_t want,
+		  unsigned ms)
+{
+	unsigned i;
+
+	for (i = 0; i < ms / 10 && kt_stat(a, name) != want; i++) {
+		kt_run_once(a);
+		sl_time_sleep_ns(10 * SL_NS_PER_MS);
+	}
+	return kt_stat(a, name);
+}
+
 /* ---- the verifying consumer -------------------------------------------- */
 
 /*

@@ -201,11 +201,7 @@ Test(kafka_sink, keyless_takes_go_whole_to_one_partition)
 	open_agent(&a, "sticky", 1000, "a1.sinks.k1.kafka.producer."
 		   "sticky.partitioning.linger.ms = 0\n"
 		   "a1.sinks.k1.kafka.producer.statistics.interval.ms = 0\n");
-	for (i = 0; i < 1000 && kt_stat(&a, "sticky_partitions") != 4; i++) {
-		kt_run_once(&a);
-		sl_time_sleep_ns(10 * SL_NS_PER_MS);
-	}
-	cr_assert_eq(kt_stat(&a, "sticky_partitions"), 4);
+	cr_assert_eq(kt_run_until_stat(&a, "sticky_partitions", 4, 10000), 4);
 	kt_verify_start(&v, mock.bootstrap, "sticky", 4, n, 0);
 	kt_load(&a, &mock, &v, n, 64, 120, NULL, NULL);
 	kt_verify_stop(&v);
@@ -242,7 +238,7 @@ Test(kafka_sink, keyless_takes_go_whole_to_one_partition)
  */
 Test(kafka_sink, keyless_takes_skip_a_partition_without_a_leader)
 {
-	unsigned n = kt_size(3000), i;
+	unsigned n = kt_size(3000);
 	struct kt_agent a;
 	struct kt_verify v;
 	uint64_t t0;
@@ -255,18 +251,11 @@ Test(kafka_sink, keyless_takes_skip_a_partition_without_a_leader)
 		   "a1.sinks.k1.kafka.producer.message.timeout.ms = 120000\n"
 		   "a1.sinks.k1.kafka.producer.sticky.partitioning.linger.ms ="
 		   " 0\n");
-	for (i = 0; i < 1000 && kt_stat(&a, "sticky_partitions") != 4; i++) {
-		kt_run_once(&a);
-		sl_time_sleep_ns(10 * SL_NS_PER_MS);
-	}
+	cr_assert_eq(kt_run_until_stat(&a, "sticky_partitions", 4, 10000), 4);
 	cr_assert_eq(kt_stat(&a, "sticky_unavailable"), 0);
 	rd_kafka_mock_partition_set_leader(mock.mc, "noleader", 2, -1);
-	for (i = 0; i < 1000 && kt_stat(&a, "sticky_unavailable") != 1; i++) {
-		kt_run_once(&a);
-		sl_time_sleep_ns(10 * SL_NS_PER_MS);
-	}
+	cr_assert_eq(kt_run_until_stat(&a, "sticky_unavailable", 1, 10000), 1);
 	cr_assert_eq(kt_stat(&a, "sticky_partitions"), 4);
-	cr_assert_eq(kt_stat(&a, "sticky_unavailable"), 1);
 	kt_verify_start(&v, mock.bootstrap, "noleader", 4, n, 0);
 	t0 = sl_time_mono_ns();
 	kt_load(&a, &mock, &v, n, 64, 60, NULL, NULL);
