@@ -1028,9 +1028,9 @@ kafka_produce_plain(struct kafka_sink *ks, unsigned slot,
 	rd_kafka_produce_batch(ks->rkt, part, 0, m, (int)n);
 	if (n && m[0].err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION &&
 	    part >= 0 && part == ks->sticky_part) {
-		/* The topic has fewer partitions than the statistics said
+		/* The topic has fewer partitions than the sink was told
 		 * (deleted and made again): none went in. librdkafka places
-		 * these; the next statistics tell the sink again. */
+		 * these while the sink asks again. */
 		ks->sticky_part = -1;
 		ks->sticky_nb = 0;
 		pthread_mutex_lock(&ks->meta_lock);
@@ -1119,7 +1119,7 @@ kafka_meta_sticky(struct kafka_sink *ks)
 	ks->sticky_meta_down = down;
 	ks->sticky_meta_nb = n;
 	ks->sticky_meta_want = false;
-	/* Pairs with the acquire in kafka_sticky(). */
+	/* Pairs with the acquire in kafka_sticky_sync(). */
 	__atomic_store_n(&ks->sticky_meta_gen, ks->sticky_meta_gen + 1,
 			 __ATOMIC_RELEASE);
 	return 0;
