@@ -349,7 +349,8 @@ Test(mem_wake, no_wakeup_is_lost_when_the_consumer_sleeps_between_puts,
 	struct sl_chan_consumer *c = sl_channel_consumer_open(ch, "k1", 100,
 							      1, NULL);
 	struct stress s = { .ch = ch };
-	unsigned next = 0, i, timeouts = 0, woken = 0, ready = 0;
+	unsigned timeouts = 0, woken = 0, ready = 0;
+	uint64_t next = 0;
 	pthread_t thr;
 
 	s.p = sl_channel_producer_open(ch, "r1", NULL);
@@ -360,10 +361,7 @@ Test(mem_wake, no_wakeup_is_lost_when_the_consumer_sleeps_between_puts,
 		int rc;
 
 		if (t) {
-			for (i = 0; i < t->nb_evs; i++)
-				cr_assert_eq(seq_of(&t->evs[i]), next++,
-					     "in order, none missing");
-			cr_assert_eq(sl_channel_take_commit(c, t), 0);
+			take_in_order_commit(c, t, &next, seq_of);
 			continue;
 		}
 		rc = sl_channel_consumer_wait(c, 1, WAIT_NS);

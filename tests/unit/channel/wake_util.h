@@ -118,6 +118,23 @@ room_stress_producer(void *arg)
 	return NULL;
 }
 
+/*
+ * Check that take @t holds the events numbered *@next on, in order, none
+ * missing (@seq_of reads a number back), and commit it.
+ */
+static inline void
+take_in_order_commit(struct sl_chan_consumer *c, struct sl_take *t,
+		     uint64_t *next,
+		     uint64_t (*seq_of)(const struct sl_event *ev))
+{
+	unsigned i;
+
+	for (i = 0; i < t->nb_evs; i++)
+		cr_assert_eq(seq_of(&t->evs[i]), (*next)++,
+			     "in order, none missing");
+	cr_assert_eq(sl_channel_take_commit(c, t), 0);
+}
+
 /* Run @s (p, put, n, wait_ns set) against consumer @c of a started
  * channel; @seq_of reads an event's number back. */
 static inline void
@@ -125,7 +142,7 @@ room_stress_run(struct room_stress *s, struct sl_chan_consumer *c,
 		uint64_t (*seq_of)(const struct sl_event *ev))
 {
 	uint64_t next = 0;
-	unsigned i, rounds = 0;
+	unsigned rounds = 0;
 	pthread_t thr;
 
 	cr_assert_eq(pthread_create(&thr, NULL, room_stress_producer, s), 0);
@@ -133,10 +150,7 @@ room_stress_run(struct room_stress *s, struct sl_chan_consumer *c,
 		struct sl_take *t = sl_channel_take(c, 1 + rounds++ % 3);
 
 		if (t) {
-			for (i = 0; i < t->nb_evs; i++)
-				cr_assert_eq(seq_of(&t->evs[i]), next++,
-					     "in order, none missing");
-			cr_assert_eq(sl_channel_take_commit(c, t), 0);
+			take_in_order_commit(c, t, &next, seq_of);
 			continue;
 		}
 		if (sl_channel_consumer_wait(c, 1, s->wait_ns) == -ETIMEDOUT)
