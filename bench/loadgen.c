@@ -247,27 +247,6 @@ lg_parse(int argc, char **argv, struct lg_opts *o)
 	return 0;
 }
 
-/* Write record @seq of @conn (size bytes) at @p. */
-static void
-lg_record_fill(const struct lg *lg, char *p, uint32_t conn, uint64_t seq,
-	       uint64_t wall_ns)
-{
-	size_t size = lg->o.size, at = 0;
-
-	if (lg->o.seq) {
-		char hdr[BENCH_SEQ_HDR_LEN + 1];
-
-		snprintf(hdr, sizeof(hdr), BENCH_SEQ_FMT, conn,
-			 (unsigned long long)seq,
-			 (unsigned long long)wall_ns);
-		memcpy(p, hdr, BENCH_SEQ_HDR_LEN);
-		at = BENCH_SEQ_HDR_LEN;
-	}
-	if (size > at + 1)
-		memset(p + at, 'x', size - at - 1);
-	p[size - 1] = '\n';
-}
-
 /* @v in @width zero-padded decimal digits at @p (no terminator). */
 static void
 lg_put_dec(char *p, unsigned width, uint64_t v)
@@ -632,8 +611,11 @@ main(int argc, char **argv)
 	}
 	for (i = 0; i < lg.o.conns; i++)
 		lg.conns[i].fd = -1;
+	/* 'x' filler and the final '\n'; --seq writes each header over the
+	 * start of a connection's copy (lg_batch_fill). */
+	memset(lg.tmpl, 'x', lg.tmpl_records * lg.o.size);
 	for (i = 0; i < lg.tmpl_records; i++)
-		lg_record_fill(&lg, lg.tmpl + i * lg.o.size, 0, 0, 0);
+		lg.tmpl[(i + 1) * lg.o.size - 1] = '\n';
 	rc = lg_connect_all(&lg);
 	if (rc < 0)
 		goto out;
