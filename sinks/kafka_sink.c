@@ -1080,7 +1080,7 @@ kafka_produce_txn(struct kafka_sink *ks, unsigned pos)
 	return true;
 }
 
-/* ---- orderPerPartition ------------------------------------------------ */
+/* ---- the metadata thread; orderPerPartition --------------------------- */
 
 /*
  * kafka_sticky's first view: the fixed topic's partitions and leaders from
@@ -1125,7 +1125,10 @@ kafka_meta_sticky(struct kafka_sink *ks)
 	return 0;
 }
 
-/* The metadata thread: partition counts for topics the runner needs. */
+/*
+ * The metadata thread: partition counts for the topics orderPerPartition
+ * needs, and kafka_sticky's first view (kafka_meta_sticky).
+ */
 static void *
 kafka_meta_main(void *arg)
 {
