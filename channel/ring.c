@@ -3,6 +3,7 @@
  * SPSC record ring: creation and teardown (the fast paths are inline in
  * sl_ring.h). Control thread.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -27,6 +28,15 @@ sl_ring_create(uint64_t size)
 		return NULL;
 	}
 	return r;
+}
+
+int
+sl_ring_prefault(struct sl_ring *r)
+{
+	if (madvise(r->data, r->size, MADV_POPULATE_WRITE) == 0)
+		return 0;
+	/* EINVAL: a kernel before 5.14 does not know the advice. */
+	return errno == EINVAL ? -EOPNOTSUPP : -errno;
 }
 
 void

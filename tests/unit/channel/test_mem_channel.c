@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "chan_int.h"
 #include "sl_channel.h"
@@ -521,5 +522,40 @@ Test(mem_channel, producers_and_a_consumer_on_threads_lose_nothing,
 		     (uint64_t)MT_PRODUCERS * MT_EVENTS);
 	cr_assert_eq(ch->stats.event_take_success_count,
 		     (uint64_t)MT_PRODUCERS * MT_EVENTS);
+	mem_close(ch, set);
+}
+
+/* This process's resident bytes (/proc/self/statm). */
+static uint64_t
+rss_bytes(void)
+{
+	unsigned long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	cr_assert_not_null(f);
+	cr_assert_eq(fscanf(f, "%lu %lu", &size, &resident), 2);
+	fclose(f);
+	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+Test(mem_channel, rings_are_faulted_in_when_producer_and_sink_open)
+{
+	/* 4096 x 2 KiB: one 8 MiB ring for the one (producer, sink) pair. */
+	static const char *const kv[] = { "capacity=4096" };
+	const uint64_t ring = 4096ull * 2048;
+	void *set;
+	struct sl_channel *ch = mem_open(&set, kv, 1);
+	struct sl_chan_consumer *c = sl_channel_consumer_open(ch, "k1", 100,
+							      1, NULL);
+	uint64_t before = rss_bytes();
+	struct sl_chan_producer *p = sl_channel_producer_open(ch, "r1", NULL);
+
+	cr_assert_not_null(c);
+	cr_assert_not_null(p);
+	/* Resident before any put, so no put takes a page fault. */
+	cr_assert_geq(rss_bytes() - before, ring, "RSS grew %llu of %llu",
+		      (unsigned long long)(rss_bytes() - before),
+		      (unsigned long long)ring);
+	cr_assert_eq(put_one(p, "one"), 0);
 	mem_close(ch, set);
 }

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * SPSC record ring: reserve/publish/unreserve, peek/release, wrap-around
- * with padding, full and empty, and a two-thread stress run that checks
- * every record arrives once, in order, intact.
+ * with padding, full and empty, prefaulting, and a two-thread stress run
+ * that checks every record arrives once, in order, intact.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "sl_ring.h"
 
@@ -223,4 +227,38 @@ Test(ring, copy_stream_is_byte_exact_at_every_length_and_alignment)
 				cr_assert_eq(dst[i], 0xEE, "wrote after");
 		}
 	}
+}
+
+/* Pages of @r resident in memory (mincore). */
+static size_t
+ring_resident_pages(const struct sl_ring *r)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t nb = r->size / page, i, n = 0;
+	unsigned char *vec = malloc(nb);
+
+	cr_assert_not_null(vec);
+	cr_assert_eq(mincore(r->data, r->size, vec), 0, "%s",
+		     strerror(errno));
+	for (i = 0; i < nb; i++)
+		n += vec[i] & 1;
+	free(vec);
+	return n;
+}
+
+Test(ring, prefault_makes_every_page_resident_before_the_first_put)
+{
+	struct sl_ring *r = sl_ring_create(4u << 20);
+	size_t pages = r->size / (size_t)sysconf(_SC_PAGESIZE);
+	int rc;
+
+	cr_assert_eq(ring_resident_pages(r), 0, "a fresh ring costs no memory");
+	rc = sl_ring_prefault(r);
+	if (rc == -EOPNOTSUPP) {
+		sl_ring_free(r);
+		cr_skip_test("MADV_POPULATE_WRITE needs Linux 5.14");
+	}
+	cr_assert_eq(rc, 0, "%s", strerror(-rc));
+	cr_assert_eq(ring_resident_pages(r), pages);
+	sl_ring_free(r);
 }
