@@ -518,12 +518,21 @@ kt_report(const char *name, const struct kt_agent *a,
 		    (unsigned long long)kt_stat(a, "txn_retries"),
 		    (unsigned long long)kt_stat(a, "event_retries"),
 		    (unsigned long long)kt_stat(a, "delivery_errors"));
+	/*
+	 * The sink's own side too, so that a loss tells whose it is: drained
+	 * = N with nothing left in the channel or in flight means Kafka
+	 * acknowledged every record and the verifier missed some.
+	 */
 	fprintf(stderr, "REPORT %s: records=%u lost=%u duplicates=%u (bound "
 		"%llu) reordered=%u corrupt=%u event_retries=%llu "
-		"skipped=%llu\n", name, v->nb_expect, lost, v->dups,
+		"skipped=%llu drained=%llu channel=%llu inflight=%llu\n", name,
+		v->nb_expect, lost, v->dups,
 		(unsigned long long)kt_dup_bound(a), v->reordered, v->corrupt,
 		(unsigned long long)kt_stat(a, "event_retries"),
-		(unsigned long long)v->skipped);
+		(unsigned long long)v->skipped,
+		(unsigned long long)kt_stat(a, "EventDrainSuccessCount"),
+		(unsigned long long)sl_channel_size(a->ch),
+		(unsigned long long)kt_stat(a, "inflight_events"));
 	cr_expect_eq(v->corrupt, 0, "%s: %u bodies differ from what was put",
 		     name, v->corrupt);
 }
