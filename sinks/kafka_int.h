@@ -34,6 +34,7 @@ struct kafka_settings {
 	char *timestamp_header;		/* timestampHeader */
 	int64_t max_inflight;		/* maxInflightTransactions, 0: auto */
 	bool order_per_partition;	/* orderPerPartition */
+	int64_t stall_timeout;		/* stallTimeout, seconds; 0: off */
 	char *dlq_policy;		/* deadLetterPolicy */
 	char *dlq_file;			/* deadLetterFile */
 };

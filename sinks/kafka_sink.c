@@ -98,6 +98,7 @@ struct kafka_stats {
 	uint64_t fences;
 	uint64_t partition_waits;
 	uint64_t producer_restarts;
+	uint64_t producer_stalls;
 	uint64_t sticky_partitions;	/* kafka_sticky's; 0: librdkafka's */
 	uint64_t sticky_unavailable;	/* ... of them without a leader */
 	uint64_t sticky_takes;		/* placed whole by kafka_sticky() */
@@ -108,8 +109,12 @@ struct kafka_sink {
 	struct sl_sink base;
 	rd_kafka_t *rk;
 	rd_kafka_conf_t *conf_tmpl;	/* to make the producer again */
-	bool fatal;			/* librdkafka raised a fatal error */
-	bool fatal_fenced;
+	/* The producer must be made again: librdkafka raised a fatal error,
+	 * or it gave no report for stallTimeout with events in flight. */
+	bool remake;
+	bool remake_fenced;
+	uint64_t stall_ns;		/* stallTimeout; 0: never */
+	uint64_t last_report_ns;	/* poll_ns of the latest report */
 	rd_kafka_topic_t *rkt;		/* the fixed topic, or NULL */
 	char *topic;			/* kafka.topic (template) */
 	bool topic_dynamic;		/* holds %{header} */
@@ -231,6 +236,10 @@ static const struct sl_key kafka_keys[] = {
 	{ "maxInflightTransactions", SL_KEY_INT, "0", KOFF(max_inflight), 0,
 	  KAFKA_MAX_INFLIGHT, .help = "sluice: takes in flight at once "
 	  "(0: min(channel capacity, 40960) / flumeBatchSize)" },
+	{ "stallTimeout", SL_KEY_INT, "60", KOFF(stall_timeout), 0, 86400,
+	  .help = "sluice: seconds the oldest take in flight may wait with "
+	  "no delivery report at all before the producer is made again and "
+	  "what was in flight is sent again (0: wait for ever)" },
 	{ "orderPerPartition", SL_KEY_BOOL, "false",
 	  KOFF(order_per_partition), .help = "sluice: at most one "
 	  "unacknowledged take per partition, so acks=1 keeps per-partition "
@@ -359,12 +368,12 @@ kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	struct kafka_sink *ks = opaque;
 	uint64_t suppressed = 0;
 
-	if (err == RD_KAFKA_RESP_ERR__FATAL && !ks->fatal) {
+	if (err == RD_KAFKA_RESP_ERR__FATAL && !ks->remake) {
 		char why[512];
 		rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, why,
 								sizeof(why));
 
-		ks->fatal = true;
+		ks->remake = true;
 		sl_log(SL_ERROR, "sink kafka %s: fatal producer error %s: %s; "
 		       "the producer is made again once what is in flight is "
 		       "settled", ks->base.name, rd_kafka_err2name(orig), why);
@@ -662,6 +671,7 @@ kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 	struct kafka_txn *txn;
 
 	ks->nb_outstanding--;
+	ks->last_report_ns = ks->poll_ns;
 	if (slot >= ks->max_inflight || kafka_pos(ks, slot) == ks->nb_txns ||
 	    (ks->txns[slot].gen & OPQ_GEN_MASK) != gen) {
 		sl_stat_add(&ks->st.stale_reports, 1);
@@ -1442,9 +1452,10 @@ static void *kafka_meta_main(void *arg);
 
 /*
  * After a fatal error (the idempotent producer's, for one) the handle is
- * unusable: once every outstanding report is in and the failed takes are
- * rolled back, make a new producer from the same configuration.
- * Returns 0 or -EIO. Runner thread.
+ * unusable, and after a stall it is not to be trusted: once every
+ * outstanding report is in and the failed takes are rolled back, make a
+ * new producer from the same configuration. Returns 0 or -EIO. Runner
+ * thread.
  */
 static int
 kafka_restart(struct kafka_sink *ks)
@@ -1487,11 +1498,42 @@ kafka_restart(struct kafka_sink *ks)
 		sl_thread_name(ks->meta_thread, "meta", ks->base.name);
 		ks->meta_running = true;
 	}
-	ks->fatal = false;
-	ks->fatal_fenced = false;
+	ks->remake = false;
+	ks->remake_fenced = false;
 	sl_stat_add(&ks->st.producer_restarts, 1);
 	sl_log(SL_INFO, "sink kafka %s: producer made again", ks->base.name);
 	return 0;
+}
+
+/*
+ * librdkafka retries for ever in the ordered modes (message.timeout.ms 0)
+ * and then owes no report: a broker that never answers a request it
+ * accepted (within request.timeout.ms), or a producer that stops sending,
+ * would hold the take at the window's head, and so the channel, for ever
+ * and in silence. When the oldest take has waited stallTimeout and no
+ * report at all came in that time, the producer is made again as after a
+ * fatal error: what was in flight is rolled back and sent again
+ * (duplicates bounded by it, as for any retry). A cluster that is down
+ * for longer makes it again every stallTimeout, each time saying so.
+ */
+static void
+kafka_stall_check(struct kafka_sink *ks, uint64_t now)
+{
+	uint64_t quiet_ns;
+
+	if (!ks->stall_ns || ks->remake || ks->fence || !ks->nb_outstanding)
+		return;
+	/* Since the later of the last report and the oldest take. */
+	quiet_ns = now - SL_MAX(ks->last_report_ns,
+				ks->txns[kafka_slot(ks, 0)].t_first_ns);
+	if (quiet_ns < ks->stall_ns)
+		return;
+	ks->remake = true;
+	sl_stat_add(&ks->st.producer_stalls, 1);
+	sl_log(SL_WARN, "sink kafka %s: no delivery report for %" PRIu64
+	       " s with %" PRIu64 " events in flight: making the producer "
+	       "again and sending them again", ks->base.name,
+	       (uint64_t)(quiet_ns / SL_NS_PER_SEC), ks->nb_outstanding);
 }
 
 static enum sl_sink_status
@@ -1510,9 +1552,10 @@ kafka_process(struct sl_sink *sk)
 	kafka_sticky_sync(ks);
 	if (ks->nb_outstanding != before)
 		progress = true;
-	if (ks->fatal && !ks->fatal_fenced) {
+	kafka_stall_check(ks, now);
+	if (ks->remake && !ks->remake_fenced) {
 		/* Stop sending; every outstanding message fails at once. */
-		ks->fatal_fenced = true;
+		ks->remake_fenced = true;
 		kafka_fence(ks, ks->nb_txns);
 		rd_kafka_purge(ks->rk, RD_KAFKA_PURGE_F_QUEUE |
 			       RD_KAFKA_PURGE_F_INFLIGHT |
@@ -1522,7 +1565,7 @@ kafka_process(struct sl_sink *sk)
 		return SL_SINK_FATAL;
 	if (ks->fence && ks->nb_outstanding == 0) {
 		kafka_fence_resolve(ks, now);
-		if (ks->fatal && kafka_restart(ks) < 0)
+		if (ks->remake && kafka_restart(ks) < 0)
 			return SL_SINK_FATAL;
 		progress = true;
 	}
@@ -1708,15 +1751,16 @@ kafka_create(const char *name, const void *settings,
 	}
 	cap = sl_channel_capacity(ch);
 	ks->max_inflight = (unsigned)set->max_inflight;
+	ks->stall_ns = (uint64_t)set->stall_timeout * SL_NS_PER_SEC;
 	/*
 	 * Auto: as many takes as fill the channel (events in flight stay in
 	 * it), up to 40k events, so small batches still keep the brokers
 	 * busy (flumeBatchSize 1 -> 4096 takes of one event). Design note:
 	 * the cap was 8k events; with 1 KiB events into one broker that is
-	 * 8 batches of librdkafka's 1 MB, and while the broker thread sent
-	 * one alone, both CPUs here were idle ~11% of a run (perf sched).
-	 * With 40k: 7% and 9 of 10 same-minute pairs faster (bench/README,
-	 * fifth session).
+	 * 8 batches of librdkafka's 1 MB, and while its broker thread sent
+	 * one alone the rest of the pipeline waited: each of two CPUs was
+	 * idle 11-16% of a run (perf sched). With 40k, 6.5-11.6%, and 9 of
+	 * 10 same-minute pairs faster (bench/README, fifth session).
 	 */
 	if (!ks->max_inflight)
 		ks->max_inflight = (unsigned)SL_MAX(1, SL_MIN(SL_MIN(cap,
@@ -1905,6 +1949,8 @@ static const struct sl_stat_desc kafka_stat_desc[] = {
 		     SL_STAT_COUNTER, SL_STAT_SLUICE),
 	SL_STAT_DESC("producer_restarts", struct kafka_stats,
 		     producer_restarts, SL_STAT_COUNTER, SL_STAT_SLUICE),
+	SL_STAT_DESC("producer_stalls", struct kafka_stats,
+		     producer_stalls, SL_STAT_COUNTER, SL_STAT_SLUICE),
 	SL_STAT_DESC("sticky_partitions", struct kafka_stats,
 		     sticky_partitions, SL_STAT_GAUGE, SL_STAT_SLUICE),
 	SL_STAT_DESC("sticky_unavailable", struct kafka_stats,
