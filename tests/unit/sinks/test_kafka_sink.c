@@ -608,6 +608,14 @@ move_leaders(struct kt_mock *m, struct fault_window *f)
 						   1 + (p + 1) % 3);
 }
 
+/*
+ * Known flake, root cause not found (2026-12-07: 3 in ~170 runs on a
+ * 2-vCPU Firecracker VM): the run ends with ~530 records missing while the
+ * sink has a successful delivery report for every one (REPORT drained=6000,
+ * channel 0, inflight 0), and kcat on the mock shows exactly the offsets
+ * the verifier read: the mock (or librdkafka 2.0.2's idempotent producer
+ * around the move) acknowledged records the log does not hold.
+ */
 Test(kafka_sink, leader_move_loses_nothing_and_keeps_order)
 {
 	unsigned n = kt_size(6000);
