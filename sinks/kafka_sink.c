@@ -1521,7 +1521,8 @@ kafka_stall_check(struct kafka_sink *ks, uint64_t now)
 {
 	uint64_t quiet_ns;
 
-	if (!ks->stall_ns || ks->remake || ks->fence || !ks->nb_outstanding)
+	if (!ks->stall_ns || ks->remake || ks->fence || !ks->nb_outstanding ||
+	    !ks->nb_txns)
 		return;
 	/* Since the later of the last report and the oldest take. */
 	quiet_ns = now - SL_MAX(ks->last_report_ns,
