@@ -60,7 +60,11 @@ struct kafka_txn {
 	unsigned nb_done;	/* delivered or dead-lettered */
 	bool failed;
 	bool assigned;		/* orderPerPartition: partitions chosen */
-	int32_t *parts;		/* orderPerPartition: per event */
+	bool pinned;		/* pin[] holds a partition for some event */
+	/* Per event: the partition it was handed to librdkafka with (UA: -1),
+	 * then the one its report names; orderPerPartition: the one chosen. */
+	int32_t *parts;
+	int32_t *pin;		/* per event: the partition it must go to */
 	uint16_t *topic_ids;	/* orderPerPartition: per event */
 	uint64_t t_first_ns;
 	uint64_t t_last_ns;
@@ -131,6 +135,13 @@ struct kafka_sink {
 	bool order_per_partition;
 	char acks[16];
 	bool idempotent;
+	bool ordered;		/* idempotent or orderPerPartition */
+
+	/* The ordered modes' replay: the partition of every event rolled
+	 * back, in channel order, pinned on it when it is taken again
+	 * (kafka_replay_save). Runner thread. */
+	int32_t *replay, *replay_tmp;
+	unsigned replay_cap, replay_len, replay_pos;
 
 	/* Keyless plain takes: the sink's sticky partition (kafka_sticky).
 	 * Runner thread (librdkafka's statistics are served there too). */
@@ -679,6 +690,8 @@ kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 	}
 	txn = &ks->txns[slot];
 	txn->t_last_ns = ks->poll_ns;	/* no clock read per report */
+	if (m->partition >= 0 && idx < txn->take->nb_evs)
+		txn->parts[idx] = m->partition;	/* where librdkafka put it */
 	if (!m->err) {
 		txn->nb_done++;
 		return;
@@ -845,7 +858,10 @@ kafka_produce_event(struct kafka_sink *ks, struct kafka_txn *txn,
 	if (txn->assigned) {
 		part = txn->parts[idx];
 		topic = ks->topics[txn->topic_ids[idx]].name;
+	} else if (txn->pinned && txn->pin[idx] >= 0) {
+		part = txn->pin[idx];
 	}
+	txn->parts[idx] = part;
 	if (topic) {
 		vu[n].vtype = RD_KAFKA_VTYPE_TOPIC;
 		vu[n++].u.cstr = topic;
@@ -945,7 +961,7 @@ kafka_txn_plain(const struct kafka_sink *ks, const struct kafka_txn *txn)
 {
 	unsigned i;
 
-	if (ks->flume_format || !ks->rkt || txn->assigned)
+	if (ks->flume_format || !ks->rkt || txn->assigned || txn->pinned)
 		return false;
 	for (i = txn->nb_produced; i < txn->take->nb_evs; i++)
 		if (txn->take->evs[i].nb_headers)
@@ -1034,6 +1050,7 @@ kafka_produce_plain(struct kafka_sink *ks, unsigned slot,
 			.len = ev->body_len,
 			._private = kafka_opaque(slot, txn->gen, first + i),
 		};
+		txn->parts[first + i] = part;
 	}
 	rd_kafka_produce_batch(ks->rkt, part, 0, m, (int)n);
 	if (n && m[0].err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION &&
@@ -1051,6 +1068,8 @@ kafka_produce_plain(struct kafka_sink *ks, unsigned slot,
 		for (i = 0; i < n; i++)
 			m[i].err = RD_KAFKA_RESP_ERR_NO_ERROR;
 		part = RD_KAFKA_PARTITION_UA;
+		for (i = 0; i < n; i++)
+			txn->parts[first + i] = part;
 		rd_kafka_produce_batch(ks->rkt, part, 0, m, (int)n);
 	}
 	/* Every message that went in has a report coming: count each. */
@@ -1318,7 +1337,9 @@ kafka_parts_assign(struct kafka_sink *ks, struct kafka_txn *txn)
 			return -EAGAIN;
 		txn->topic_ids[i] = (uint16_t)id;
 		key = kafka_hdr(ev, "key");
-		if (part == RD_KAFKA_PARTITION_UA && key) {
+		if (txn->pinned && txn->pin[i] >= 0) {
+			part = txn->pin[i];
+		} else if (part == RD_KAFKA_PARTITION_UA && key) {
 			part = rd_kafka_msg_partitioner_murmur2(t->rkt,
 				key->val, key->val_len, cnt, NULL, NULL);
 		} else if (part == RD_KAFKA_PARTITION_UA) {
@@ -1385,6 +1406,45 @@ kafka_commit_ready(struct kafka_sink *ks, bool *progress)
 }
 
 /*
+ * The ordered modes: before the takes from @pos are rolled back, note
+ * where each of their events went, so that each goes there again.
+ * Placed anew, an event could land after a later one: the failed take
+ * T1 was on partition 0, the next take T2 went to partition 1 and was
+ * written (or, after a stall, T2's request was written and its answer
+ * lost), and T1 sent again to partition 1 would follow T2 there. On its
+ * own partition T1 follows only what came before it, as a partition's
+ * requests are written in order or not at all. An event no partition
+ * had yet (never produced, or still unplaced in librdkafka) is placed
+ * freely: nothing after it was placed before it. The replay is the
+ * rolled-back events' partitions in channel order, then what an earlier
+ * replay had not handed out yet (those events are still in the channel,
+ * behind them); kafka_take_one() pins each event taken on the next one.
+ */
+static void
+kafka_replay_save(struct kafka_sink *ks, unsigned pos)
+{
+	unsigned n = 0, k, i;
+	int32_t *t;
+
+	if (!ks->ordered)
+		return;
+	for (k = pos; k < ks->nb_txns; k++) {
+		const struct kafka_txn *txn = &ks->txns[kafka_slot(ks, k)];
+
+		for (i = 0; i < txn->take->nb_evs && n < ks->replay_cap; i++)
+			ks->replay_tmp[n++] = i < txn->nb_produced ?
+				txn->parts[i] : txn->pinned ? txn->pin[i] : -1;
+	}
+	for (i = ks->replay_pos; i < ks->replay_len && n < ks->replay_cap; i++)
+		ks->replay_tmp[n++] = ks->replay[i];
+	t = ks->replay;
+	ks->replay = ks->replay_tmp;
+	ks->replay_tmp = t;
+	ks->replay_len = n;
+	ks->replay_pos = 0;
+}
+
+/*
  * Once a fence has collected every outstanding report: roll back the
  * failed take and everything after it, and wait a growing pause before
  * producing them again.
@@ -1397,6 +1457,7 @@ kafka_fence_resolve(struct kafka_sink *ks, uint64_t now)
 	uint64_t suppressed = 0;
 
 	if (pos < ks->nb_txns) {
+		kafka_replay_save(ks, pos);
 		first = &ks->txns[kafka_slot(ks, pos)];
 		sl_channel_take_rollback(ks->base.cons, first->take);
 		for (k = pos; k < ks->nb_txns; k++) {
@@ -1442,6 +1503,18 @@ kafka_take_one(struct kafka_sink *ks, uint64_t now)
 	txn->nb_done = 0;
 	txn->failed = false;
 	txn->assigned = false;
+	txn->pinned = false;
+	if (ks->replay_pos < ks->replay_len) {
+		unsigned i;
+
+		for (i = 0; i < take->nb_evs; i++) {
+			int32_t p = ks->replay_pos < ks->replay_len ?
+				    ks->replay[ks->replay_pos++] : -1;
+
+			txn->pin[i] = p;
+			txn->pinned |= p >= 0;
+		}
+	}
 	txn->t_first_ns = now;
 	txn->t_last_ns = now;
 	ks->nb_txns++;
@@ -1771,14 +1844,26 @@ kafka_create(const char *name, const void *settings,
 	ks->msgs = calloc(ks->batch, sizeof(*ks->msgs));
 	if (!ks->txns || !ks->msgs)
 		goto err_nomem;
-	if (ks->order_per_partition) {
-		for (i = 0; i < ks->max_inflight; i++) {
-			ks->txns[i].parts = calloc(ks->batch, sizeof(int32_t));
-			ks->txns[i].topic_ids = calloc(ks->batch,
-						       sizeof(uint16_t));
-			if (!ks->txns[i].parts || !ks->txns[i].topic_ids)
-				goto err_nomem;
-		}
+	for (i = 0; i < ks->max_inflight; i++) {
+		ks->txns[i].parts = calloc(ks->batch, sizeof(int32_t));
+		ks->txns[i].pin = calloc(ks->batch, sizeof(int32_t));
+		if (!ks->txns[i].parts || !ks->txns[i].pin)
+			goto err_nomem;
+		if (ks->order_per_partition &&
+		    !(ks->txns[i].topic_ids = calloc(ks->batch,
+						     sizeof(uint16_t))))
+			goto err_nomem;
+	}
+	/* A replay holds events from the first uncommitted one to the
+	 * furthest ever taken: at most a window apart, as the commit point
+	 * only moves forward. */
+	ks->ordered = ks->idempotent || ks->order_per_partition;
+	if (ks->ordered) {
+		ks->replay_cap = ks->max_inflight * ks->batch;
+		ks->replay = calloc(ks->replay_cap, sizeof(int32_t));
+		ks->replay_tmp = calloc(ks->replay_cap, sizeof(int32_t));
+		if (!ks->replay || !ks->replay_tmp)
+			goto err_nomem;
 	}
 
 	conf = kafka_conf_build(set, props, NULL, &nb_errors);
@@ -1899,9 +1984,12 @@ kafka_destroy(struct sl_sink *sk)
 	if (ks->txns)
 		for (i = 0; i < ks->max_inflight; i++) {
 			free(ks->txns[i].parts);
+			free(ks->txns[i].pin);
 			free(ks->txns[i].topic_ids);
 		}
 	free(ks->txns);
+	free(ks->replay);
+	free(ks->replay_tmp);
 	if (ks->conf_tmpl)
 		rd_kafka_conf_destroy(ks->conf_tmpl);
 	kafka_conf_header_map_free(ks->hmap, ks->nb_hmap);

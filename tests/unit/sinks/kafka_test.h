@@ -80,6 +80,7 @@ kt_agent_open(struct kt_agent *a, const char *agent, const char *fmt, ...)
 	const struct sl_sink_ops *sops;
 	const struct sl_channel_ops *cops;
 	struct sl_plan_comp *pch = NULL, *psk = NULL;
+	const char *dbg;
 	char *text;
 	va_list ap;
 	size_t i;
@@ -88,6 +89,17 @@ kt_agent_open(struct kt_agent *a, const char *agent, const char *fmt, ...)
 	va_start(ap, fmt);
 	cr_assert_geq(vasprintf(&text, fmt, ap), 0);
 	va_end(ap);
+	/* KT_DEBUG=eos,broker,...: librdkafka's debug contexts for sink k1,
+	 * logged at DEBUG (to tell a flake's cause from its log). */
+	if ((dbg = getenv("KT_DEBUG")) && *dbg) {
+		char *more;
+
+		cr_assert_geq(asprintf(&more, "%s%s.sinks.k1.kafka.producer."
+				       "debug = %s\n", text, agent, dbg), 0);
+		free(text);
+		text = more;
+		sl_log_set_level(SL_DEBUG);
+	}
 	cr_assert_eq(sl_conf_parse_string(&a->conf, "test.conf", text,
 					  strlen(text), &a->diag), 0);
 	free(text);

@@ -674,38 +674,54 @@ Test(kafka_sink, leader_move_loses_nothing_and_keeps_order)
 }
 
 /*
- * A producer that goes silent: the leader holds the first ProduceRequest's
- * response for 10 minutes, within the 15-minute request.timeout.ms set
- * here, and the ordered mode never times a message out, so no report comes
- * for 10 minutes. stallTimeout makes the producer again; without it
- * (stallTimeout = 0) the run ends at its 60 s with the take still held
- * (checked: lost 2033, drained 0, inflight 2000).
+ * A producer that goes silent: each partition's leader writes the first
+ * ProduceRequest but holds its response for 10 minutes, within the
+ * 15-minute request.timeout.ms set here, and the ordered mode never times
+ * a message out, so no report comes for 10 minutes. stallTimeout makes the
+ * producer again; without it (stallTimeout = 0) the run ends at its 60 s
+ * with the take still held (checked: lost 2033, drained 0, inflight 2000).
+ * What the silent producer had written comes again as duplicates; every
+ * event rolled back goes to the partition it was on, so no event lands
+ * after a later one (placed anew: reordered 300-1100 of 3000, every run).
  */
 Test(kafka_sink, a_silent_producer_is_made_again_after_stall_timeout)
 {
 	unsigned n = kt_size(3000);
 	struct kt_agent a;
 	struct kt_verify v;
+	int p;
 
-	rd_kafka_mock_topic_create(mock.mc, "stall", 1, 3);
-	rd_kafka_mock_partition_set_leader(mock.mc, "stall", 0, 1);
-	cr_assert_eq(rd_kafka_mock_broker_push_request_error_rtts(mock.mc, 1,
-		     0 /* Produce */, 1, RD_KAFKA_RESP_ERR_NO_ERROR, 600000),
-		     RD_KAFKA_RESP_ERR_NO_ERROR);
+	rd_kafka_mock_topic_create(mock.mc, "stall", 3, 3);
+	for (p = 0; p < 3; p++)
+		rd_kafka_mock_partition_set_leader(mock.mc, "stall", p, 1 + p);
+	/* Brokers 1 and 3 write and hold; broker 2 refuses, retriably. */
+	for (p = 1; p <= 3; p += 2)
+		cr_assert_eq(rd_kafka_mock_broker_push_request_error_rtts(
+			     mock.mc, p, 0 /* Produce */, 1,
+			     RD_KAFKA_RESP_ERR_NO_ERROR, 600000),
+			     RD_KAFKA_RESP_ERR_NO_ERROR);
+	for (p = 0; p < 40; p++)
+		cr_assert_eq(rd_kafka_mock_broker_push_request_error_rtts(
+			     mock.mc, 2, 0 /* Produce */, 1,
+			     RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, 0),
+			     RD_KAFKA_RESP_ERR_NO_ERROR);
 	open_agent(&a, "stall", 2000,
 		   "a1.sinks.k1.kafka.producer.acks = all\n"
 		   "a1.sinks.k1.kafka.producer.enable.idempotence = true\n"
 		   "a1.sinks.k1.kafka.producer.request.timeout.ms = 900000\n"
+		   "a1.sinks.k1.kafka.producer.sticky.partitioning.linger.ms"
+		   " = 1\n"
 		   "a1.sinks.k1.stallTimeout = 2\n");
-	kt_verify_start(&v, mock.bootstrap, "stall", 1, n, 0);
+	kt_verify_start(&v, mock.bootstrap, "stall", 3, n, 0);
 	kt_load(&a, &mock, &v, n, 1024, 60, NULL, NULL);
 	kt_verify_stop(&v);
 	kt_report("silent_producer_made_again", &a, &v);
 	cr_assert_eq(v.unique, n, "lost %u", n - v.unique);
 	cr_assert_geq(kt_stat(&a, "producer_stalls"), 1);
 	cr_assert_geq(kt_stat(&a, "producer_restarts"), 1);
+	cr_expect_gt(v.dups, 0, "the silent producer had written some");
 	cr_expect_leq(v.dups, kt_dup_bound(&a));
-	cr_expect_eq(v.reordered, 0);
+	cr_expect_eq(v.reordered, 0, "reordered %u", v.reordered);
 	kt_verify_free(&v);
 	kt_agent_close(&a);
 }
