@@ -36,15 +36,17 @@
 
 #define NC_RING_ENTRIES		1024
 /*
- * Provided buffers: 64 KiB each (a loopback segment is up to 64 KiB, and
- * each completion carries up to that much: a quarter of the recv calls of
- * 16 KiB buffers), and few of them (4 MiB): they are reused while still in
- * cache, and one io_uring_enter cannot pull more than that out of the
- * sockets of connections that are pausing (what a paused connection
- * receives is copied aside and held).
+ * Provided buffers: 128 KiB each (a completion carries what the socket
+ * holds up to the buffer's size: two 64 KiB loopback segments where a
+ * 64 KiB buffer took one, so half the completions, framer calls and
+ * window updates; the netcat thread's CPU per 1 KiB record fell 0.67-0.75
+ * -> 0.60-0.62 us, bench/README, sixth session), and few of them (4 MiB):
+ * they are reused while still in cache, and one io_uring_enter cannot
+ * pull more than that out of the sockets of connections that are pausing
+ * (what a paused connection receives is copied aside and held).
  */
-#define NC_BUF_SIZE		(64u * 1024)	/* one provided buffer */
-#define NC_NB_BUFS		64u		/* power of two */
+#define NC_BUF_SIZE		(128u * 1024)	/* one provided buffer */
+#define NC_NB_BUFS		32u		/* power of two */
 #define NC_BGID			7
 #define NC_PLAIN_BUF_SIZE	(16u * 1024)	/* per connection, fallback */
 #define NC_OUT_SIZE		8192u		/* replies per connection */
