@@ -853,8 +853,11 @@ kafka_produce_event(struct kafka_sink *ks, struct kafka_txn *txn,
 	int i;
 
 	topic = kafka_event_topic(ks, ev, &bad);
-	if (bad || kafka_event_partition(ks, ev, &part) < 0)
+	if (bad || kafka_event_partition(ks, ev, &part) < 0) {
+		if (!txn->assigned)
+			txn->parts[idx] = RD_KAFKA_PARTITION_UA;
 		goto settle;
+	}
 	if (txn->assigned) {
 		part = txn->parts[idx];
 		topic = ks->topics[txn->topic_ids[idx]].name;
