@@ -710,7 +710,6 @@ fc_producer_open(struct sl_channel *ch, const char *who, struct sl_err *err)
 {
 	struct file_channel *fc = (struct file_channel *)ch;
 	struct fc_producer *p = NULL;
-	int rc;
 
 	pthread_mutex_lock(&fc->open_lock);
 	if (fc->nb_prods == FC_MAX_PRODUCERS) {
@@ -731,12 +730,7 @@ fc_producer_open(struct sl_channel *ch, const char *who, struct sl_err *err)
 	p->ring = sl_ring_create(fc->set.ring_bytes);
 	if (p->efd < 0 || p->room_fd < 0 || !p->ring)
 		goto err_nomem;
-	/* Best effort: without it the pages fault in on the put path. */
-	rc = sl_ring_prefault(p->ring);
-	if (rc < 0 && rc != -EOPNOTSUPP)
-		sl_log(SL_WARN, "channel file %s: cannot prefault the %llu-byte "
-		       "ring of %s: %s", ch->name,
-		       (unsigned long long)p->ring->size, who, strerror(-rc));
+	sl_ring_prefault(p->ring, ch->name);
 	fc->prods[p->id] = p;
 	/* Pairs with the acquire in the writer's drain loop. */
 	__atomic_store_n(&fc->nb_prods, p->id + 1, __ATOMIC_RELEASE);

@@ -185,16 +185,10 @@ mem_ring_attach(struct mem_channel *mc, struct mem_producer *mp,
 		struct mem_consumer *mcon)
 {
 	struct sl_ring *r = sl_ring_create(mc->ring_bytes);
-	int rc;
 
 	if (!r)
 		return -ENOMEM;
-	/* Best effort: without it the pages fault in on the put path. */
-	rc = sl_ring_prefault(r);
-	if (rc < 0 && rc != -EOPNOTSUPP)
-		sl_log(SL_WARN, "channel memory %s: cannot prefault a %llu-byte "
-		       "ring: %s", mc->base.name,
-		       (unsigned long long)r->size, strerror(-rc));
+	sl_ring_prefault(r, mc->base.name);
 	mp->rings[mcon->id] = r;
 	mcon->rings[mp->id] = r;
 	return 0;

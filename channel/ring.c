@@ -5,8 +5,10 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
+#include "sl_log.h"
 #include "sl_ring.h"
 
 struct sl_ring *
@@ -31,12 +33,18 @@ sl_ring_create(uint64_t size)
 }
 
 int
-sl_ring_prefault(struct sl_ring *r)
+sl_ring_prefault(struct sl_ring *r, const char *who)
 {
-	if (madvise(r->data, r->size, MADV_POPULATE_WRITE) == 0)
-		return 0;
-	/* EINVAL: a kernel before 5.14 does not know the advice. */
-	return errno == EINVAL ? -EOPNOTSUPP : -errno;
+	int rc = 0;
+
+	if (madvise(r->data, r->size, MADV_POPULATE_WRITE) < 0)
+		/* EINVAL: a kernel before 5.14 does not know the advice. */
+		rc = errno == EINVAL ? -EOPNOTSUPP : -errno;
+	if (rc < 0 && rc != -EOPNOTSUPP)
+		sl_log(SL_WARN, "channel %s: cannot prefault a %llu-byte "
+		       "ring: %s", who, (unsigned long long)r->size,
+		       strerror(-rc));
+	return rc;
 }
 
 void

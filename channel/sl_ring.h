@@ -73,10 +73,11 @@ void sl_ring_free(struct sl_ring *r);
  * a put's cost on a fresh ring; in a VM the first touch of a page can also
  * cost the hypervisor's fault, ~13 us here). Positions only grow, so any
  * sustained load touches the whole ring anyway: the RSS is the same, only
- * paid at the start. Returns 0, -EOPNOTSUPP (Linux before 5.14: pages
- * fault in as before) or -errno (-ENOMEM). Context: control thread.
+ * paid at the start. Best effort: returns 0, -EOPNOTSUPP (Linux before
+ * 5.14: pages fault in as before) or -errno (-ENOMEM, logged as a
+ * warning of channel @who). Context: control thread.
  */
-int sl_ring_prefault(struct sl_ring *r);
+int sl_ring_prefault(struct sl_ring *r, const char *who);
 
 /* The largest payload sl_ring_reserve() can ever accept on @r. */
 static inline uint32_t

@@ -253,7 +253,7 @@ Test(ring, prefault_makes_every_page_resident_before_the_first_put)
 	int rc;
 
 	cr_assert_eq(ring_resident_pages(r), 0, "a fresh ring costs no memory");
-	rc = sl_ring_prefault(r);
+	rc = sl_ring_prefault(r, "test");
 	if (rc == -EOPNOTSUPP) {
 		sl_ring_free(r);
 		cr_skip_test("MADV_POPULATE_WRITE needs Linux 5.14");
