@@ -61,10 +61,11 @@ struct kafka_txn {
 	bool failed;
 	bool assigned;		/* orderPerPartition: partitions chosen */
 	bool pinned;		/* pin[] holds a partition for some event */
-	/* Per event: the partition it was handed to librdkafka with (UA: -1),
-	 * then the one its report names; orderPerPartition: the one chosen. */
+	/* The ordered modes, per event: the partition it was handed to
+	 * librdkafka with (UA: -1), then the one its report names
+	 * (orderPerPartition: the one chosen); and the one it must go to. */
 	int32_t *parts;
-	int32_t *pin;		/* per event: the partition it must go to */
+	int32_t *pin;
 	uint16_t *topic_ids;	/* orderPerPartition: per event */
 	uint64_t t_first_ns;
 	uint64_t t_last_ns;
@@ -690,7 +691,7 @@ kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 	}
 	txn = &ks->txns[slot];
 	txn->t_last_ns = ks->poll_ns;	/* no clock read per report */
-	if (m->partition >= 0 && idx < txn->take->nb_evs)
+	if (ks->ordered && m->partition >= 0)
 		txn->parts[idx] = m->partition;	/* where librdkafka put it */
 	if (!m->err) {
 		txn->nb_done++;
@@ -854,7 +855,7 @@ kafka_produce_event(struct kafka_sink *ks, struct kafka_txn *txn,
 
 	topic = kafka_event_topic(ks, ev, &bad);
 	if (bad || kafka_event_partition(ks, ev, &part) < 0) {
-		if (!txn->assigned)
+		if (ks->ordered && !txn->assigned)
 			txn->parts[idx] = RD_KAFKA_PARTITION_UA;
 		goto settle;
 	}
@@ -864,7 +865,8 @@ kafka_produce_event(struct kafka_sink *ks, struct kafka_txn *txn,
 	} else if (txn->pinned && txn->pin[idx] >= 0) {
 		part = txn->pin[idx];
 	}
-	txn->parts[idx] = part;
+	if (ks->ordered)
+		txn->parts[idx] = part;
 	if (topic) {
 		vu[n].vtype = RD_KAFKA_VTYPE_TOPIC;
 		vu[n++].u.cstr = topic;
@@ -1053,7 +1055,6 @@ kafka_produce_plain(struct kafka_sink *ks, unsigned slot,
 			.len = ev->body_len,
 			._private = kafka_opaque(slot, txn->gen, first + i),
 		};
-		txn->parts[first + i] = part;
 	}
 	rd_kafka_produce_batch(ks->rkt, part, 0, m, (int)n);
 	if (n && m[0].err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION &&
@@ -1071,10 +1072,11 @@ kafka_produce_plain(struct kafka_sink *ks, unsigned slot,
 		for (i = 0; i < n; i++)
 			m[i].err = RD_KAFKA_RESP_ERR_NO_ERROR;
 		part = RD_KAFKA_PARTITION_UA;
-		for (i = 0; i < n; i++)
-			txn->parts[first + i] = part;
 		rd_kafka_produce_batch(ks->rkt, part, 0, m, (int)n);
 	}
+	if (ks->ordered)
+		for (i = 0; i < n; i++)
+			txn->parts[first + i] = part;
 	/* Every message that went in has a report coming: count each. */
 	for (i = 0; i < n; i++) {
 		const struct sl_event *ev = &txn->take->evs[first + i];
@@ -1847,7 +1849,8 @@ kafka_create(const char *name, const void *settings,
 	ks->msgs = calloc(ks->batch, sizeof(*ks->msgs));
 	if (!ks->txns || !ks->msgs)
 		goto err_nomem;
-	for (i = 0; i < ks->max_inflight; i++) {
+	ks->ordered = ks->idempotent || ks->order_per_partition;
+	for (i = 0; ks->ordered && i < ks->max_inflight; i++) {
 		ks->txns[i].parts = calloc(ks->batch, sizeof(int32_t));
 		ks->txns[i].pin = calloc(ks->batch, sizeof(int32_t));
 		if (!ks->txns[i].parts || !ks->txns[i].pin)
@@ -1860,7 +1863,6 @@ kafka_create(const char *name, const void *settings,
 	/* A replay holds events from the first uncommitted one to the
 	 * furthest ever taken: at most a window apart, as the commit point
 	 * only moves forward. */
-	ks->ordered = ks->idempotent || ks->order_per_partition;
 	if (ks->ordered) {
 		ks->replay_cap = ks->max_inflight * ks->batch;
 		ks->replay = calloc(ks->replay_cap, sizeof(int32_t));

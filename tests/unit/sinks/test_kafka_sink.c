@@ -641,7 +641,7 @@ move_leaders(struct kt_mock *m, struct fault_window *f)
 
 /*
  * Known flake, root cause not found (2026-12-07: 3 in ~170 runs on a
- * 2-vCPU Firecracker VM): the run ends with ~530 records missing while the
+ * 2-vCPU Firecracker VM, then 0 in ~315 later the same day): the run ends with ~530 records missing while the
  * sink has a successful delivery report for every one (REPORT drained=6000,
  * channel 0, inflight 0), and kcat on the mock shows exactly the offsets
  * the verifier read: the mock (or librdkafka 2.0.2's idempotent producer
