@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -42,6 +44,7 @@ struct lg_opts {
 	bool udp;
 	bool seq;
 	bool wait_ok;
+	bool sendfile;
 	bool quiet;
 };
 
@@ -69,6 +72,7 @@ struct lg {
 	struct lg_conn *conns;
 	int ep;
 	char *tmpl;		/* LG batch of identical records */
+	int tmpl_fd;		/* --sendfile: tmpl in a memfd; -1 */
 	size_t tmpl_records;
 	uint64_t t0;		/* monotonic, first send */
 	uint64_t t0_wall;
@@ -125,6 +129,13 @@ lg_usage(FILE *out)
 	      "...') and finish when\n"
 	      "                     every record is answered; reports ack "
 	      "latency p50/p99\n"
+	      "  --sendfile         TCP without --seq: send the records' pages "
+	      "by reference\n"
+	      "                     (sendfile from a memfd) instead of "
+	      "copying them into the\n"
+	      "                     socket, so the sender's copy does not "
+	      "take CPU from a\n"
+	      "                     receiver on the same machine\n"
 	      "  --timeout SEC      give up after SEC seconds (default 120)\n"
 	      "  --name NAME        the first word of the result line "
 	      "(default loadgen-tcp/-udp)\n"
@@ -154,7 +165,8 @@ static int
 lg_parse(int argc, char **argv, struct lg_opts *o)
 {
 	enum { O_HOST = 256, O_PORT, O_RECORDS, O_SIZE, O_CONNS, O_RATE,
-	       O_UDP, O_SEQ, O_TIMEOUT, O_WAIT_OK, O_NAME, O_QUIET };
+	       O_UDP, O_SEQ, O_TIMEOUT, O_WAIT_OK, O_NAME, O_QUIET,
+	       O_SENDFILE };
 	static const struct option opts[] = {
 		{ "host", required_argument, NULL, O_HOST },
 		{ "port", required_argument, NULL, O_PORT },
@@ -168,6 +180,7 @@ lg_parse(int argc, char **argv, struct lg_opts *o)
 		{ "wait-ok", no_argument, NULL, O_WAIT_OK },
 		{ "name", required_argument, NULL, O_NAME },
 		{ "quiet", no_argument, NULL, O_QUIET },
+		{ "sendfile", no_argument, NULL, O_SENDFILE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -210,6 +223,7 @@ lg_parse(int argc, char **argv, struct lg_opts *o)
 		case O_WAIT_OK: o->wait_ok = true; break;
 		case O_NAME: o->name = optarg; break;
 		case O_QUIET: o->quiet = true; break;
+		case O_SENDFILE: o->sendfile = true; break;
 		case 'h':
 			lg_usage(stdout);
 			exit(0);
@@ -240,6 +254,11 @@ lg_parse(int argc, char **argv, struct lg_opts *o)
 	if (o->udp && o->wait_ok) {
 		fprintf(stderr, "loadgen: --wait-ok is for TCP (netcat "
 			"replies)\n");
+		return -EINVAL;
+	}
+	if (o->sendfile && (o->udp || o->seq)) {
+		fprintf(stderr, "loadgen: --sendfile is for TCP without "
+			"--seq (one template for every record)\n");
 		return -EINVAL;
 	}
 	if (!o->name)
@@ -357,8 +376,15 @@ lg_tcp_send(struct lg *lg, struct lg_conn *c, uint64_t now)
 			if (c->off == c->len)
 				return 0;	/* paced: no budget yet */
 		}
-		n = send(c->fd, c->buf + c->off, c->len - c->off,
-			 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (lg->tmpl_fd >= 0) {
+			off_t off = (off_t)c->off;
+
+			n = sendfile(c->fd, lg->tmpl_fd, &off,
+				     c->len - c->off);
+		} else {
+			n = send(c->fd, c->buf + c->off, c->len - c->off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		}
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				c->writable = false;
@@ -543,6 +569,36 @@ lg_connect_all(struct lg *lg)
 	return rc;
 }
 
+/* --sendfile: the template into a memfd, whose pages the sockets then
+ * carry by reference; it is never written again. */
+static int
+lg_tmpl_memfd(struct lg *lg)
+{
+	size_t len = lg->tmpl_records * lg->o.size, off = 0;
+	int fd = memfd_create("loadgen-template", MFD_CLOEXEC);
+
+	if (fd < 0) {
+		fprintf(stderr, "loadgen: memfd_create: %s\n",
+			strerror(errno));
+		return -errno;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, lg->tmpl + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "loadgen: memfd write: %s\n",
+				strerror(errno));
+			close(fd);
+			return -EIO;
+		}
+		off += (size_t)n;
+	}
+	lg->tmpl_fd = fd;
+	return 0;
+}
+
 static void
 lg_report(struct lg *lg, bool timed_out)
 {
@@ -616,6 +672,12 @@ main(int argc, char **argv)
 	memset(lg.tmpl, 'x', lg.tmpl_records * lg.o.size);
 	for (i = 0; i < lg.tmpl_records; i++)
 		lg.tmpl[(i + 1) * lg.o.size - 1] = '\n';
+	lg.tmpl_fd = -1;
+	if (lg.o.sendfile) {
+		rc = lg_tmpl_memfd(&lg);
+		if (rc < 0)
+			goto out;
+	}
 	rc = lg_connect_all(&lg);
 	if (rc < 0)
 		goto out;
@@ -726,6 +788,8 @@ out:
 			"listener?)\n", (unsigned long long)lg.send_errors);
 	free(lg.conns);
 	free(lg.tmpl);
+	if (lg.tmpl_fd >= 0)
+		close(lg.tmpl_fd);
 	free(lg.lat);
 	close(lg.ep);
 	if (rc < 0 || timed_out)

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """bench/loadgen and bench/sockread, which other benchmarks and tests rely
 on: exact record and byte counts over TCP and UDP, --seq headers in order
-with no gaps, pacing that does not lose records, --wait-ok counting OK and
+with no gaps, pacing that does not lose records, --sendfile's byte-exact lines,
+--wait-ok counting OK and
 FAILED replies, and clear failures (refused port, usage, --timeout).
 Never asserts on timing."""
 import os
@@ -72,6 +73,56 @@ lg, lgr, src, srr, err = pair(
 check(src == 0 and srr.get("records") == "1001",
       f"--connections 3: all 1001 records: {srr} {err}")
 
+# --sendfile: the template's pages by reference; byte-exact lines, whole
+# and part templates (168 records of 777 bytes each per 128 KiB), paced
+# and not.
+for extra in ([], ["--rate", "50000"]):
+    n, size, conns = 1000, 777, 3
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    got = []
+
+    def drain(c):
+        buf = bytearray()
+        while True:
+            d = c.recv(1 << 16)
+            if not d:
+                break
+            buf += d
+        c.close()
+        got.append(bytes(buf))
+
+    def accept_all():
+        ts = []
+        for _ in range(conns):
+            c, _ = srv.accept()
+            t = threading.Thread(target=drain, args=(c,))
+            t.start()
+            ts.append(t)
+        for t in ts:
+            t.join()
+
+    acc = threading.Thread(target=accept_all)
+    acc.start()
+    r = subprocess.run([LOADGEN, "--port", str(srv.getsockname()[1]),
+                        "--records", str(n), "--size", str(size),
+                        "--connections", str(conns), "--sendfile",
+                        "--timeout", "60", *extra], capture_output=True,
+                       text=True, timeout=120)
+    acc.join(timeout=60)
+    srv.close()
+    d = result(r.stdout.strip())
+    line = b"x" * (size - 1) + b"\n"
+    check(r.returncode == 0 and d.get("records") == str(n),
+          f"--sendfile {extra}: exit 0, {n} records: {r.returncode} {d} "
+          f"{r.stderr}")
+    check(sorted(len(g) for g in got) == [333 * size, 333 * size,
+                                          334 * size] and
+          all(g == line * (len(g) // size) for g in got),
+          f"--sendfile {extra}: every line byte-exact, 333/333/334 per "
+          f"connection: {[len(g) for g in got]}")
+
 # UDP, paced: every datagram arrives on loopback at a modest rate.
 n = 3000
 lg, lgr, src, srr, err = pair(
@@ -131,7 +182,9 @@ r = subprocess.run([LOADGEN, "--port", str(dead), "--records", "10"],
 check(r.returncode == 1 and "refused" in r.stderr,
       f"refused port: exit 1: {r.returncode} {r.stderr}")
 for args in (["--records", "5"], ["--port", "1", "--size", "0"],
-             ["--port", "1", "--seq", "--size", "20"], ["--port", "1", "x"]):
+             ["--port", "1", "--seq", "--size", "20"], ["--port", "1", "x"],
+             ["--port", "1", "--sendfile", "--seq"],
+             ["--port", "1", "--sendfile", "--udp"]):
     r = subprocess.run([LOADGEN, *args], capture_output=True, text=True,
                        timeout=60)
     check(r.returncode == 2, f"loadgen {args}: usage error 2")
