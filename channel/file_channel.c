@@ -67,6 +67,7 @@ struct fc_settings {
 	uint64_t group_bytes;
 	int64_t group_delay_us;
 	bool direct_io;
+	uint64_t direct_cache_bytes;
 	bool sqpoll;
 	uint64_t ring_bytes;
 };
@@ -123,6 +124,11 @@ static const struct sl_key fc_keys[] = {
 	{ "directIO", SL_KEY_BOOL, "false", FC_OFF(direct_io),
 	  .help = "sluice: write segments with O_DIRECT (groups padded to "
 	  "4 KiB)" },
+	{ "directCacheBytes", SL_KEY_BYTES, "134217728",
+	  FC_OFF(direct_cache_bytes), 0, (int64_t)1 << 40, .help = "sluice: "
+	  "with directIO, the synced groups kept in memory (up to this "
+	  "much) so that sinks read them there and not from the disk; a "
+	  "group is dropped once no take holds it; 0: none" },
 	{ "sqPoll", SL_KEY_BOOL, "false", FC_OFF(sqpoll),
 	  .help = "sluice: io_uring with a kernel submission thread" },
 	{ "ringBytes", SL_KEY_BYTES, "67108864", FC_OFF(ring_bytes),
@@ -200,8 +206,10 @@ struct fc_group {
 	uint64_t end_off;		/* >0: an END record closes the segment */
 	uint64_t seg;			/* table position of its segment */
 	int fd;
+	uint64_t first_seq;		/* next_seq when it was begun */
 	uint64_t txn_end_seq;		/* durable_seq once it is synced */
 	uint64_t events;
+	bool direct;			/* filled as a copy in buf */
 	bool ready;			/* padded, due to be written */
 	bool written;			/* written whole, sync not yet done */
 	uint64_t sync_t0;
@@ -212,6 +220,20 @@ struct fc_group {
 	size_t side;			/* bytes of buf used by side records */
 	uint64_t rel[FC_MAX_PRODUCERS];	/* ring position to release */
 	uint64_t pend[FC_MAX_PRODUCERS];	/* ticket acked per producer */
+};
+
+/*
+ * directIO's read cache: a synced group's buffer, which holds bytes
+ * [base, base + len) of segment @seg, kept for the sinks instead of being
+ * filled again at once (fc_cache_add); an O_DIRECT write leaves nothing
+ * in the page cache, so reading it from the segment is a disk read.
+ */
+struct fc_cbuf {
+	uint8_t *buf;			/* DLOG_BLOCK-aligned */
+	size_t cap;
+	uint64_t seg;			/* table position */
+	uint64_t base, len;
+	uint64_t first_seq, end_seq;	/* the events it holds */
 };
 
 enum fc_range_state {
@@ -263,6 +285,9 @@ struct fc_stats {
 	uint64_t segments_deleted;
 	uint64_t space_refusals;
 	uint64_t ring_full;	/* puts told -EAGAIN: the writer lags */
+	uint64_t cache_hits;	/* events taken from directIO's cache */
+	uint64_t cache_misses;	/* ... from the segment (the disk) */
+	uint64_t cache_skips;	/* groups synced and not cached */
 	uint64_t lat_n;
 	uint32_t lat_us[FC_LAT_SAMPLES];
 };
@@ -302,6 +327,14 @@ struct file_channel {
 	struct fc_range *ranges;	/* ranges_off entries into its buffer */
 	size_t nb_ranges, cap_ranges, ranges_off;
 	uint64_t next_range_id;
+	/* directIO's cache, also under lock: cached groups in log order (a
+	 * FIFO of cache_cap from cache_first) and the spare buffers. The
+	 * writer swaps a spare for each synced group's buffer; buffers are
+	 * only ever swapped, so cache_n + nb_spare_bufs stays cache_cap. */
+	struct fc_cbuf *cache;
+	unsigned cache_cap, cache_first, cache_n;
+	struct fc_cbuf *spare_bufs;
+	unsigned nb_spare_bufs;
 
 	pthread_mutex_t open_lock;	/* control plane only */
 	struct fc_producer *prods[FC_MAX_PRODUCERS];
@@ -539,6 +572,37 @@ out:
 
 /* ---- create and destroy ------------------------------------------------- */
 
+/*
+ * directIO's cache: directCacheBytes of group-sized buffers, faulted in
+ * now (the agent's RSS from the start, as the rings'). None without
+ * directIO, or when that is less than one group.
+ */
+static int
+fc_cache_init(struct file_channel *fc, const struct fc_settings *set)
+{
+	size_t cap = fc->grp[0].cap;
+	uint64_t n = set->direct_io ? set->direct_cache_bytes / cap : 0;
+
+	if (n == 0)
+		return 0;
+	n = SL_MIN(n, (uint64_t)UINT32_MAX);
+	fc->cache = calloc(n, sizeof(*fc->cache));
+	fc->spare_bufs = calloc(n, sizeof(*fc->spare_bufs));
+	if (!fc->cache || !fc->spare_bufs)
+		return -ENOMEM;
+	fc->cache_cap = (unsigned)n;
+	while (fc->nb_spare_bufs < fc->cache_cap) {
+		struct fc_cbuf *b = &fc->spare_bufs[fc->nb_spare_bufs];
+
+		if (posix_memalign((void **)&b->buf, DLOG_BLOCK, cap))
+			return -ENOMEM;
+		memset(b->buf, 0, cap);
+		b->cap = cap;
+		fc->nb_spare_bufs++;
+	}
+	return 0;
+}
+
 struct sl_channel *
 sl_file_channel_create_opts(const char *name, const void *settings,
 			    const struct sl_props *props,
@@ -598,7 +662,8 @@ sl_file_channel_create_opts(const char *name, const void *settings,
 			break;
 		}
 	}
-	if (fc->wfd < 0 || !fc->grp[0].buf || !fc->grp[1].buf) {
+	if (fc->wfd < 0 || !fc->grp[0].buf || !fc->grp[1].buf ||
+	    fc_cache_init(fc, set) < 0) {
 		sl_err_set(err, ENOMEM, "%s: out of memory", who);
 		goto err_destroy;
 	}
@@ -691,6 +756,12 @@ fc_destroy(struct sl_channel *ch)
 		free(fc->dirs[i]);
 	if (fc->wfd >= 0)
 		close(fc->wfd);
+	for (i = 0; i < fc->cache_n; i++)
+		free(fc->cache[(fc->cache_first + i) % fc->cache_cap].buf);
+	for (i = 0; i < fc->nb_spare_bufs; i++)
+		free(fc->spare_bufs[i].buf);
+	free(fc->cache);
+	free(fc->spare_bufs);
 	free(fc->grp[0].buf);
 	free(fc->grp[1].buf);
 	free(fc->grp[0].iov);
@@ -1135,15 +1206,34 @@ fc_consumer_wait(struct sl_chan_consumer *cc, unsigned min_events,
  * events point into the mapped segment, valid until the segment is
  * recycled, which waits for a checkpoint past the take's commit.
  */
+static const struct fc_cbuf *
+fc_cache_find(const struct file_channel *fc, const struct dlog_loc *loc)
+{
+	unsigned i;
+
+	/* Newest first: sinks mostly read what was just synced. */
+	for (i = fc->cache_n; i-- > 0;) {
+		const struct fc_cbuf *b =
+			&fc->cache[(fc->cache_first + i) % fc->cache_cap];
+
+		if (b->seg == loc->seg && loc->off >= b->base &&
+		    loc->off - b->base < b->len)
+			return b;
+	}
+	return NULL;
+}
+
 static unsigned
 fc_read(struct file_channel *fc, struct dlog_loc *loc, uint64_t end_seq,
 	unsigned max, struct sl_event *evs, uint64_t *bytes)
 {
-	unsigned n = 0;
+	const struct fc_cbuf *b = NULL;
+	unsigned n = 0, hits = 0;
 
 	while (n < max && dlog_seq_lt(loc->seq, end_seq)) {
 		struct dlog_seg *s = dlog_segtab_at(&fc->tab, loc->seg);
 		const struct dlog_rec *r;
+		uint64_t lim;
 
 		if (!s && loc->seg < fc->tab.base && fc->tab.n > 0) {
 			/*
@@ -1169,14 +1259,21 @@ fc_read(struct file_channel *fc, struct dlog_loc *loc, uint64_t end_seq,
 						  .seq = nx->first_seq };
 			continue;
 		}
-		r = loc->off + DLOG_REC_HDR <= s->size ?
-		    (const struct dlog_rec *)(s->map + loc->off) : NULL;
+		/* directIO: from the cached group when it is still there. */
+		if (fc->cache_n && !(b && b->seg == loc->seg &&
+				     loc->off >= b->base &&
+				     loc->off - b->base < b->len))
+			b = fc_cache_find(fc, loc);
+		lim = b ? b->base + b->len : s->size;
+		r = loc->off + DLOG_REC_HDR > lim ? NULL : b ?
+		    (const struct dlog_rec *)(b->buf + (loc->off - b->base)) :
+		    (const struct dlog_rec *)(s->map + loc->off);
 		if (r && r->type == DLOG_REC_PAD) {
 			loc->off += dlog_rec_span(r->len);
 			continue;
 		}
 		if (!r || r->type != DLOG_REC_EVENT || r->seq != loc->seq ||
-		    r->len > s->size - loc->off - DLOG_REC_HDR ||
+		    r->len > lim - loc->off - DLOG_REC_HDR ||
 		    sl_chan_event_decode((const uint8_t *)(r + 1), r->len,
 					 &evs[n]) < 0) {
 			/* The file changed under us since it was verified. */
@@ -1192,9 +1289,14 @@ fc_read(struct file_channel *fc, struct dlog_loc *loc, uint64_t end_seq,
 			break;
 		}
 		*bytes += evs[n].body_len;
+		hits += b != NULL;
 		n++;
 		loc->off += dlog_rec_span(r->len);
 		loc->seq++;
+	}
+	if (fc->cache_cap) {
+		sl_stat_add_mt(&fc->st.cache_hits, hits);
+		sl_stat_add_mt(&fc->st.cache_misses, n - hits);
 	}
 	return n;
 }
@@ -1833,6 +1935,8 @@ fc_fill(struct file_channel *fc, struct fc_group *g)
 		 * group's figure, which would take visibility back.
 		 */
 		g->txn_end_seq = fc->next_seq;
+		g->first_seq = fc->next_seq;
+		g->direct = fc->direct;
 		if (fc->wpos == 0) {
 			struct dlog_seg_hdr h;
 			uint8_t *blk = fc_group_side(fc, g, DLOG_BLOCK);
@@ -1956,6 +2060,60 @@ fc_group_reset(struct fc_group *g)
 	g->written = false;
 }
 
+/*
+ * Can directIO's oldest cached group go? Sinks point into what lies
+ * between the first range (the lowest event taken or returned and not
+ * committed) and the read cursor; committed events before it and events
+ * not taken yet after it are read again from the segment if need be.
+ * Lock held.
+ */
+static bool
+fc_cache_evictable(const struct file_channel *fc, const struct fc_cbuf *b)
+{
+	uint64_t lo = fc->nb_ranges ? fc->ranges[0].start.seq :
+		      fc->cursor.seq;
+
+	return !dlog_seq_lt(lo, b->end_seq) ||
+	       !dlog_seq_lt(b->first_seq, fc->cursor.seq);
+}
+
+/*
+ * The synced group's buffer joins the cache, in log order, and the group
+ * goes on with a spare one, or with the oldest cached group's when no take
+ * holds it. When neither is free (sinks hold every cached group) the group
+ * keeps its buffer and is read from the segment: the writer never waits
+ * for a sink. Writer thread, before the group becomes visible.
+ */
+static void
+fc_cache_add(struct file_channel *fc, struct fc_group *g)
+{
+	struct fc_cbuf spare = { 0 }, *b;
+
+	pthread_mutex_lock(&fc->lock);
+	if (fc->nb_spare_bufs) {
+		spare = fc->spare_bufs[--fc->nb_spare_bufs];
+	} else if (fc->cache_n &&
+		   fc_cache_evictable(fc, &fc->cache[fc->cache_first])) {
+		spare = fc->cache[fc->cache_first];
+		fc->cache_first = (fc->cache_first + 1) % fc->cache_cap;
+		fc->cache_n--;
+	}
+	if (spare.buf) {
+		b = &fc->cache[(fc->cache_first + fc->cache_n) % fc->cache_cap];
+		*b = (struct fc_cbuf){ .buf = g->buf, .cap = g->cap,
+				       .seg = g->seg, .base = g->base,
+				       .len = g->len,
+				       .first_seq = g->first_seq,
+				       .end_seq = g->txn_end_seq };
+		fc->cache_n++;
+		g->buf = spare.buf;
+		g->cap = spare.cap;
+	}
+	pthread_mutex_unlock(&fc->lock);
+	if (!spare.buf)
+		sl_stat_add(&fc->st.cache_skips, 1);
+}
+
 /* Make the synced group visible and acknowledge its producers. */
 static void
 fc_publish(struct file_channel *fc, struct fc_group *g)
@@ -1975,6 +2133,8 @@ fc_publish(struct file_channel *fc, struct fc_group *g)
 		s->sealed = true;
 		pthread_mutex_unlock(&fc->lock);
 	}
+	if (g->direct && fc->cache_cap && g->events)
+		fc_cache_add(fc, g);
 	/* Pairs with the acquire in fc_take(). */
 	__atomic_store_n(&fc->durable_seq, g->txn_end_seq, __ATOMIC_RELEASE);
 	fc_wake_consumers(fc);
@@ -2561,6 +2721,17 @@ fc_stats(const struct sl_channel *ch, struct sl_stats_sink *out)
 		     SL_STAT_COUNTER, SL_STAT_SLUICE);
 	out->put_u64(out, "ring_full", sl_stat_read(&st->ring_full),
 		     SL_STAT_COUNTER, SL_STAT_SLUICE);
+	if (fc->cache_cap) {
+		out->put_u64(out, "direct_cache_hits",
+			     sl_stat_read(&st->cache_hits), SL_STAT_COUNTER,
+			     SL_STAT_SLUICE);
+		out->put_u64(out, "direct_cache_misses",
+			     sl_stat_read(&st->cache_misses), SL_STAT_COUNTER,
+			     SL_STAT_SLUICE);
+		out->put_u64(out, "direct_cache_skips",
+			     sl_stat_read(&st->cache_skips), SL_STAT_COUNTER,
+			     SL_STAT_SLUICE);
+	}
 	out->put_u64(out, "space_blocked", (uint64_t)(__atomic_load_n(
 		     &fc->space_blocked, __ATOMIC_RELAXED) |
 		     __atomic_load_n(&fc->space_low, __ATOMIC_RELAXED)),

@@ -478,6 +478,104 @@ Test(file_channel, direct_io_on_a_disk_round_trips)
 	free(d);
 }
 
+/* Put ids [first, first + n * 10) as n acknowledged transactions of 10. */
+static void
+put_acked(struct sl_chan_producer *p, uint64_t first, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		int64_t t = fcu_put_txn(p, first + i * 10, 10, 700);
+
+		cr_assert_gt(t, 0);
+		cr_assert(fcu_wait_ack(p, (uint64_t)t, 20000));
+	}
+}
+
+/*
+ * directIO's read cache (three group buffers here): a sink that keeps up
+ * reads every event from it; a take held while thirty more groups are
+ * synced keeps its group (the events it points to stay as they were), the
+ * groups that then find no free buffer are read from the disk, in order,
+ * and once the take commits its buffer serves new groups again.
+ */
+Test(file_channel, direct_io_cache_keeps_what_a_take_holds)
+{
+	char *d = fcu_tmpdir("/var/tmp"), probe[600];
+	struct fc_handle h;
+	struct sl_err err = { 0 };
+	struct sl_chan_producer *p;
+	struct sl_chan_consumer *c;
+	struct sl_take *held;
+	uint64_t ids[400], hits;
+	size_t n, i;
+	int fd;
+	const char *kv[] = { "directIO=true", "groupCommitBytes=32768",
+			     "directCacheBytes=147456", "maxFileSize=1048576",
+			     NULL };
+
+	snprintf(probe, sizeof(probe), "%s/probe", d);
+	fd = open(probe, O_CREAT | O_RDWR | O_DIRECT, 0600);
+	if (fd < 0) {
+		cr_log_warn("%s: no O_DIRECT (%s): nothing to test", d,
+			    strerror(errno));
+		fcu_rmrf(d);
+		free(d);
+		return;
+	}
+	close(fd);
+	unlink(probe);
+	fcu_open(&h, d, kv, NULL);
+	c = sl_channel_consumer_open(h.ch, "k1", 64, 4, &err);
+	p = sl_channel_producer_open(h.ch, "r1", &err);
+	cr_assert(c && p);
+	cr_assert_eq(h.ch->ops->start(h.ch), 0);
+
+	/* A sink that keeps up: all from the cache. */
+	for (i = 0; i < 20; i++) {
+		put_acked(p, i * 10, 1);
+		cr_assert_eq(fcu_drain(c, ids, SL_ARRAY_SIZE(ids), 10, 5000),
+			     10);
+		cr_assert_eq(ids[0], i * 10);
+	}
+	cr_assert_eq(stat_of(h.ch, "direct_cache_hits"), 200);
+	cr_assert_eq(stat_of(h.ch, "direct_cache_misses"), 0);
+	cr_assert_eq(stat_of(h.ch, "direct_cache_skips"), 0);
+
+	/* A take held across thirty more groups. */
+	put_acked(p, 200, 1);
+	held = sl_channel_take(c, 64);
+	cr_assert_not_null(held);
+	cr_assert_eq(held->nb_evs, 10);
+	cr_assert_eq(stat_of(h.ch, "direct_cache_hits"), 210);
+	put_acked(p, 210, 30);
+	for (i = 0; i < held->nb_evs; i++)
+		cr_assert_eq(fcu_ev_check(&held->evs[i]), 200 + i);
+	/* Two spares went to the first two; 28 found none free. */
+	cr_assert_eq(stat_of(h.ch, "direct_cache_skips"), 28);
+	cr_assert_eq(sl_channel_take_commit(c, held), 0);
+	n = fcu_drain(c, ids, SL_ARRAY_SIZE(ids), 300, 5000);
+	cr_assert_eq(n, 300);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(ids[i], 210 + i);
+	cr_assert_eq(stat_of(h.ch, "direct_cache_hits"), 230);
+	cr_assert_eq(stat_of(h.ch, "direct_cache_misses"), 280);
+
+	/* Nothing held: new groups are cached again. */
+	hits = stat_of(h.ch, "direct_cache_hits");
+	for (i = 0; i < 5; i++) {
+		put_acked(p, 510 + i * 10, 1);
+		cr_assert_eq(fcu_drain(c, ids, SL_ARRAY_SIZE(ids), 10, 5000),
+			     10);
+		cr_assert_eq(ids[0], 510 + i * 10);
+	}
+	cr_assert_eq(stat_of(h.ch, "direct_cache_hits"), hits + 50);
+	cr_assert_eq(stat_of(h.ch, "direct_cache_misses"), 280);
+	fcu_close(&h);
+	fcu_rmrf(d);
+	free(d);
+}
+
 Test(file_channel, default_directories_name_agent_and_channel)
 {
 	struct sl_prop pv[1];

@@ -5,9 +5,15 @@
  * take rollback, waiting for acks, checkpoints, crash and reopen, run
  * against the real channel and against a small in-memory model, which must
  * agree after every step. Segment ids and sequence numbers start just
- * before their wrap points so both wrap during the run.
+ * before their wrap points so both wrap during the run. A take's events
+ * are checked again, byte for byte, when it is committed or rolled back:
+ * they must stay valid until then. The run is made twice: through the
+ * page cache, and with directIO and a read cache of ten groups, so that
+ * groups are cached, dropped and skipped while takes hold them.
  */
+#include <fcntl.h>
 #include <inttypes.h>
+#include <unistd.h>
 
 #include "fc_util.h"
 
@@ -117,6 +123,16 @@ static const char *const model_kv[] = {
 	"ringBytes=1048576", NULL,
 };
 
+/* Groups of up to 32 KiB in buffers of 48 KiB: ten of them. */
+static const char *const model_direct_kv[] = {
+	"maxFileSize=65536", "capacity=3000", "transactionCapacity=50",
+	"checkpointInterval=86400000", "groupCommitBytes=32768",
+	"ringBytes=1048576", "directIO=true", "directCacheBytes=491520",
+	NULL,
+};
+
+static const char *const *rig_kv = model_kv;
+
 static void
 rig_open(struct rig *r, const char *dir, bool fresh)
 {
@@ -127,7 +143,7 @@ rig_open(struct rig *r, const char *dir, bool fresh)
 	struct sl_err err = { 0 };
 	unsigned i;
 
-	fcu_open(&r->h, dir, model_kv, &o);
+	fcu_open(&r->h, dir, rig_kv, &o);
 	for (i = 0; i < NB_CONS; i++) {
 		r->c[i] = sl_channel_consumer_open(r->h.ch, "k", 8, INFLIGHT,
 						   &err);
@@ -269,6 +285,19 @@ step_take(struct rig *r, unsigned c, size_t step)
 	M.nb_tk[c]++;
 }
 
+/* The events of consumer @c's take @k are still what was taken. */
+static void
+take_recheck(unsigned c, unsigned k, size_t step)
+{
+	const struct sl_take *t = M.tk[c][k];
+	unsigned i;
+
+	for (i = 0; i < t->nb_evs; i++)
+		cr_assert_eq(fcu_ev_check(&t->evs[i]),
+			     M.id[M.tk_first[c][k] + i], "step %zu: a held "
+			     "take's event %u changed", step, i);
+}
+
 static void
 step_commit(struct rig *r, unsigned c, size_t step)
 {
@@ -276,6 +305,7 @@ step_commit(struct rig *r, unsigned c, size_t step)
 
 	if (!M.nb_tk[c])
 		return;
+	take_recheck(c, 0, step);
 	HIST("%zu commit c%u %zu+%zu", step, c, M.tk_first[c][0],
 	     M.tk_nb[c][0]);
 	cr_assert_eq(sl_channel_take_commit(r->c[c], M.tk[c][0]), 0);
@@ -301,6 +331,8 @@ step_rollback(struct rig *r, unsigned c)
 	k = (unsigned)rnd(M.nb_tk[c]);
 	HIST("rollback c%u k %u of %u (%zu+%zu)", c, k, M.nb_tk[c],
 	     M.tk_first[c][k], M.tk_nb[c][k]);
+	for (j = k; j < M.nb_tk[c]; j++)
+		take_recheck(c, j, 0);
 	sl_channel_take_rollback(r->c[c], M.tk[c][k]);
 	for (j = k; j < M.nb_tk[c]; j++)
 		for (i = 0; i < M.tk_nb[c][j]; i++)
@@ -346,10 +378,22 @@ step_put(struct rig *r, size_t step)
 	M.ticket_end[++M.nb_tickets] = M.n;
 }
 
-Test(file_channel_model, agrees_with_a_model_over_100k_random_steps,
-     .timeout = 900)
+/* directIO's cache counters, summed over the channel's lives. */
+static uint64_t tally_hits, tally_misses, tally_skips;
+
+static void
+direct_tally(struct rig *r)
 {
-	char *dir = fcu_tmpdir("/dev/shm");
+	if (rig_kv != model_direct_kv)
+		return;
+	tally_hits += stat_of(r->h.ch, "direct_cache_hits");
+	tally_misses += stat_of(r->h.ch, "direct_cache_misses");
+	tally_skips += stat_of(r->h.ch, "direct_cache_skips");
+}
+
+static void
+model_run(const char *dir)
+{
 	struct rig r;
 	size_t step, crashes = 0, ckpts = 0;
 
@@ -384,6 +428,7 @@ Test(file_channel_model, agrees_with_a_model_over_100k_random_steps,
 			uint64_t acked = sl_channel_producer_acked(r.p);
 
 			M.vis = SL_MAX(M.vis, M.ticket_end[acked]);
+			direct_tally(&r);
 			fcu_crash(&r.h);
 			rig_open(&r, dir, false);
 			check_reopen(&r, step);
@@ -397,7 +442,51 @@ Test(file_channel_model, agrees_with_a_model_over_100k_random_steps,
 	cr_assert_gt(crashes, 100);
 	cr_log_info("%u steps, %zu crashes, %zu checkpoints, %" PRIu64
 		    " events", NB_STEPS, crashes, ckpts, next_id);
+	direct_tally(&r);
 	fcu_close(&r.h);
+}
+
+Test(file_channel_model, agrees_with_a_model_over_100k_random_steps,
+     .timeout = 900)
+{
+	char *dir = fcu_tmpdir("/dev/shm");
+
+	model_run(dir);
+	fcu_rmrf(dir);
+	free(dir);
+}
+
+/*
+ * The same with directIO: takes read the cached groups, which must not be
+ * given to new groups while a take holds them (take_recheck), and what
+ * was not cached or was dropped is read from the segments.
+ */
+Test(file_channel_model, agrees_with_a_model_with_direct_io_and_its_cache,
+     .timeout = 900)
+{
+	char *dir = fcu_tmpdir("/dev/shm"), probe[600];
+	int fd;
+
+	snprintf(probe, sizeof(probe), "%s/probe", dir);
+	fd = open(probe, O_CREAT | O_RDWR | O_DIRECT, 0600);
+	if (fd < 0) {
+		cr_log_warn("%s: no O_DIRECT here (%s): the channel writes "
+			    "through the page cache and has no cache to test",
+			    dir, strerror(errno));
+	} else {
+		close(fd);
+		unlink(probe);
+	}
+	rig_kv = model_direct_kv;
+	model_run(dir);
+	cr_log_info("direct cache: %" PRIu64 " events read from it, %" PRIu64
+		    " from the segments, %" PRIu64 " groups not cached",
+		    tally_hits, tally_misses, tally_skips);
+	if (fd >= 0) {
+		cr_assert_gt(tally_hits, 0);
+		cr_assert_gt(tally_misses, 0);
+		cr_assert_gt(tally_skips, 0);
+	}
 	fcu_rmrf(dir);
 	free(dir);
 }
