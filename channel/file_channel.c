@@ -5,7 +5,9 @@
  * preallocated, recycled segment files through io_uring, one fdatasync per
  * group of writes (group commit), and only then makes the records visible
  * to sinks and advances the producers' acks (eventfd). Sinks read records
- * straight from the mapped segments; their take commits move the head that
+ * straight from the mapped segments (with directIO, from the synced group
+ * buffers the writer keeps while it can, fc_cache_add, since O_DIRECT
+ * leaves nothing in the page cache); their take commits move the head that
  * the writer checkpoints, and a segment is recycled only once a durable
  * checkpoint has passed it. A sink sleeping in consumer_wait() is woken by
  * the writer's publish; a producer armed for room by a take commit or by
