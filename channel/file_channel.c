@@ -1274,6 +1274,17 @@ fc_read(struct file_channel *fc, struct dlog_loc *loc, uint64_t end_seq,
 			loc->off += dlog_rec_span(r->len);
 			continue;
 		}
+		/*
+		 * Each header's address depends on the length before it, and
+		 * a sink reads far behind the writer: ask for the header
+		 * SL_RING_PREFETCH_AHEAD records on, guessing they are as
+		 * long as this one, as sl_ring_peek() does (a prefetch never
+		 * faults).
+		 */
+		if (r)
+			__builtin_prefetch((const uint8_t *)r +
+					   SL_RING_PREFETCH_AHEAD *
+					   dlog_rec_span(r->len));
 		if (!r || r->type != DLOG_REC_EVENT || r->seq != loc->seq ||
 		    r->len > lim - loc->off - DLOG_REC_HDR ||
 		    sl_chan_event_decode((const uint8_t *)(r + 1), r->len,
