@@ -13,7 +13,7 @@ fdatasync). Reuses bench/run's helpers (Agent, loadgen, median).
   bench/file_channel_e2e.py            # N = 1,000,000 (acks: N/5), 3 runs
   QUICK=1 bench/file_channel_e2e.py    # N = 200,000, 1 run
   DATA_DIR=/path                       # where the file channel writes
-  FILE_KEYS="directIO=true ..."        # more file channel keys
+  FILE_KEYS="groupCommitBytes=..."     # more file channel keys
 """
 import importlib.machinery
 import importlib.util
@@ -37,7 +37,8 @@ DATA_DIR = os.environ.get("DATA_DIR", "/var/tmp")
 # A ring deep enough to ride out a slow fdatasync at full load (a full ring
 # is backpressure: netcat stops reading until the writer drains it).
 RING = int(os.environ.get("RING_BYTES", str(256 << 20)))
-# More file channel keys for an experiment, e.g. FILE_KEYS="directIO=true".
+# More file channel keys for an experiment, e.g. FILE_KEYS="sqPoll=true"
+# (directIO is on already: bench/run file_channel_lines).
 FILE_KEYS = os.environ.get("FILE_KEYS", "").split()
 
 
