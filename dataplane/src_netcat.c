@@ -8,7 +8,9 @@
  * connection state is owned by the I/O thread.
  *
  * Backpressure: a connection stops being read (its recv is cancelled and
- * what was already received is held) while the channel is full
+ * what was already received is held: in the receive buffers themselves,
+ * or copied aside once paused connections keep half of them) while the
+ * channel is full
  * (ack-every-event = false; retried when the channel signals room again,
  * or on a timer where it cannot), while its replies do not
  * fit its output buffer, or while a durable channel has not acknowledged
@@ -42,11 +44,17 @@
  * window updates; the netcat thread's CPU per 1 KiB record fell 0.67-0.75
  * -> 0.60-0.62 us, bench/README, sixth session), and few of them (4 MiB):
  * they are reused while still in cache, and one io_uring_enter cannot
- * pull more than that out of the sockets of connections that are pausing
- * (what a paused connection receives is copied aside and held).
+ * pull more than that out of the sockets of connections that are pausing.
+ * What a paused connection has received stays in its buffers, chained to
+ * it, until the channel has room: up to NC_BUFS_HOLD_MAX of them in all,
+ * so the others keep every connection reading; past that it is copied
+ * aside (nc_conn_hold). The chain is what the copy was before it: a
+ * quarter of the bytes at full load (the sink slower than the source),
+ * each copied once more and into buffers that grew by realloc, faulting.
  */
 #define NC_BUF_SIZE		(128u * 1024)	/* one provided buffer */
 #define NC_NB_BUFS		32u		/* power of two */
+#define NC_BUFS_HOLD_MAX	(NC_NB_BUFS - 4)	/* kept by paused conns */
 #define NC_BGID			7
 #define NC_PLAIN_BUF_SIZE	(16u * 1024)	/* per connection, fallback */
 #define NC_OUT_SIZE		8192u		/* replies per connection */
@@ -122,9 +130,15 @@ struct nc_conn {
 	bool committed;		/* a commit since the last ack check */
 	enum nc_pause pause;
 	unsigned ch_from;	/* first channel still missing the next line */
-	uint8_t *held;		/* held[held_off, held_len): received, */
-	uint32_t held_len, held_off;	/* not yet consumed (held_len 0: */
-	uint32_t held_cap;		/* none); held_cap bytes allocated */
+	/* Received, not yet consumed: first the chain of provided buffers
+	 * (the head's from chain_off), then the copy held[held_off,
+	 * held_len); a receive is chained only while nothing is copied. */
+	uint16_t chain_head, chain_tail;	/* buffer ids, when nb_chained */
+	uint16_t nb_chained;
+	uint32_t chain_off;
+	uint8_t *held;
+	uint32_t held_len, held_off;	/* held_len 0: nothing copied */
+	uint32_t held_cap;		/* bytes allocated */
 	uint32_t out_len;
 	uint32_t out_mark;	/* out[0, out_mark) may go before the ack */
 	uint8_t *owed;		/* replies rewritten after a failed ack, */
@@ -171,6 +185,10 @@ struct nc_source {
 	uint64_t room_wakeups;		/* `ctl stats` reads it (relaxed) */
 	uint64_t held_alloc;		/* bytes of every conn's held buffer */
 	uint64_t held_bytes;		/* received, copied aside (relaxed) */
+	uint64_t held_inplace_bytes;	/* received, kept in place (relaxed) */
+	unsigned bufs_chained;		/* provided buffers on conn chains */
+	uint16_t buf_next[NC_NB_BUFS];	/* chain links, by buffer id */
+	uint32_t buf_len[NC_NB_BUFS];	/* bytes received into each */
 
 	struct sl_log_ratelimit rl_accept;
 	struct sl_log_ratelimit rl_limit;
@@ -759,6 +777,62 @@ nc_conn_drop_held(struct nc_conn *conn, bool release)
 	conn->held_cap = 0;
 }
 
+static bool
+nc_conn_holds(const struct nc_conn *conn)
+{
+	return conn->nb_chained || conn->held_len;
+}
+
+/* Chain provided buffer @bid, @len bytes received, to @conn from @off. */
+static void
+nc_conn_chain(struct nc_conn *conn, unsigned bid, uint32_t off, uint32_t len)
+{
+	struct nc_source *ns = conn->ns;
+
+	ns->buf_len[bid] = len;
+	if (conn->nb_chained++ == 0) {
+		conn->chain_head = (uint16_t)bid;
+		conn->chain_off = off;
+	} else {
+		ns->buf_next[conn->chain_tail] = (uint16_t)bid;
+	}
+	conn->chain_tail = (uint16_t)bid;
+	ns->bufs_chained++;
+	sl_stat_add(&ns->held_inplace_bytes, len - off);
+}
+
+/* The chain's head is consumed: hand its buffer back to the kernel. */
+static void
+nc_conn_unchain(struct nc_conn *conn)
+{
+	struct nc_source *ns = conn->ns;
+	unsigned bid = conn->chain_head;
+
+	conn->chain_head = ns->buf_next[bid];
+	conn->chain_off = 0;
+	conn->nb_chained--;
+	ns->bufs_chained--;
+	sl_uring_bufs_recycle(&ns->bufs, bid);
+}
+
+/*
+ * Keep [@off, @len) of a receive @conn could not consume: in its provided
+ * buffer @bid when it has one and may (true: the buffer is the
+ * connection's now), else a copy (false; -ENOMEM in *@rc).
+ */
+static bool
+nc_conn_keep(struct nc_conn *conn, bool has_buf, unsigned bid,
+	     const uint8_t *data, size_t off, size_t len, int *rc)
+{
+	if (has_buf && conn->held_len == 0 &&
+	    conn->ns->bufs_chained < NC_BUFS_HOLD_MAX) {
+		nc_conn_chain(conn, bid, (uint32_t)off, (uint32_t)len);
+		return true;
+	}
+	*rc = nc_conn_hold(conn, data + off, len - off);
+	return false;
+}
+
 /*
  * Count the lines a closing connection never got to put: the source is
  * stopping, or the peer stopped taking its replies (a send failed).
@@ -795,6 +869,17 @@ nc_count_feed(struct nc_conn *conn, const uint8_t *data, size_t len)
 static void
 nc_conn_discard_held(struct nc_conn *conn)
 {
+	struct nc_source *ns = conn->ns;
+
+	while (conn->nb_chained) {
+		unsigned bid = conn->chain_head;
+
+		if (!sl_frame_line_dead(&conn->fr))
+			nc_count_feed(conn, sl_uring_bufs_at(&ns->bufs, bid) +
+				      conn->chain_off,
+				      ns->buf_len[bid] - conn->chain_off);
+		nc_conn_unchain(conn);
+	}
 	if (conn->held_off < conn->held_len && !sl_frame_line_dead(&conn->fr))
 		nc_count_feed(conn, conn->held + conn->held_off,
 			      conn->held_len - conn->held_off);
@@ -810,8 +895,23 @@ static void nc_conn_try_free(struct nc_conn *conn);
 static void
 nc_conn_run(struct nc_conn *conn)
 {
+	struct nc_source *ns = conn->ns;
+
 	while (conn->pause == NC_PAUSE_NONE && !conn->closing &&
-	       conn->held_off < conn->held_len) {
+	       conn->nb_chained) {
+		unsigned bid = conn->chain_head;
+		uint32_t left = ns->buf_len[bid] - conn->chain_off;
+		size_t used = nc_conn_feed(conn,
+					   sl_uring_bufs_at(&ns->bufs, bid) +
+					   conn->chain_off, left);
+
+		conn->chain_off += (uint32_t)used;
+		if (used < left)
+			break;		/* paused again, or closing */
+		nc_conn_unchain(conn);
+	}
+	while (conn->pause == NC_PAUSE_NONE && !conn->closing &&
+	       !conn->nb_chained && conn->held_off < conn->held_len) {
 		size_t used = nc_conn_feed(conn, conn->held + conn->held_off,
 					   conn->held_len - conn->held_off);
 
@@ -819,10 +919,12 @@ nc_conn_run(struct nc_conn *conn)
 		if (used == 0)
 			break;
 	}
-	if (conn->held_len && (conn->held_off == conn->held_len ||
-			       conn->closing))
+	if (conn->closing)
 		nc_conn_discard_held(conn);
-	if (conn->closing || conn->pause != NC_PAUSE_NONE || conn->held_len)
+	else if (conn->held_len && conn->held_off == conn->held_len)
+		nc_conn_drop_held(conn, false);
+	if (conn->closing || conn->pause != NC_PAUSE_NONE ||
+	    nc_conn_holds(conn))
 		goto out;
 	if (conn->eof || conn->stop_read) {
 		sl_frame_line_finish(&conn->fr);
@@ -1001,7 +1103,8 @@ nc_on_recv(struct nc_source *ns, const struct io_uring_cqe *cqe)
 	bool has_buf = cqe->flags & IORING_CQE_F_BUFFER;
 	unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
 	const uint8_t *data = NULL;
-	int res = cqe->res;
+	bool kept = false;
+	int res = cqe->res, rc = 0;
 
 	if (SL_UNLIKELY(!conn || conn->gen != (uint32_t)cqe->user_data)) {
 		/* Cannot happen (a connection outlives its requests); never
@@ -1025,18 +1128,16 @@ nc_on_recv(struct nc_source *ns, const struct io_uring_cqe *cqe)
 			 * the framer is dead and the rest is not read. */
 			if (!sl_frame_line_dead(&conn->fr))
 				nc_count_feed(conn, data, (size_t)res);
-		} else if (conn->held_len || conn->pause != NC_PAUSE_NONE) {
-			if (nc_conn_hold(conn, data, (size_t)res) < 0) {
-				sl_stat_add(&ns->base.stats.
-					    generic_processing_fail, 1);
-				nc_conn_close(conn);
-			}
 		} else {
-			size_t used = nc_conn_feed(conn, data, (size_t)res);
+			size_t used = 0;
 
-			if (used < (size_t)res && !conn->closing &&
-			    nc_conn_hold(conn, data + used,
-					 (size_t)res - used) < 0) {
+			if (!nc_conn_holds(conn) &&
+			    conn->pause == NC_PAUSE_NONE)
+				used = nc_conn_feed(conn, data, (size_t)res);
+			if (used < (size_t)res && !conn->closing)
+				kept = nc_conn_keep(conn, has_buf, bid, data,
+						    used, (size_t)res, &rc);
+			if (rc < 0) {
 				sl_stat_add(&ns->base.stats.
 					    generic_processing_fail, 1);
 				nc_conn_close(conn);
@@ -1052,9 +1153,9 @@ nc_on_recv(struct nc_source *ns, const struct io_uring_cqe *cqe)
 		__atomic_store_n(&ns->mode_name, nc_mode_name(ns->mode),
 				 __ATOMIC_RELAXED);
 	}
-	if (has_buf)
+	if (has_buf && !kept)
 		sl_uring_bufs_recycle(&ns->bufs, bid);
-	if (conn->pause != NC_PAUSE_NONE || conn->held_len)
+	if (conn->pause != NC_PAUSE_NONE || nc_conn_holds(conn))
 		nc_recv_cancel(conn);
 	if (conn->pause == NC_PAUSE_NONE && !conn->recv_armed)
 		nc_conn_run(conn);
@@ -1575,7 +1676,11 @@ nc_stats(const struct sl_source *src, struct sl_stats_sink *out)
 	out->put_u64(out, "channel_room_wakeups",
 		     sl_stat_read(&ns->room_wakeups), SL_STAT_COUNTER,
 		     SL_STAT_SLUICE);
-	/* Read ahead of a full channel and copied aside until it has room. */
+	/* Read ahead of a full channel and held until it has room: in the
+	 * receive buffers, or copied aside once half of them are held. */
+	out->put_u64(out, "held_inplace_bytes",
+		     sl_stat_read(&ns->held_inplace_bytes), SL_STAT_COUNTER,
+		     SL_STAT_SLUICE);
 	out->put_u64(out, "held_bytes", sl_stat_read(&ns->held_bytes),
 		     SL_STAT_COUNTER, SL_STAT_SLUICE);
 	out->put_str(out, "recv_mode", mode ? mode : "not started",
