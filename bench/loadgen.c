@@ -46,6 +46,7 @@ struct lg_opts {
 	bool wait_ok;
 	bool sendfile;
 	bool quiet;
+	const char *congestion;	/* TCP congestion control; NULL: system's */
 };
 
 struct lg_conn {
@@ -78,6 +79,7 @@ struct lg {
 	uint64_t t0_wall;
 	uint64_t t_done;	/* monotonic, last record written / acked */
 	uint64_t t_done_wall;
+	char cc[16];		/* the connections' congestion control */
 	uint64_t nb_queued;	/* over all connections (pacing) */
 	uint64_t nb_finished;
 	uint64_t *lat;		/* ack latencies, ns */
@@ -136,6 +138,16 @@ lg_usage(FILE *out)
 	      "                     socket, so the sender's copy does not "
 	      "take CPU from a\n"
 	      "                     receiver on the same machine\n"
+	      "  --congestion CC    TCP congestion control of the connections "
+	      "(TCP_CONGESTION,\n"
+	      "                     one of "
+	      "/proc/sys/net/ipv4/tcp_available_congestion_control;\n"
+	      "                     default: the system's). Over loopback, "
+	      "where no fq qdisc\n"
+	      "                     paces and no GRO merges, bbr's own pacing "
+	      "cuts the stream\n"
+	      "                     into small timed segments; cubic sends "
+	      "64 KiB ones\n"
 	      "  --timeout SEC      give up after SEC seconds (default 120)\n"
 	      "  --name NAME        the first word of the result line "
 	      "(default loadgen-tcp/-udp)\n"
@@ -144,12 +156,14 @@ lg_usage(FILE *out)
 	      "Result line (one line on stdout):\n"
 	      "  NAME RATE rec/s MBPS MB/s records=N bytes=B size=S conns=C "
 	      "elapsed_s=T\n"
-	      "  ok=K failed=F p50_us=X p99_us=Y start_ns=W0 end_ns=W1\n"
+	      "  ok=K failed=F p50_us=X p99_us=Y start_ns=W0 end_ns=W1 cc=CC\n"
 	      "(MB = 10^6 bytes; elapsed from the first send to the last byte "
 	      "written, or the\n"
 	      "last reply with --wait-ok; start_ns/end_ns are CLOCK_REALTIME; "
 	      "p50/p99 are ack\n"
-	      "latencies with --wait-ok, '-' otherwise.) TCP connections end "
+	      "latencies with --wait-ok, '-' otherwise; cc is the TCP congestion "
+	      "control\n"
+	      "in use, '-' for UDP.) TCP connections end "
 	      "with a FIN and\n"
 	      "wait (up to 10 s) for the peer to close, so nothing sent is "
 	      "reset away.\n"
@@ -166,7 +180,7 @@ lg_parse(int argc, char **argv, struct lg_opts *o)
 {
 	enum { O_HOST = 256, O_PORT, O_RECORDS, O_SIZE, O_CONNS, O_RATE,
 	       O_UDP, O_SEQ, O_TIMEOUT, O_WAIT_OK, O_NAME, O_QUIET,
-	       O_SENDFILE };
+	       O_SENDFILE, O_CONGESTION };
 	static const struct option opts[] = {
 		{ "host", required_argument, NULL, O_HOST },
 		{ "port", required_argument, NULL, O_PORT },
@@ -181,6 +195,7 @@ lg_parse(int argc, char **argv, struct lg_opts *o)
 		{ "name", required_argument, NULL, O_NAME },
 		{ "quiet", no_argument, NULL, O_QUIET },
 		{ "sendfile", no_argument, NULL, O_SENDFILE },
+		{ "congestion", required_argument, NULL, O_CONGESTION },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -224,6 +239,11 @@ lg_parse(int argc, char **argv, struct lg_opts *o)
 		case O_NAME: o->name = optarg; break;
 		case O_QUIET: o->quiet = true; break;
 		case O_SENDFILE: o->sendfile = true; break;
+		case O_CONGESTION:
+			if (!*optarg || strlen(optarg) >= 16)
+				bad = "--congestion";
+			o->congestion = optarg;
+			break;
 		case 'h':
 			lg_usage(stdout);
 			exit(0);
@@ -259,6 +279,10 @@ lg_parse(int argc, char **argv, struct lg_opts *o)
 	if (o->sendfile && (o->udp || o->seq)) {
 		fprintf(stderr, "loadgen: --sendfile is for TCP without "
 			"--seq (one template for every record)\n");
+		return -EINVAL;
+	}
+	if (o->congestion && o->udp) {
+		fprintf(stderr, "loadgen: --congestion is for TCP\n");
 		return -EINVAL;
 	}
 	if (!o->name)
@@ -537,6 +561,24 @@ lg_connect_all(struct lg *lg)
 		if (!lg->o.udp)
 			setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one,
 				   sizeof(one));
+		if (lg->o.congestion &&
+		    setsockopt(c->fd, IPPROTO_TCP, TCP_CONGESTION,
+			       lg->o.congestion,
+			       (socklen_t)strlen(lg->o.congestion)) < 0) {
+			fprintf(stderr, "loadgen: --congestion %s: %s (see "
+				"/proc/sys/net/ipv4/tcp_available_congestion_"
+				"control)\n", lg->o.congestion,
+				strerror(errno));
+			rc = -EINVAL;
+			break;
+		}
+		if (!lg->o.udp && i == 0) {
+			socklen_t len = sizeof(lg->cc) - 1;
+
+			if (getsockopt(c->fd, IPPROTO_TCP, TCP_CONGESTION,
+				       lg->cc, &len) < 0)
+				lg->cc[0] = '\0';
+		}
 		if (connect(c->fd, ai->ai_addr, ai->ai_addrlen) < 0 &&
 		    errno != EINPROGRESS) {
 			fprintf(stderr, "loadgen: connect %s:%s: %s\n",
@@ -625,7 +667,7 @@ lg_report(struct lg *lg, bool timed_out)
 	}
 	printf("%s %.0f rec/s %.1f MB/s records=%llu bytes=%llu size=%llu "
 	       "conns=%llu elapsed_s=%.3f ok=%llu failed=%llu p50_us=%s "
-	       "p99_us=%s start_ns=%llu end_ns=%llu%s\n",
+	       "p99_us=%s start_ns=%llu end_ns=%llu cc=%s%s\n",
 	       lg->o.name, secs > 0 ? (double)records / secs : 0,
 	       secs > 0 ? (double)bytes / secs / 1e6 : 0,
 	       (unsigned long long)records, (unsigned long long)bytes,
@@ -633,7 +675,7 @@ lg_report(struct lg *lg, bool timed_out)
 	       (unsigned long long)lg->o.conns, secs,
 	       (unsigned long long)ok, (unsigned long long)failed, p50, p99,
 	       (unsigned long long)lg->t0_wall,
-	       (unsigned long long)end_wall,
+	       (unsigned long long)end_wall, lg->cc[0] ? lg->cc : "-",
 	       timed_out ? " TIMEOUT" : "");
 	fflush(stdout);
 }
