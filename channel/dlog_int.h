@@ -149,6 +149,16 @@ struct dlog_io_ops {
 	 */
 	int (*fdatasync_start)(struct dlog_io *io, int fd);
 	int (*fdatasync_wait)(struct dlog_io *io);
+	/*
+	 * Optional pair: register @nb buffers once (0 or -errno: the caller
+	 * goes on with pwrite), then pwrite from within buffer @idx without
+	 * the kernel pinning its pages for every write (O_DIRECT). A
+	 * registered buffer must stay allocated while the backend lives.
+	 */
+	int (*register_bufs)(struct dlog_io *io, const struct iovec *iov,
+			     unsigned nb);
+	int (*pwrite_fixed)(struct dlog_io *io, int fd, const void *buf,
+			    size_t len, uint64_t off, unsigned idx);
 };
 
 struct dlog_io {

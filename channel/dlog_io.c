@@ -26,6 +26,7 @@ struct uring_chunk {
 	const uint8_t *buf;
 	size_t len;
 	uint64_t off;
+	int fixed;		/* registered buffer index; -1: none */
 	struct iovec *iov;	/* writev chunks: pieces left, advanced */
 	unsigned nb_iov;
 };
@@ -139,7 +140,11 @@ uring_queue_chunk(struct uring_io *u, int fd, unsigned i)
 		if (half)
 			len = half;
 	}
-	io_uring_prep_write(sqe, fd, c->buf, (unsigned)len, c->off);
+	if (c->fixed >= 0)
+		io_uring_prep_write_fixed(sqe, fd, c->buf, (unsigned)len,
+					  c->off, c->fixed);
+	else
+		io_uring_prep_write(sqe, fd, c->buf, (unsigned)len, c->off);
 	io_uring_sqe_set_data64(sqe, i);
 }
 
@@ -148,8 +153,8 @@ uring_queue_chunk(struct uring_io *u, int fd, unsigned i)
  * rest of any short completion; return only when nothing is in flight.
  */
 static int
-uring_pwrite(struct dlog_io *io, int fd, const void *buf, size_t len,
-	     uint64_t off)
+uring_pwrite_chunks(struct dlog_io *io, int fd, const void *buf, size_t len,
+		    uint64_t off, int fixed)
 {
 	struct uring_io *u = (struct uring_io *)io;
 	const uint8_t *p = buf;
@@ -165,7 +170,8 @@ uring_pwrite(struct dlog_io *io, int fd, const void *buf, size_t len,
 			if (c->len)
 				continue;
 			*c = (struct uring_chunk){ .buf = p, .len = n,
-						   .off = off };
+						   .off = off,
+						   .fixed = fixed };
 			uring_queue_chunk(u, fd, i);
 			inflight++;
 			p += n;
@@ -212,6 +218,28 @@ uring_pwrite(struct dlog_io *io, int fd, const void *buf, size_t len,
 	for (i = 0; i < URING_QD; i++)
 		u->chunks[i].len = 0;
 	return err;
+}
+
+static int
+uring_pwrite(struct dlog_io *io, int fd, const void *buf, size_t len,
+	     uint64_t off)
+{
+	return uring_pwrite_chunks(io, fd, buf, len, off, -1);
+}
+
+static int
+uring_register_bufs(struct dlog_io *io, const struct iovec *iov, unsigned nb)
+{
+	struct uring_io *u = (struct uring_io *)io;
+
+	return io_uring_register_buffers(&u->ring, iov, nb);
+}
+
+static int
+uring_pwrite_fixed(struct dlog_io *io, int fd, const void *buf, size_t len,
+		   uint64_t off, unsigned idx)
+{
+	return uring_pwrite_chunks(io, fd, buf, len, off, (int)idx);
 }
 
 /* Skip @n written bytes of chunk @c's pieces. */
@@ -278,6 +306,7 @@ uring_pwritev(struct dlog_io *io, int fd, const struct iovec *iov,
 			for (k = 0; k < n; k++)
 				len += u->viov[next + k].iov_len;
 			*c = (struct uring_chunk){ .len = len, .off = off,
+						   .fixed = -1,
 						   .iov = &u->viov[next],
 						   .nb_iov = n };
 			off += len;
@@ -471,6 +500,8 @@ static const struct dlog_io_ops uring_ops = {
 	.destroy = uring_destroy,
 	.fdatasync_start = uring_fdatasync_start,
 	.fdatasync_wait = uring_fdatasync_wait,
+	.register_bufs = uring_register_bufs,
+	.pwrite_fixed = uring_pwrite_fixed,
 };
 
 struct dlog_io *
