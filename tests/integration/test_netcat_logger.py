@@ -209,17 +209,23 @@ def channel_full_with_acks(tmp):
     check(rc == 0, f"SIGTERM: exit 0 (got {rc})")
 
 
+def throttled_conf(port, capacity):
+    """netcat without acks -> a memory channel of @capacity -> logger."""
+    return (f"a1.sources = r1\na1.channels = c1\na1.sinks = k1\n"
+            f"a1.sources.r1.type = netcat\na1.sources.r1.bind = 127.0.0.1\n"
+            f"a1.sources.r1.port = {port}\na1.sources.r1.channels = c1\n"
+            f"a1.sources.r1.ack-every-event = false\n"
+            f"a1.channels.c1.type = memory\n"
+            f"a1.channels.c1.capacity = {capacity}\n"
+            f"a1.channels.c1.transactionCapacity = {capacity}\n"
+            f"a1.sinks.k1.type = logger\na1.sinks.k1.channel = c1\n")
+
+
 def channel_full_backpressure(tmp):
     """ack-every-event = false, capacity 5: the source stops reading while
     the channel is full; every line arrives, in order, none is dropped."""
     port = free_port()
-    conf = (f"a1.sources = r1\na1.channels = c1\na1.sinks = k1\n"
-            f"a1.sources.r1.type = netcat\na1.sources.r1.bind = 127.0.0.1\n"
-            f"a1.sources.r1.port = {port}\na1.sources.r1.channels = c1\n"
-            f"a1.sources.r1.ack-every-event = false\n"
-            f"a1.channels.c1.type = memory\na1.channels.c1.capacity = 5\n"
-            f"a1.channels.c1.transactionCapacity = 5\n"
-            f"a1.sinks.k1.type = logger\na1.sinks.k1.channel = c1\n")
+    conf = throttled_conf(port, 5)
     ag = Agent(tmp, conf, tag="bp")
     n = 3000
     try:
@@ -260,13 +266,7 @@ def many_paused_connections(tmp):
     every line arrives once, each connection's in order, none dropped,
     and the two held counters add up to at most what was sent."""
     port = free_port()
-    conf = (f"a1.sources = r1\na1.channels = c1\na1.sinks = k1\n"
-            f"a1.sources.r1.type = netcat\na1.sources.r1.bind = 127.0.0.1\n"
-            f"a1.sources.r1.port = {port}\na1.sources.r1.channels = c1\n"
-            f"a1.sources.r1.ack-every-event = false\n"
-            f"a1.channels.c1.type = memory\na1.channels.c1.capacity = 5\n"
-            f"a1.channels.c1.transactionCapacity = 5\n"
-            f"a1.sinks.k1.type = logger\na1.sinks.k1.channel = c1\n")
+    conf = throttled_conf(port, 5)
     ag = Agent(tmp, conf, tag="manyp")
     nc, per = 40, 400
     lines = [[f"m{c:02d}-{i:05d}".encode() for i in range(per)]
@@ -453,13 +453,7 @@ def stop_accounting(tmp):
     drop_source_stopped in the source's closing line: every line sent is
     either logged or counted, none vanishes."""
     port = free_port()
-    conf = (f"a1.sources = r1\na1.channels = c1\na1.sinks = k1\n"
-            f"a1.sources.r1.type = netcat\na1.sources.r1.bind = 127.0.0.1\n"
-            f"a1.sources.r1.port = {port}\na1.sources.r1.channels = c1\n"
-            f"a1.sources.r1.ack-every-event = false\n"
-            f"a1.channels.c1.type = memory\na1.channels.c1.capacity = 1\n"
-            f"a1.channels.c1.transactionCapacity = 1\n"
-            f"a1.sinks.k1.type = logger\na1.sinks.k1.channel = c1\n")
+    conf = throttled_conf(port, 1)
     ag = Agent(tmp, conf, tag="stopacct")
     n = 2000                    # 32 KB: all of it fits the socket buffers
     lines = [f"stop-acct-{i:05d}".encode() for i in range(n)]
