@@ -489,8 +489,49 @@ def stop_accounting(tmp):
           flush=True)
 
 
+def stop_counts_held_buffers(tmp):
+    """SIGTERM while a connection holds what it received in its receive
+    buffer (a channel no sink drains, so it never has room): after the
+    grace period every line of that buffer is counted as
+    drop_source_stopped, none vanishes."""
+    port = free_port()
+    conf = (f"a1.sources = r1\na1.channels = c1\n"
+            f"a1.sources.r1.type = netcat\na1.sources.r1.bind = 127.0.0.1\n"
+            f"a1.sources.r1.port = {port}\na1.sources.r1.channels = c1\n"
+            f"a1.sources.r1.ack-every-event = false\n"
+            f"a1.channels.c1.type = memory\na1.channels.c1.capacity = 10\n"
+            f"a1.channels.c1.transactionCapacity = 10\n")
+    ag = Agent(tmp, conf, tag="stopheld")
+    n = 3000                    # 33 KB: one receive buffer
+    lines = [f"line-{i:05d}".encode() for i in range(n)]
+    c = None
+    try:
+        check(ag.wait_tcp(port), "stop-held agent listens")
+        c = socket.create_connection(("127.0.0.1", port), 30)
+        c.sendall(b"".join(x + b"\n" for x in lines))
+        check(wait_for(lambda: ag.counter("SOURCE.r1", "held_inplace_bytes")
+                       > 0), "the paused connection holds its buffer")
+    finally:
+        rc = ag.stop()
+        if c:
+            c.close()
+    check(rc == 0, f"SIGTERM: exit 0 (got {rc})")
+    m = re.search(r"source netcat r1: stopped \((.*)\)", ag.log())
+    check(m is not None, "the source logs its totals when it stops")
+    if not m:
+        return
+    tot = dict(kv.split("=") for kv in m.group(1).split(", "))
+    received = int(tot["EventReceivedCount"])
+    stopped = int(tot.get("drop_source_stopped", "0"))
+    check(received + stopped == n and stopped > 0,
+          f"received {received} + counted at stop {stopped} == {n} sent, "
+          f"the held ones among them: {tot}")
+    print(f"stop_counts_held_buffers: {received} put, {stopped} counted at "
+          f"stop", flush=True)
+
+
 with tempfile.TemporaryDirectory() as tmp:
-    for part in (stop_accounting, seed_lines, edge_cases, channel_full_with_acks,
+    for part in (stop_accounting, stop_counts_held_buffers, seed_lines, edge_cases, channel_full_with_acks,
                  channel_full_backpressure, many_paused_connections,
                  sigterm_drains, durable_acks, replicating):
         print(f"-- {part.__name__}", flush=True)
