@@ -850,22 +850,35 @@ check_channel_capacity(struct build *bd, size_t idx)
 		    t.v, t.note, c.v, c.note);
 }
 
-/* Flume keeps a channel nothing uses; it is almost always a typo. */
+/*
+ * Flume keeps a channel nothing uses; it is almost always a typo. A
+ * channel that sources put into but no sink takes from refuses every put
+ * here (its events are kept per sink), where Flume's would fill first.
+ */
 static void
 check_channel_used(struct build *bd, size_t idx)
 {
 	const struct sl_plan *plan = bd->plan;
 	const struct sl_plan_comp *ch = &plan->comps[idx];
+	unsigned nb_by[SL_COMP_SINK + 1] = { 0 };
 	size_t i, j;
 
 	if (!bd->wiring[idx].ok)
 		return;
 	for (i = 0; i < plan->nb_comps; i++)
 		for (j = 0; j < plan->comps[i].nb_chans; j++)
-			if (plan->comps[i].chan_idx[j] == idx)
-				return;
-	sl_diag_add(bd->diag, SL_DIAG_WARN, ch->props.file, ch->props.line,
-		    "%s: no source or sink uses this channel", ch->props.comp);
+			if (plan->comps[i].chan_idx[j] == idx &&
+			    plan->comps[i].kind <= SL_COMP_SINK)
+				nb_by[plan->comps[i].kind]++;
+	if (!nb_by[SL_COMP_SOURCE] && !nb_by[SL_COMP_SINK])
+		sl_diag_add(bd->diag, SL_DIAG_WARN, ch->props.file,
+			    ch->props.line, "%s: no source or sink uses this "
+			    "channel", ch->props.comp);
+	else if (!nb_by[SL_COMP_SINK])
+		sl_diag_add(bd->diag, SL_DIAG_WARN, ch->props.file,
+			    ch->props.line, "%s: no sink takes from this "
+			    "channel: its sources' events are refused "
+			    "(ChannelWriteFail) until one does", ch->props.comp);
 }
 
 static void

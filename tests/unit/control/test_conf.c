@@ -573,6 +573,22 @@ Test(plan, sink_without_a_channel)
 		     "uses this channel", NULL);
 }
 
+/* Events are kept per sink: a channel no sink takes from refuses them. */
+Test(plan, channel_that_no_sink_takes_from)
+{
+	cr_expect_eq(build(
+		"a1.channels = c1\n"
+		"a1.sources = r1\n"
+		"a1.channels.c1.type = memory\n"
+		"a1.sources.r1.type = netcat\n"
+		"a1.sources.r1.bind = 127.0.0.1\n"
+		"a1.sources.r1.port = 4141\n"
+		"a1.sources.r1.channels = c1\n"), 0);
+	expect_lines("t.conf:3: warning: a1.channels.c1: no sink takes from "
+		     "this channel: its sources' events are refused "
+		     "(ChannelWriteFail) until one does", NULL);
+}
+
 Test(plan, source_without_channels)
 {
 	cr_expect_eq(build(BASE
