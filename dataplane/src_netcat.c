@@ -9,12 +9,12 @@
  *
  * Backpressure: a connection stops being read (its recv is cancelled and
  * what was already received is held: in the receive buffers themselves,
- * or copied aside once paused connections keep half of them) while the
- * channel is full
- * (ack-every-event = false; retried when the channel signals room again,
- * or on a timer where it cannot), while its replies do not
- * fit its output buffer, or while a durable channel has not acknowledged
- * its events yet. Nothing is dropped silently: every discard is counted.
+ * or copied aside once paused connections keep 28 of the 32) while the
+ * channel is full (ack-every-event = false; retried when the channel
+ * signals room again, or on a timer where it cannot), while its replies
+ * do not fit its output buffer, or while a durable channel has not
+ * acknowledged its events yet. Nothing is dropped silently: every discard
+ * is counted.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1677,7 +1677,7 @@ nc_stats(const struct sl_source *src, struct sl_stats_sink *out)
 		     sl_stat_read(&ns->room_wakeups), SL_STAT_COUNTER,
 		     SL_STAT_SLUICE);
 	/* Read ahead of a full channel and held until it has room: in the
-	 * receive buffers, or copied aside once half of them are held. */
+	 * receive buffers, or copied aside past NC_BUFS_HOLD_MAX of them. */
 	out->put_u64(out, "held_inplace_bytes",
 		     sl_stat_read(&ns->held_inplace_bytes), SL_STAT_COUNTER,
 		     SL_STAT_SLUICE);
