@@ -6,6 +6,7 @@ LoggerSink line format (EventHelper.dumpEvent) written out independently
 of sinks/logger_sink.c."""
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -57,6 +58,7 @@ class Agent:
     def __init__(self, tmp, conf_text, name="a1", tag="agent", env=None,
                  extra=()):
         self.tmp = tmp
+        self.tag = tag
         self.sock = os.path.join(tmp, f"{tag}.sock")
         self.conf = os.path.join(tmp, f"{tag}.conf")
         self.log_path = os.path.join(tmp, f"{tag}.log")
@@ -130,6 +132,15 @@ class Agent:
             if i >= 0 and "sink logger" in line:
                 out.append(line[i:])
         return out
+
+    def stopped_totals(self, source_type="netcat", name="r1"):
+        """The counters source @name logged when it stopped ("source
+        netcat r1: stopped (K=V, ...)"), as a dict; None if it did not."""
+        m = re.search(rf"source {source_type} {name}: stopped \((.*)\)",
+                      self.log())
+        if not m:
+            return None
+        return dict(kv.split("=") for kv in m.group(1).split(", "))
 
     def stop(self, sig=signal.SIGTERM, timeout=DEADLINE):
         if self.proc.poll() is None:

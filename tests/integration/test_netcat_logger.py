@@ -446,6 +446,25 @@ def replicating(tmp):
     check(rc == 0, f"replicating agent exits 0 (got {rc})")
 
 
+def send_then_stop(ag, port, lines, counter, what):
+    """Send @lines on one connection, wait until the source's @counter is
+    above 0 (@what), SIGTERM the agent; the totals its source logged."""
+    c = None
+    try:
+        check(ag.wait_tcp(port), f"{ag.tag} agent listens")
+        c = socket.create_connection(("127.0.0.1", port), 30)
+        c.sendall(b"".join(x + b"\n" for x in lines))
+        check(wait_for(lambda: ag.counter("SOURCE.r1", counter) > 0), what)
+    finally:
+        rc = ag.stop()
+        if c:
+            c.close()
+    check(rc == 0, f"SIGTERM: exit 0 (got {rc})")
+    tot = ag.stopped_totals()
+    check(tot is not None, "the source logs its totals when it stops")
+    return tot
+
+
 def stop_accounting(tmp):
     """SIGTERM while the source is throttled by a full channel: what it had
     received is still put during the stop's grace period, and whatever is
@@ -457,23 +476,10 @@ def stop_accounting(tmp):
     ag = Agent(tmp, conf, tag="stopacct")
     n = 2000                    # 32 KB: all of it fits the socket buffers
     lines = [f"stop-acct-{i:05d}".encode() for i in range(n)]
-    c = None
-    try:
-        check(ag.wait_tcp(port), "stop-accounting agent listens")
-        c = socket.create_connection(("127.0.0.1", port), 30)
-        c.sendall(b"".join(x + b"\n" for x in lines))
-        check(wait_for(lambda: ag.counter("SOURCE.r1", "ChannelWriteFail")
-                       > 0), "the source is throttled by the full channel")
-    finally:
-        rc = ag.stop()
-        if c:
-            c.close()
-    check(rc == 0, f"SIGTERM: exit 0 (got {rc})")
-    m = re.search(r"source netcat r1: stopped \((.*)\)", ag.log())
-    check(m is not None, "the source logs its totals when it stops")
-    if not m:
+    tot = send_then_stop(ag, port, lines, "ChannelWriteFail",
+                         "the source is throttled by the full channel")
+    if not tot:
         return
-    tot = dict(kv.split("=") for kv in m.group(1).split(", "))
     received = int(tot["EventReceivedCount"])
     stopped = int(tot.get("drop_source_stopped", "0"))
     check(int(tot["EventAcceptedCount"]) == received,
@@ -504,23 +510,10 @@ def stop_counts_held_buffers(tmp):
     ag = Agent(tmp, conf, tag="stopheld")
     n = 3000                    # 33 KB: one receive buffer
     lines = [f"line-{i:05d}".encode() for i in range(n)]
-    c = None
-    try:
-        check(ag.wait_tcp(port), "stop-held agent listens")
-        c = socket.create_connection(("127.0.0.1", port), 30)
-        c.sendall(b"".join(x + b"\n" for x in lines))
-        check(wait_for(lambda: ag.counter("SOURCE.r1", "held_inplace_bytes")
-                       > 0), "the paused connection holds its buffer")
-    finally:
-        rc = ag.stop()
-        if c:
-            c.close()
-    check(rc == 0, f"SIGTERM: exit 0 (got {rc})")
-    m = re.search(r"source netcat r1: stopped \((.*)\)", ag.log())
-    check(m is not None, "the source logs its totals when it stops")
-    if not m:
+    tot = send_then_stop(ag, port, lines, "held_inplace_bytes",
+                         "the paused connection holds its buffer")
+    if not tot:
         return
-    tot = dict(kv.split("=") for kv in m.group(1).split(", "))
     received = int(tot["EventReceivedCount"])
     stopped = int(tot.get("drop_source_stopped", "0"))
     check(received + stopped == n and stopped > 0,

@@ -325,11 +325,10 @@ def stop_accounting(tmp):
         s.close()
         rc = ag.stop()
     check(rc == 0, f"udp stop agent exits 0 (got {rc})")
-    m = re.search(r"source netcatudp r1: stopped \((.*)\)", ag.log())
-    check(m is not None, "the source logs its totals when it stops")
-    if not m:
+    tot = ag.stopped_totals("netcatudp")
+    check(tot is not None, "the source logs its totals when it stops")
+    if not tot:
         return
-    tot = dict(kv.split("=") for kv in m.group(1).split(", "))
     rec = int(tot["EventReceivedCount"])
     ovfl = int(tot.get("drop_socket_overflow", "0"))
     stopped = int(tot.get("drop_source_stopped", "0"))
