@@ -817,20 +817,19 @@ nc_conn_unchain(struct nc_conn *conn)
 
 /*
  * Keep [@off, @len) of a receive @conn could not consume: in its provided
- * buffer @bid when it has one and may (true: the buffer is the
- * connection's now), else a copy (false; -ENOMEM in *@rc).
+ * buffer @bid when it has one and may (1: the buffer is the connection's
+ * now), else a copy (0, or -ENOMEM).
  */
-static bool
+static int
 nc_conn_keep(struct nc_conn *conn, bool has_buf, unsigned bid,
-	     const uint8_t *data, size_t off, size_t len, int *rc)
+	     const uint8_t *data, size_t off, size_t len)
 {
 	if (has_buf && conn->held_len == 0 &&
 	    conn->ns->bufs_chained < NC_BUFS_HOLD_MAX) {
 		nc_conn_chain(conn, bid, (uint32_t)off, (uint32_t)len);
-		return true;
+		return 1;
 	}
-	*rc = nc_conn_hold(conn, data + off, len - off);
-	return false;
+	return nc_conn_hold(conn, data + off, len - off);
 }
 
 /*
@@ -1103,8 +1102,7 @@ nc_on_recv(struct nc_source *ns, const struct io_uring_cqe *cqe)
 	bool has_buf = cqe->flags & IORING_CQE_F_BUFFER;
 	unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
 	const uint8_t *data = NULL;
-	bool kept = false;
-	int res = cqe->res, rc = 0;
+	int res = cqe->res, kept = 0;
 
 	if (SL_UNLIKELY(!conn || conn->gen != (uint32_t)cqe->user_data)) {
 		/* Cannot happen (a connection outlives its requests); never
@@ -1136,8 +1134,8 @@ nc_on_recv(struct nc_source *ns, const struct io_uring_cqe *cqe)
 				used = nc_conn_feed(conn, data, (size_t)res);
 			if (used < (size_t)res && !conn->closing)
 				kept = nc_conn_keep(conn, has_buf, bid, data,
-						    used, (size_t)res, &rc);
-			if (rc < 0) {
+						    used, (size_t)res);
+			if (kept < 0) {
 				sl_stat_add(&ns->base.stats.
 					    generic_processing_fail, 1);
 				nc_conn_close(conn);
@@ -1153,7 +1151,7 @@ nc_on_recv(struct nc_source *ns, const struct io_uring_cqe *cqe)
 		__atomic_store_n(&ns->mode_name, nc_mode_name(ns->mode),
 				 __ATOMIC_RELAXED);
 	}
-	if (has_buf && !kept)
+	if (has_buf && kept <= 0)
 		sl_uring_bufs_recycle(&ns->bufs, bid);
 	if (conn->pause != NC_PAUSE_NONE || nc_conn_holds(conn))
 		nc_recv_cancel(conn);
