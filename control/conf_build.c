@@ -860,15 +860,14 @@ check_channel_used(struct build *bd, size_t idx)
 {
 	const struct sl_plan *plan = bd->plan;
 	const struct sl_plan_comp *ch = &plan->comps[idx];
-	unsigned nb_by[SL_COMP_SINK + 1] = { 0 };
+	unsigned nb_by[SL_COMP_SINK + 1] = { 0 };	/* by kind */
 	size_t i, j;
 
 	if (!bd->wiring[idx].ok)
 		return;
 	for (i = 0; i < plan->nb_comps; i++)
 		for (j = 0; j < plan->comps[i].nb_chans; j++)
-			if (plan->comps[i].chan_idx[j] == idx &&
-			    plan->comps[i].kind <= SL_COMP_SINK)
+			if (plan->comps[i].chan_idx[j] == idx)
 				nb_by[plan->comps[i].kind]++;
 	if (!nb_by[SL_COMP_SOURCE] && !nb_by[SL_COMP_SINK])
 		sl_diag_add(bd->diag, SL_DIAG_WARN, ch->props.file,
