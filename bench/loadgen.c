@@ -32,6 +32,8 @@
 #define LG_UDP_BURST	64		/* datagrams per sendmmsg */
 #define LG_LINGER_NS	(10 * SL_NS_PER_SEC)
 
+#define LG_CC_NAME_MAX	16	/* the kernel's TCP_CA_NAME_MAX */
+
 struct lg_opts {
 	const char *host;
 	const char *port;
@@ -79,7 +81,7 @@ struct lg {
 	uint64_t t0_wall;
 	uint64_t t_done;	/* monotonic, last record written / acked */
 	uint64_t t_done_wall;
-	char cc[16];		/* the connections' congestion control */
+	char cc[LG_CC_NAME_MAX];	/* the connections' congestion control */
 	uint64_t nb_queued;	/* over all connections (pacing) */
 	uint64_t nb_finished;
 	uint64_t *lat;		/* ack latencies, ns */
@@ -240,7 +242,7 @@ lg_parse(int argc, char **argv, struct lg_opts *o)
 		case O_QUIET: o->quiet = true; break;
 		case O_SENDFILE: o->sendfile = true; break;
 		case O_CONGESTION:
-			if (!*optarg || strlen(optarg) >= 16)
+			if (!*optarg || strlen(optarg) >= LG_CC_NAME_MAX)
 				bad = "--congestion";
 			o->congestion = optarg;
 			break;
