@@ -3,8 +3,10 @@
  * The durable log's production I/O backend on io_uring. A large write goes
  * out as several SQEs in one submit and is reaped whole (short completions
  * re-issued) before the caller may issue the fdatasync: io_uring does not
- * order an fsync after writes still in flight. Used by one thread at a
- * time: the control thread during recovery, then the channel's writer.
+ * order an fsync after writes still in flight. Page-cache writes (pwritev)
+ * are the exception: they run in the calling thread (see there). Used by
+ * one thread at a time: the control thread during recovery, then the
+ * channel's writer.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,11 +29,9 @@ struct uring_chunk {
 	size_t len;
 	uint64_t off;
 	int fixed;		/* registered buffer index; -1: none */
-	struct iovec *iov;	/* writev chunks: pieces left, advanced */
-	unsigned nb_iov;
 };
 
-#define URING_IOV_MAX	1024u	/* IOV_MAX: pieces per writev SQE */
+#define URING_IOV_MAX	1024u	/* IOV_MAX: pieces per pwritev(2) */
 
 struct uring_io {
 	struct dlog_io base;
@@ -242,113 +242,67 @@ uring_pwrite_fixed(struct dlog_io *io, int fd, const void *buf, size_t len,
 	return uring_pwrite_chunks(io, fd, buf, len, off, (int)idx);
 }
 
-/* Skip @n written bytes of chunk @c's pieces. */
-static void
-uring_vchunk_advance(struct uring_chunk *c, size_t n)
-{
-	c->off += n;
-	c->len -= n;
-	while (n && n >= c->iov->iov_len) {
-		n -= c->iov->iov_len;
-		c->iov++;
-		c->nb_iov--;
-	}
-	if (n) {
-		c->iov->iov_base = (uint8_t *)c->iov->iov_base + n;
-		c->iov->iov_len -= n;
-	}
-}
-
-static void
-uring_queue_vchunk(struct uring_io *u, int fd, unsigned i)
-{
-	struct uring_chunk *c = &u->chunks[i];
-	struct io_uring_sqe *sqe = uring_sqe(u);
-	unsigned n = c->nb_iov;
-
-	/* Test hook: half the pieces, so the completion comes back short. */
-	if (u->short_every && ++u->nb_writes % u->short_every == 0 && n > 1)
-		n /= 2;
-	io_uring_prep_writev(sqe, fd, c->iov, n, c->off);
-	io_uring_sqe_set_data64(sqe, i);
-}
-
 /*
- * Write @nb pieces back to back: up to URING_IOV_MAX pieces per WRITEV SQE,
- * up to URING_QD SQEs in flight, short completions re-issued from where
- * they stopped; returns once nothing is in flight.
+ * Write @nb pieces back to back from @off, in this thread: pwritev(2),
+ * short writes re-issued from where they stopped. This is the page-cache
+ * path: a buffered write is a copy into the page cache, which io_uring
+ * cannot do without blocking on ext4 and hands to an io-wq worker while
+ * the writer waits for it: two context switches per group for nothing.
+ * The fdatasync that follows, and every O_DIRECT write, stay on the ring.
  */
 static int
 uring_pwritev(struct dlog_io *io, int fd, const struct iovec *iov,
 	      unsigned nb, uint64_t off)
 {
 	struct uring_io *u = (struct uring_io *)io;
-	unsigned next = 0, inflight = 0, i;
-	int err = 0;
+	struct iovec *v;
 
 	if (nb > u->viov_cap) {
-		struct iovec *v = realloc(u->viov, nb * sizeof(*v));
-
+		v = realloc(u->viov, nb * sizeof(*v));
 		if (!v)
 			return -ENOMEM;
 		u->viov = v;
 		u->viov_cap = nb;
 	}
-	memcpy(u->viov, iov, nb * sizeof(*iov));
-	while (next < nb || inflight > 0) {
-		for (i = 0; i < URING_QD && next < nb && !err; i++) {
-			struct uring_chunk *c = &u->chunks[i];
-			unsigned k, n = SL_MIN(nb - next, URING_IOV_MAX);
-			size_t len = 0;
+	v = u->viov;
+	memcpy(v, iov, nb * sizeof(*iov));
+	while (nb > 0) {
+		unsigned n = SL_MIN(nb, URING_IOV_MAX), k;
+		size_t want = 0, cut = 0;
+		ssize_t w;
 
-			if (c->len)
-				continue;
-			for (k = 0; k < n; k++)
-				len += u->viov[next + k].iov_len;
-			*c = (struct uring_chunk){ .len = len, .off = off,
-						   .fixed = -1,
-						   .iov = &u->viov[next],
-						   .nb_iov = n };
-			off += len;
-			next += n;
-			if (!len)
-				continue;
-			uring_queue_vchunk(u, fd, i);
-			inflight++;
+		/* Test hook: the last piece's second half is left out, so the
+		 * write comes back short in the middle of a piece. */
+		if (u->short_every && ++u->nb_writes % u->short_every == 0 &&
+		    v[n - 1].iov_len > 1) {
+			cut = v[n - 1].iov_len - v[n - 1].iov_len / 2;
+			v[n - 1].iov_len -= cut;
 		}
-		if (err)
-			next = nb;
-		if (inflight == 0)
-			break;
-		{
-			uint64_t ud = 0;
-			int res = 0, rc = uring_wait_one(u, &ud, &res, false);
-			struct uring_chunk *c;
-
-			if (rc < 0)
-				return rc;
-			SL_VERIFY(ud < URING_QD);
-			c = &u->chunks[ud];
-			if (res <= 0 || err) {
-				if (!err)
-					err = res < 0 ? res : -EIO;
-				c->len = 0;
-				inflight--;
-				continue;
-			}
-			if ((size_t)res < c->len) {
-				uring_vchunk_advance(c, (size_t)res);
-				u->nb_short++;
-				uring_queue_vchunk(u, fd, (unsigned)ud);
-				continue;
-			}
-			c->len = 0;
-			inflight--;
+		for (k = 0; k < n; k++)
+			want += v[k].iov_len;
+		w = pwritev(fd, v, (int)n, (off_t)off);
+		v[n - 1].iov_len += cut;
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		if (w == 0 && want > 0)
+			return -EIO;
+		if (cut || (size_t)w < want)
+			u->nb_short++;
+		off += (uint64_t)w;
+		/* Skip what was written; the rest goes again. */
+		while (nb > 0 && (size_t)w >= v->iov_len) {
+			w -= (ssize_t)v->iov_len;
+			v++;
+			nb--;
+		}
+		if (w > 0) {
+			v->iov_base = (uint8_t *)v->iov_base + w;
+			v->iov_len -= (size_t)w;
 		}
 	}
-	for (i = 0; i < URING_QD; i++)
-		u->chunks[i].len = 0;
-	return err;
+	return 0;
 }
 
 static ssize_t

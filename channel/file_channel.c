@@ -2276,7 +2276,13 @@ fc_zero_ahead(struct file_channel *fc, struct fc_group *g)
 		n = SL_MIN((uint64_t)sizeof(zeros), to - off);
 		if (n == 0)
 			break;
-		rc = fc->io->ops->pwrite(fc->io, g->fd, zeros, n, off);
+		if (fc->direct) {
+			rc = fc->io->ops->pwrite(fc->io, g->fd, zeros, n, off);
+		} else {
+			struct iovec z = { (void *)zeros, n };
+
+			rc = fc->io->ops->pwritev(fc->io, g->fd, &z, 1, off);
+		}
 		if (rc == -ENOSPC || rc == -EDQUOT)
 			return 0;	/* only an optimisation */
 		if (rc < 0)
