@@ -42,6 +42,7 @@ struct result {
 	uint64_t p50_us, p99_us;
 	uint64_t syncs;
 	uint64_t cpu_us;	/* user + system, every thread of the process */
+	uint64_t fresh;		/* channel: segments new, not from a spare */
 };
 
 static uint64_t
@@ -129,7 +130,8 @@ run_plain(const char *dir, unsigned group, unsigned rec, uint64_t total,
 
 struct stat_pick {
 	struct sl_stats_sink base;
-	uint64_t p50, p99, syncs;
+	const char *want;
+	uint64_t val;
 };
 
 static void
@@ -138,12 +140,8 @@ pick_u64(struct sl_stats_sink *s, const char *name, uint64_t v,
 {
 	struct stat_pick *p = (struct stat_pick *)s;
 
-	if (strcmp(name, "fdatasync_p50_us") == 0)
-		p->p50 = v;
-	else if (strcmp(name, "fdatasync_p99_us") == 0)
-		p->p99 = v;
-	else if (strcmp(name, "fdatasyncs") == 0)
-		p->syncs = v;
+	if (strcmp(name, p->want) == 0)
+		p->val = v;
 }
 
 static void
@@ -187,7 +185,7 @@ drain_main(void *arg)
 
 static struct sl_channel *
 open_channel(const char *dir, unsigned group, unsigned rec, bool direct,
-	     void **settings)
+	     unsigned seg, void **settings)
 {
 	const struct sl_channel_ops *ops = &sl_file_channel_ops;
 	char kv[8][1300];
@@ -204,7 +202,7 @@ open_channel(const char *dir, unsigned group, unsigned rec, bool direct,
 		return NULL;
 	snprintf(kv[n++], 1300, "groupCommitBytes=%u",
 		 group * (rec + 64) + 8192);
-	snprintf(kv[n++], 1300, "maxFileSize=%u", seg_mb << 20);
+	snprintf(kv[n++], 1300, "maxFileSize=%u", seg << 20);
 	snprintf(kv[n++], 1300, "transactionCapacity=%u", group);
 	snprintf(kv[n++], 1300, "directIO=%s", direct ? "true" : "false");
 	snprintf(kv[n++], 1300, "ringBytes=%u", 64u << 20);
@@ -252,54 +250,74 @@ wait_room(struct sl_chan_producer *p)
 	return 0;
 }
 
-/* The file channel: transactions of G records, acked via the eventfd. */
-static int
-run_channel(const char *dir, unsigned group, unsigned rec, uint64_t total,
-	    bool direct, struct result *res)
-{
-	struct stat_pick pick = { { pick_u64, pick_str, pick_f64 }, 0, 0, 0 };
-	struct drainer d = { 0 };
-	struct sl_chan_producer *p;
-	struct sl_err err = { 0 };
+/* A file channel with one producer and a sink thread behind it. */
+struct chan_run {
 	struct sl_channel *ch;
-	struct sl_event ev;
+	struct sl_chan_producer *p;
+	struct drainer d;
 	pthread_t th;
 	void *settings;
-	uint8_t *body = malloc(rec);
-	uint64_t nb = total / ((uint64_t)group * rec), i, t0;
-	unsigned k;
-	int64_t ticket = 0;
+	uint8_t *body;
+	struct sl_event ev;
+	unsigned group;
+	int64_t ticket;
+};
 
-	ch = open_channel(dir, group, rec, direct, &settings);
-	if (!ch)
+static uint64_t
+stat_get(struct sl_channel *ch, const char *name)
+{
+	struct stat_pick pick = { { pick_u64, pick_str, pick_f64 } };
+
+	pick.want = name;
+	sl_channel_stats_emit(ch, &pick.base);
+	return pick.val;
+}
+
+static int
+chan_open(struct chan_run *cr, const char *dir, unsigned group, unsigned rec,
+	  bool direct, unsigned seg)
+{
+	struct sl_err err = { 0 };
+
+	*cr = (struct chan_run){ .group = group };
+	cr->ch = open_channel(dir, group, rec, direct, seg, &cr->settings);
+	if (!cr->ch)
 		return -1;
-	d.c = sl_channel_consumer_open(ch, "drain", 1000, 1, &err);
-	p = sl_channel_producer_open(ch, "bench", &err);
-	if (!d.c || !p || ch->ops->start(ch) < 0) {
+	cr->d.c = sl_channel_consumer_open(cr->ch, "drain", 1000, 1, &err);
+	cr->p = sl_channel_producer_open(cr->ch, "bench", &err);
+	if (!cr->d.c || !cr->p || cr->ch->ops->start(cr->ch) < 0) {
 		fprintf(stderr, "dlog_bench: %s\n", err.msg);
 		return -1;
 	}
 	/* A body of rec bytes encodes to rec + 8 bytes in the log. */
-	memset(body, 'x', rec);
-	ev = (struct sl_event){ .body = body, .body_len = rec - 8 };
-	pthread_create(&th, NULL, drain_main, &d);
-	res->cpu_us = cpu_now_us();
-	t0 = sl_time_mono_ns();
-	for (i = 0; i < nb; i++) {
-		int64_t t;
+	cr->body = malloc(rec);
+	memset(cr->body, 'x', rec);
+	cr->ev = (struct sl_event){ .body = cr->body, .body_len = rec - 8 };
+	pthread_create(&cr->th, NULL, drain_main, &cr->d);
+	return 0;
+}
 
+/* Put @nb transactions and wait until the last is acknowledged. */
+static int
+chan_batch(struct chan_run *cr, uint64_t nb)
+{
+	uint64_t i;
+	unsigned k;
+	int64_t t;
+
+	for (i = 0; i < nb; i++) {
 		do {
-			sl_channel_put_begin(p);
-			for (k = 0; k < group; k++)
-				if (sl_channel_put(p, &ev) < 0)
+			sl_channel_put_begin(cr->p);
+			for (k = 0; k < cr->group; k++)
+				if (sl_channel_put(cr->p, &cr->ev) < 0)
 					break;
-			if (k < group) {
-				sl_channel_put_rollback(p);
+			if (k < cr->group) {
+				sl_channel_put_rollback(cr->p);
 				t = -ENOSPC;
 			} else {
-				t = sl_channel_put_commit(p);
+				t = sl_channel_put_commit(cr->p);
 			}
-			if (t == -ENOSPC && wait_room(p) < 0)
+			if (t == -ENOSPC && wait_room(cr->p) < 0)
 				return -1;
 		} while (t == -ENOSPC);
 		if (t < 0) {
@@ -307,11 +325,11 @@ run_channel(const char *dir, unsigned group, unsigned rec, uint64_t total,
 				strerror((int)-t));
 			return -1;
 		}
-		ticket = t;
+		cr->ticket = t;
 	}
 	/* Woken by the writer's eventfd at each acknowledged group. */
-	while (sl_channel_producer_acked(p) < (uint64_t)ticket) {
-		struct pollfd pfd = { .fd = sl_channel_producer_fd(p),
+	while (sl_channel_producer_acked(cr->p) < (uint64_t)cr->ticket) {
+		struct pollfd pfd = { .fd = sl_channel_producer_fd(cr->p),
 				      .events = POLLIN };
 		uint64_t n;
 
@@ -321,22 +339,97 @@ run_channel(const char *dir, unsigned group, unsigned rec, uint64_t total,
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/* One timed batch of @total bytes in transactions of the group size. */
+static int
+chan_measure(struct chan_run *cr, unsigned rec, uint64_t total,
+	     struct result *res)
+{
+	uint64_t nb = total / ((uint64_t)cr->group * rec), t0;
+	uint64_t created = stat_get(cr->ch, "segments_created");
+	uint64_t reused = stat_get(cr->ch, "segments_reused");
+	uint64_t syncs = stat_get(cr->ch, "fdatasyncs");
+
+	res->cpu_us = cpu_now_us();
+	t0 = sl_time_mono_ns();
+	if (chan_batch(cr, nb) < 0)
+		return -1;
 	res->secs = (double)(sl_time_mono_ns() - t0) / 1e9;
 	res->cpu_us = cpu_now_us() - res->cpu_us;
-	res->records = nb * group;
-	res->bytes = nb * group * (uint64_t)rec;
-	sl_channel_stats_emit(ch, &pick.base);
-	res->p50_us = pick.p50;
-	res->p99_us = pick.p99;
-	res->syncs = pick.syncs;
-	__atomic_store_n(&d.stop, 1, __ATOMIC_RELEASE);
-	pthread_join(th, NULL);
-	ch->ops->stop(ch);
-	ch->ops->destroy(ch);
-	sl_keys_free(sl_file_channel_ops.keys, settings);
-	free(settings);
-	free(body);
+	res->records = nb * cr->group;
+	res->bytes = nb * cr->group * (uint64_t)rec;
+	/* The last 1024 syncs' percentiles: this batch's, or most of them. */
+	res->p50_us = stat_get(cr->ch, "fdatasync_p50_us");
+	res->p99_us = stat_get(cr->ch, "fdatasync_p99_us");
+	res->syncs = stat_get(cr->ch, "fdatasyncs") - syncs;
+	res->fresh = (stat_get(cr->ch, "segments_created") - created) -
+		     (stat_get(cr->ch, "segments_reused") - reused);
 	return 0;
+}
+
+static void
+chan_close(struct chan_run *cr)
+{
+	__atomic_store_n(&cr->d.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(cr->th, NULL);
+	cr->ch->ops->stop(cr->ch);
+	cr->ch->ops->destroy(cr->ch);
+	sl_keys_free(sl_file_channel_ops.keys, cr->settings);
+	free(cr->settings);
+	free(cr->body);
+}
+
+/* A new channel: transactions of G records into new segments. */
+static int
+run_channel(const char *dir, unsigned group, unsigned rec, uint64_t total,
+	    bool direct, struct result *res)
+{
+	struct chan_run cr;
+	int rc;
+
+	if (chan_open(&cr, dir, group, rec, direct, seg_mb) < 0)
+		return -1;
+	rc = chan_measure(&cr, rec, total, res);
+	chan_close(&cr);
+	return rc;
+}
+
+/*
+ * A channel that has been running: its consumed segments checkpointed and
+ * kept as spares (two), which the next batch writes into again. Segments
+ * are sized so that one batch fits in the two; the warm-up writes three.
+ */
+static unsigned
+steady_seg_mb(uint64_t total)
+{
+	return SL_MAX(seg_mb, (unsigned)((total >> 20) + 1) / 2 + 1);
+}
+
+static int
+steady_open(struct chan_run *cr, const char *dir, unsigned group,
+	    unsigned rec, uint64_t total, bool direct)
+{
+	unsigned seg = steady_seg_mb(total);
+
+	if (chan_open(cr, dir, group, rec, direct, seg) < 0 ||
+	    chan_batch(cr, ((uint64_t)seg << 20) * 3 /
+			   ((uint64_t)group * rec)) < 0)
+		return -1;
+	return 0;
+}
+
+/* Wait (up to 5 s) for two spares: the sink's checkpoint recycles them. */
+static void
+steady_wait_spares(struct chan_run *cr)
+{
+	uint64_t deadline = sl_time_mono_ns() + 5 * SL_NS_PER_SEC;
+
+	while (stat_get(cr->ch, "segments_recycled") -
+	       stat_get(cr->ch, "segments_reused") < 2 &&
+	       sl_time_mono_ns() < deadline)
+		sl_time_sleep_ns(10 * SL_NS_PER_MS);
 }
 
 static double
@@ -408,7 +501,7 @@ run_restart(const char *dir, unsigned rec, uint64_t nb)
 	int64_t t = 0;
 	unsigned k;
 
-	ch = open_channel(dir, 1000, rec, false, &settings);
+	ch = open_channel(dir, 1000, rec, false, seg_mb, &settings);
 	p = ch ? sl_channel_producer_open(ch, "bench", &err) : NULL;
 	if (!p || ch->ops->start(ch) < 0)
 		return -1;
@@ -442,7 +535,7 @@ run_restart(const char *dir, unsigned rec, uint64_t nb)
 		return -1;
 	drop_cache(data);
 	t0 = sl_time_mono_ns();
-	ch = open_channel(dir, 1000, rec, false, &settings);
+	ch = open_channel(dir, 1000, rec, false, seg_mb, &settings);
 	if (!ch)
 		return -1;
 	ms = (sl_time_mono_ns() - t0) / SL_NS_PER_MS;
@@ -459,25 +552,41 @@ run_restart(const char *dir, unsigned rec, uint64_t nb)
 	return 0;
 }
 
+/* One case's line; a ratio < 0 is left out. */
 static void
 print(const char *name, unsigned group, const struct result *r,
-      double ratio, double ratio_pre, double ratio_pairs)
+      double ratio, double ratio_pre, const char *pairs_name, double pairs)
 {
-	printf("dlog_bench case=%-14s group=%-5u records/s=%-9.0f MB/s=%-7.1f "
-	       "syncs=%-6llu fdatasync_p50_us=%-6llu fdatasync_p99_us=%-6llu "
-	       "cpu_us/MB=%-5.0f",
+	printf("dlog_bench case=%-19s group=%-5u records/s=%-9.0f "
+	       "MB/s=%-7.1f syncs=%-6llu fdatasync_p50_us=%-6llu "
+	       "fdatasync_p99_us=%-6llu cpu_us/MB=%-5.0f",
 	       name, group, (double)r->records / r->secs,
 	       (double)r->bytes / r->secs / 1e6, (unsigned long long)r->syncs,
 	       (unsigned long long)r->p50_us, (unsigned long long)r->p99_us,
 	       (double)r->cpu_us / ((double)r->bytes / 1e6));
+	if (pairs_name)
+		printf(" fresh_segments=%llu", (unsigned long long)r->fresh);
 	if (ratio >= 0)
 		printf(" vs_plain=%.0f%%", ratio * 100);
 	if (ratio_pre >= 0)
 		printf(" vs_prealloc=%.0f%%", ratio_pre * 100);
-	if (ratio_pairs >= 0)
-		printf(" vs_plain_pairs=%.0f%%", ratio_pairs * 100);
+	if (pairs_name && pairs >= 0)
+		printf(" %s=%.0f%%", pairs_name, pairs * 100);
 	printf("\n");
 	fflush(stdout);
+}
+
+/* The median of the pairs' ratios @a[k] / @b[k]; -1 without pairs. */
+static double
+pairs_median(const struct result *a, const struct result *b, unsigned reps)
+{
+	double v[16];
+	unsigned k;
+
+	for (k = 0; k < reps; k++)
+		v[k] = rate(&a[k]) / rate(&b[k]);
+	qsort(v, reps, sizeof(v[0]), dbl_cmp);
+	return v[reps / 2];
 }
 
 int
@@ -487,6 +596,7 @@ main(int argc, char **argv)
 	unsigned rec = 1024, mb = 64, reps = 3;
 	uint64_t restart_records = 262144;
 	bool direct = false, do_plain = true, do_pre = true, do_chan = true;
+	bool do_steady = true;
 	char dir[1024], *list, *tok, *save = NULL;
 	int opt;
 
@@ -506,11 +616,12 @@ main(int argc, char **argv)
 			do_plain = strchr(optarg, 'p') != NULL;
 			do_pre = strchr(optarg, 'a') != NULL;
 			do_chan = strchr(optarg, 'c') != NULL;
+			do_steady = strchr(optarg, 's') != NULL;
 			break;
 		default:
 			fprintf(stderr, "usage: dlog_bench [-d DIR] [-m MB] "
 				"[-g G1,G2,..] [-r RECORD_BYTES] [-s SEGMENT_MB] [-n REPEATS] [-R RESTART_RECORDS] "
-				"[-o] [-k pac]\n");
+				"[-o] [-k pacs]\n");
 			return opt == 'h' ? 0 : 2;
 		}
 	}
@@ -531,48 +642,75 @@ main(int argc, char **argv)
 	for (tok = strtok_r(list, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
 		unsigned g = (unsigned)atoi(tok), k;
+		uint64_t total = (uint64_t)mb << 20;
 		struct result plain[16] = { 0 }, pre[16] = { 0 },
-			      chan[16] = { 0 };
-		double pair[16] = { 0 };
+			      chan[16] = { 0 }, steady[16] = { 0 };
+		double pc = -1, ps = -1;
+		struct chan_run st;
 		char sub[1100];
-		double cm;
 
 		if (g == 0)
 			continue;
+		if (snprintf(sub, sizeof(sub), "%s/g%u.steady", dir, g) >=
+		    (int)sizeof(sub) ||
+		    (do_steady && steady_open(&st, sub, g, rec, total,
+					      direct) < 0))
+			return 1;
 		/* Interleaved repeats; the median of each is reported. */
 		for (k = 0; k < reps; k++) {
-			if ((do_plain && run_plain(dir, g, rec, (uint64_t)mb << 20,
-						   direct, false, &plain[k]) < 0) ||
-			    (do_pre && run_plain(dir, g, rec, (uint64_t)mb << 20,
-						 direct, true, &pre[k]) < 0))
+			if ((do_plain && run_plain(dir, g, rec, total, direct,
+						   false, &plain[k]) < 0) ||
+			    (do_pre && run_plain(dir, g, rec, total, direct,
+						 true, &pre[k]) < 0))
 				return 1;
 			if (snprintf(sub, sizeof(sub), "%s/g%u.%u", dir, g,
 				     k) >= (int)sizeof(sub))
 				return 1;
-			if (do_chan && run_channel(sub, g, rec,
-						   (uint64_t)mb << 20, direct,
+			if (do_chan && run_channel(sub, g, rec, total, direct,
 						   &chan[k]) < 0)
 				return 1;
+			if (do_steady) {
+				steady_wait_spares(&st);
+				if (chan_measure(&st, rec, total,
+						 &steady[k]) < 0)
+					return 1;
+			}
 		}
-		/* Each repeat's pair ran seconds apart: the median of their
-		 * ratios discounts the disk's slower minutes. */
-		for (k = 0; k < reps && do_chan && do_plain; k++)
-			pair[k] = rate(&chan[k]) / rate(&plain[k]);
-		qsort(pair, reps, sizeof(pair[0]), dbl_cmp);
+		if (do_steady)
+			chan_close(&st);
+		/*
+		 * Each pair ran seconds apart, on the same disk's mood: the
+		 * median of their ratios. A new channel is paired with the
+		 * plain loop (both allocate as they go), a running one with
+		 * plain-prealloc (both overwrite written blocks).
+		 */
+		if (do_chan && do_plain)
+			pc = pairs_median(chan, plain, reps);
+		if (do_steady && do_pre)
+			ps = pairs_median(steady, pre, reps);
 		qsort(plain, reps, sizeof(plain[0]), res_cmp);
 		qsort(pre, reps, sizeof(pre[0]), res_cmp);
 		qsort(chan, reps, sizeof(chan[0]), res_cmp);
+		qsort(steady, reps, sizeof(steady[0]), res_cmp);
 		if (do_plain)
-			print("plain", g, &plain[reps / 2], -1, -1, -1);
+			print("plain", g, &plain[reps / 2], -1, -1, NULL, -1);
 		if (do_pre)
-			print("plain-prealloc", g, &pre[reps / 2], -1, -1, -1);
-		if (!do_chan)
-			continue;
-		cm = rate(&chan[reps / 2]);
-		print("file_channel", g, &chan[reps / 2],
-		      do_plain ? cm / rate(&plain[reps / 2]) : -1,
-		      do_pre ? cm / rate(&pre[reps / 2]) : -1,
-		      do_plain ? pair[reps / 2] : -1);
+			print("plain-prealloc", g, &pre[reps / 2], -1, -1,
+			      NULL, -1);
+		if (do_chan)
+			print("file_channel", g, &chan[reps / 2],
+			      do_plain ? rate(&chan[reps / 2]) /
+					 rate(&plain[reps / 2]) : -1,
+			      do_pre ? rate(&chan[reps / 2]) /
+				       rate(&pre[reps / 2]) : -1,
+			      "vs_plain_pairs", pc);
+		if (do_steady)
+			print("file_channel-steady", g, &steady[reps / 2],
+			      do_plain ? rate(&steady[reps / 2]) /
+					 rate(&plain[reps / 2]) : -1,
+			      do_pre ? rate(&steady[reps / 2]) /
+				       rate(&pre[reps / 2]) : -1,
+			      "vs_prealloc_pairs", ps);
 	}
 	free(list);
 	if (restart_records) {

@@ -285,7 +285,8 @@ struct fc_stats {
 	uint64_t ckpt_errors;
 	uint64_t ckpt_backup_errors;
 	uint64_t segments_created;
-	uint64_t segments_recycled;
+	uint64_t segments_recycled;	/* consumed, kept as a spare */
+	uint64_t segments_reused;	/* opened from a spare */
 	uint64_t segments_deleted;
 	uint64_t space_refusals;
 	uint64_t ring_full;	/* puts told -EAGAIN: the writer lags */
@@ -1798,6 +1799,8 @@ fc_seg_create(struct file_channel *fc, struct dlog_seg *out)
 			fc->nb_spares[d]++;
 		return rc;
 	}
+	if (reused)
+		sl_stat_add(&fc->st.segments_reused, 1);
 	s.id = fc->next_seg_id;
 	s.dir = d;
 	s.fd = fd;
@@ -2810,6 +2813,9 @@ fc_stats(const struct sl_channel *ch, struct sl_stats_sink *out)
 		     SL_STAT_SLUICE);
 	out->put_u64(out, "segments_recycled",
 		     sl_stat_read(&st->segments_recycled), SL_STAT_COUNTER,
+		     SL_STAT_SLUICE);
+	out->put_u64(out, "segments_reused",
+		     sl_stat_read(&st->segments_reused), SL_STAT_COUNTER,
 		     SL_STAT_SLUICE);
 	out->put_u64(out, "segments_deleted",
 		     sl_stat_read(&st->segments_deleted), SL_STAT_COUNTER,

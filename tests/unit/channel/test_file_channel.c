@@ -424,12 +424,21 @@ Test(file_channel, segments_roll_across_data_dirs_and_are_recycled)
 			cr_assert_eq(n, 1000);
 			cr_assert_eq(ids[0], (i - 49) * 20);
 			cr_assert_eq(ids[999], i * 20 + 19);
+			/* Consumed segments become spares for the next. */
+			cr_assert_eq(sl_file_channel_checkpoint(h.ch, 10000),
+				     0);
 		}
 	}
 	cr_assert_eq(sl_file_channel_checkpoint(h.ch, 10000), 0);
 	cr_assert_gt(stat_of(h.ch, "segments_created"), 20);
 	cr_assert_leq(stat_of(h.ch, "segments"), 2);
 	cr_assert_gt(stat_of(h.ch, "segments_recycled"), 0);
+	/* Every spare was opened again but the two per directory left. */
+	cr_assert_gt(stat_of(h.ch, "segments_reused"), 0);
+	cr_assert_leq(stat_of(h.ch, "segments_reused"),
+		      stat_of(h.ch, "segments_recycled"));
+	cr_assert_leq(stat_of(h.ch, "segments_recycled") -
+		      stat_of(h.ch, "segments_reused"), 4);
 	snprintf(spare, sizeof(spare), "%s/d2", dir);
 	{
 		DIR *dh = opendir(spare);
