@@ -207,6 +207,7 @@ struct dlog_seg {
 	uint64_t end_off;	/* sealed: where its records end (END/torn) */
 	bool sealed;
 	bool quarantined;	/* renamed *.quarantined: never deleted */
+	bool from_spare;	/* writer: a recycled spare, written whole */
 	uint64_t zeroed_to;	/* writer: bytes known written (not holes) */
 	char *path;
 };

@@ -193,6 +193,7 @@ struct fc_producer {
 	/* The writer's own. */
 	uint64_t w_pos SL_CACHE_ALIGNED;
 	uint64_t w_acked;
+	bool ack_wake;		/* writer: acked moved, eventfd not yet */
 };
 
 /*
@@ -285,8 +286,8 @@ struct fc_stats {
 	uint64_t ckpt_errors;
 	uint64_t ckpt_backup_errors;
 	uint64_t segments_created;
+	uint64_t segments_reused;	/* ... of which were spares */
 	uint64_t segments_recycled;	/* consumed, kept as a spare */
-	uint64_t segments_reused;	/* opened from a spare */
 	uint64_t segments_deleted;
 	uint64_t space_refusals;
 	uint64_t ring_full;	/* puts told -EAGAIN: the writer lags */
@@ -360,6 +361,7 @@ struct file_channel {
 	struct fc_group grp[2];		/* filling/writing, and syncing */
 	unsigned cur;			/* grp[cur] is being filled */
 	bool syncing;			/* grp[cur ^ 1]'s fdatasync in flight */
+	bool wake_due;			/* published: wakeups owed (writer) */
 	uint64_t next_seq;
 	uint32_t next_seg_id;
 	uint64_t wpos;
@@ -1799,8 +1801,7 @@ fc_seg_create(struct file_channel *fc, struct dlog_seg *out)
 			fc->nb_spares[d]++;
 		return rc;
 	}
-	if (reused)
-		sl_stat_add(&fc->st.segments_reused, 1);
+	s.from_spare = reused;
 	s.id = fc->next_seg_id;
 	s.dir = d;
 	s.fd = fd;
@@ -1888,6 +1889,8 @@ fc_roll(struct file_channel *fc)
 	fc->next_dir++;
 	fc->wpos = 0;
 	sl_stat_add(&fc->st.segments_created, 1);
+	if (s.from_spare)
+		sl_stat_add(&fc->st.segments_reused, 1);
 	return 0;
 }
 
@@ -2210,7 +2213,6 @@ static void
 fc_publish(struct file_channel *fc, struct fc_group *g)
 {
 	unsigned i, nb = __atomic_load_n(&fc->nb_prods, __ATOMIC_ACQUIRE);
-	uint64_t one = 1;
 
 	sl_stat_add(&fc->st.bytes_written, g->len);
 	sl_stat_add(&fc->st.group_events, g->events);
@@ -2228,7 +2230,7 @@ fc_publish(struct file_channel *fc, struct fc_group *g)
 		fc_cache_add(fc, g);
 	/* Pairs with the acquire in fc_take(). */
 	__atomic_store_n(&fc->durable_seq, g->txn_end_seq, __ATOMIC_RELEASE);
-	fc_wake_consumers(fc);
+	fc->wake_due = true;
 	for (i = 0; i < nb; i++) {
 		struct fc_producer *p = fc->prods[i];
 
@@ -2237,11 +2239,38 @@ fc_publish(struct file_channel *fc, struct fc_group *g)
 		p->w_acked = g->pend[i];
 		/* Pairs with the acquire in fc_producer_acked(). */
 		__atomic_store_n(&p->acked, g->pend[i], __ATOMIC_RELEASE);
+		p->ack_wake = true;
+	}
+	fc_group_reset(g);
+}
+
+/*
+ * The wakeups fc_publish() left for its caller: sinks waiting for events,
+ * then each producer whose acknowledgement moved (its eventfd). The
+ * writer makes them after it has handed the next group's fdatasync to
+ * the kernel: a woken thread may take the writer's CPU, and the disk
+ * should not wait for it.
+ */
+static void
+fc_publish_wake(struct file_channel *fc)
+{
+	unsigned i, nb = __atomic_load_n(&fc->nb_prods, __ATOMIC_ACQUIRE);
+	uint64_t one = 1;
+
+	if (!fc->wake_due)
+		return;
+	fc->wake_due = false;
+	fc_wake_consumers(fc);
+	for (i = 0; i < nb; i++) {
+		struct fc_producer *p = fc->prods[i];
+
+		if (!p->ack_wake)
+			continue;
+		p->ack_wake = false;
 		if (write(p->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 			sl_log(SL_ERROR, "channel file %s: eventfd: %s",
 			       fc->base.name, strerror(errno));
 	}
-	fc_group_reset(g);
 }
 
 /*
@@ -2370,9 +2399,12 @@ fc_sync_failed(struct file_channel *fc, int rc)
 	fc_group_reset(&fc->grp[1]);
 }
 
-/* Collect the background fdatasync of the previous group; publish it. */
+/*
+ * Collect the background fdatasync of the previous group; publish it,
+ * the wakeups left to fc_publish_wake().
+ */
 static void
-fc_sync_finish(struct file_channel *fc)
+fc_sync_reap(struct file_channel *fc)
 {
 	struct fc_group *g = &fc->grp[fc->cur ^ 1];
 	int rc;
@@ -2389,6 +2421,14 @@ fc_sync_finish(struct file_channel *fc)
 	}
 	if (!__atomic_load_n(&fc->unhealthy, __ATOMIC_ACQUIRE))
 		fc_publish(fc, g);
+}
+
+/* The same, and its wakeups at once. */
+static void
+fc_sync_finish(struct file_channel *fc)
+{
+	fc_sync_reap(fc);
+	fc_publish_wake(fc);
 }
 
 /*
@@ -2680,11 +2720,13 @@ fc_writer_main(void *arg)
 			fc_group_write(fc, g);
 		/* Before waiting for the sync in flight: the next segment. */
 		fc_seg_prepare(fc);
-		/* One sync in flight at most: the last group's, then ours. */
-		fc_sync_finish(fc);
+		/* One sync in flight at most: the last group's, then ours;
+		 * the last group's readers are woken once ours is issued. */
+		fc_sync_reap(fc);
 		if (g->written && !__atomic_load_n(&fc->unhealthy,
 						   __ATOMIC_ACQUIRE))
 			fc_sync_start(fc);
+		fc_publish_wake(fc);
 		blocked = __atomic_load_n(&fc->space_blocked,
 					  __ATOMIC_RELAXED);
 		if (__atomic_load_n(&fc->ckpt_req, __ATOMIC_ACQUIRE)) {
