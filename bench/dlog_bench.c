@@ -552,10 +552,15 @@ run_restart(const char *dir, unsigned rec, uint64_t nb)
 	return 0;
 }
 
-/* One case's line; a ratio < 0 is left out. */
+/*
+ * One case's line; a channel's (@pairs_name set) adds its share of the
+ * @plain and @pre medians' MB/s where they ran (non-NULL), and the median
+ * of its pairs' ratios.
+ */
 static void
 print(const char *name, unsigned group, const struct result *r,
-      double ratio, double ratio_pre, const char *pairs_name, double pairs)
+      const struct result *plain, const struct result *pre,
+      const char *pairs_name, double pairs)
 {
 	printf("dlog_bench case=%-19s group=%-5u records/s=%-9.0f "
 	       "MB/s=%-7.1f syncs=%-6llu fdatasync_p50_us=%-6llu "
@@ -564,14 +569,15 @@ print(const char *name, unsigned group, const struct result *r,
 	       (double)r->bytes / r->secs / 1e6, (unsigned long long)r->syncs,
 	       (unsigned long long)r->p50_us, (unsigned long long)r->p99_us,
 	       (double)r->cpu_us / ((double)r->bytes / 1e6));
-	if (pairs_name)
+	if (pairs_name) {
 		printf(" fresh_segments=%llu", (unsigned long long)r->fresh);
-	if (ratio >= 0)
-		printf(" vs_plain=%.0f%%", ratio * 100);
-	if (ratio_pre >= 0)
-		printf(" vs_prealloc=%.0f%%", ratio_pre * 100);
-	if (pairs_name && pairs >= 0)
-		printf(" %s=%.0f%%", pairs_name, pairs * 100);
+		if (plain)
+			printf(" vs_plain=%.0f%%", rate(r) / rate(plain) * 100);
+		if (pre)
+			printf(" vs_prealloc=%.0f%%", rate(r) / rate(pre) * 100);
+		if (pairs >= 0)
+			printf(" %s=%.0f%%", pairs_name, pairs * 100);
+	}
 	printf("\n");
 	fflush(stdout);
 }
@@ -645,6 +651,7 @@ main(int argc, char **argv)
 		uint64_t total = (uint64_t)mb << 20;
 		struct result plain[16] = { 0 }, pre[16] = { 0 },
 			      chan[16] = { 0 }, steady[16] = { 0 };
+		const struct result *mp, *ma;
 		double pc = -1, ps = -1;
 		struct chan_run st;
 		char sub[1100];
@@ -692,25 +699,18 @@ main(int argc, char **argv)
 		qsort(pre, reps, sizeof(pre[0]), res_cmp);
 		qsort(chan, reps, sizeof(chan[0]), res_cmp);
 		qsort(steady, reps, sizeof(steady[0]), res_cmp);
-		if (do_plain)
-			print("plain", g, &plain[reps / 2], -1, -1, NULL, -1);
-		if (do_pre)
-			print("plain-prealloc", g, &pre[reps / 2], -1, -1,
-			      NULL, -1);
+		mp = do_plain ? &plain[reps / 2] : NULL;
+		ma = do_pre ? &pre[reps / 2] : NULL;
+		if (mp)
+			print("plain", g, mp, NULL, NULL, NULL, -1);
+		if (ma)
+			print("plain-prealloc", g, ma, NULL, NULL, NULL, -1);
 		if (do_chan)
-			print("file_channel", g, &chan[reps / 2],
-			      do_plain ? rate(&chan[reps / 2]) /
-					 rate(&plain[reps / 2]) : -1,
-			      do_pre ? rate(&chan[reps / 2]) /
-				       rate(&pre[reps / 2]) : -1,
+			print("file_channel", g, &chan[reps / 2], mp, ma,
 			      "vs_plain_pairs", pc);
 		if (do_steady)
-			print("file_channel-steady", g, &steady[reps / 2],
-			      do_plain ? rate(&steady[reps / 2]) /
-					 rate(&plain[reps / 2]) : -1,
-			      do_pre ? rate(&steady[reps / 2]) /
-				       rate(&pre[reps / 2]) : -1,
-			      "vs_prealloc_pairs", ps);
+			print("file_channel-steady", g, &steady[reps / 2], mp,
+			      ma, "vs_prealloc_pairs", ps);
 	}
 	free(list);
 	if (restart_records) {
