@@ -255,6 +255,38 @@ Test(dlog_faults, short_writes_are_reissued_whole)
 	free(ids);
 }
 
+/*
+ * The uring backend's background fdatasync runs on a thread of its own:
+ * its result, an error included, comes back through fdatasync_wait(),
+ * once; one in flight at most; destroy() waits for one still running.
+ */
+Test(dlog_faults, background_fdatasync_reports_its_result)
+{
+	struct sl_err err = { 0 };
+	struct dlog_io *io = sl_dlog_io_uring_create(false, "test", &err);
+	char path[600];
+	int fd, gone;
+
+	cr_assert_not_null(io, "%s", err.msg);
+	snprintf(path, sizeof(path), "%s/f", dir);
+	fd = open(path, O_RDWR | O_CREAT, 0644);
+	cr_assert_geq(fd, 0);
+	gone = dup(fd);
+	cr_assert_geq(gone, 0);
+	close(gone);			/* a descriptor that is no more */
+	cr_assert_eq(io->ops->fdatasync_wait(io), -EINVAL, "none started");
+	cr_assert_eq(io->ops->fdatasync_start(io, gone), 0);
+	cr_assert_eq(io->ops->fdatasync_start(io, fd), -EBUSY);
+	cr_assert_eq(io->ops->fdatasync_wait(io), -EBADF);
+	cr_assert_eq(io->ops->fdatasync_wait(io), -EINVAL, "reaped once");
+	cr_assert_eq(pwrite(fd, "x", 1, 0), 1);
+	cr_assert_eq(io->ops->fdatasync_start(io, fd), 0);
+	cr_assert_eq(io->ops->fdatasync_wait(io), 0);
+	cr_assert_eq(io->ops->fdatasync_start(io, fd), 0);
+	io->ops->destroy(io);		/* with that one still in flight */
+	close(fd);
+}
+
 /* Poll put commits of one event until one is refused with -ENOSPC. */
 static int64_t
 put_until_refused(struct sl_chan_producer *p, uint64_t *id, int64_t *last)
