@@ -135,12 +135,14 @@ class Agent:
 
     def stopped_totals(self, source_type="netcat", name="r1"):
         """The counters source @name logged when it stopped ("source
-        netcat r1: stopped (K=V, ...)"), as a dict; None if it did not."""
+        netcat r1: stopped (K=V, ...)"), as a dict of ints (a drop counter
+        is logged only when it is not 0); None if it did not."""
         m = re.search(rf"source {source_type} {name}: stopped \((.*)\)",
                       self.log())
         if not m:
             return None
-        return dict(kv.split("=") for kv in m.group(1).split(", "))
+        return {k: int(v) for k, v in
+                (kv.split("=") for kv in m.group(1).split(", "))}
 
     def stop(self, sig=signal.SIGTERM, timeout=DEADLINE):
         if self.proc.poll() is None:

@@ -479,9 +479,9 @@ def stop_accounting(tmp):
                          "the source is throttled by the full channel")
     if not tot:
         return
-    received = int(tot["EventReceivedCount"])
-    stopped = int(tot.get("drop_source_stopped", "0"))
-    check(int(tot["EventAcceptedCount"]) == received,
+    received = tot["EventReceivedCount"]
+    stopped = tot.get("drop_source_stopped", 0)
+    check(tot["EventAcceptedCount"] == received,
           f"every received line was put: {tot}")
     check("drop_unterminated_tail" not in tot, f"no partial line: {tot}")
     check(received + stopped == n, f"received {received} + counted at stop "
@@ -508,8 +508,8 @@ def stop_counts_held_buffers(tmp):
                          "the paused connection holds its buffer")
     if not tot:
         return
-    received = int(tot["EventReceivedCount"])
-    stopped = int(tot.get("drop_source_stopped", "0"))
+    received = tot["EventReceivedCount"]
+    stopped = tot.get("drop_source_stopped", 0)
     check(received + stopped == n and stopped > 0,
           f"received {received} + counted at stop {stopped} == {n} sent, "
           f"the held ones among them: {tot}")

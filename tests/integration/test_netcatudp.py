@@ -329,10 +329,10 @@ def stop_accounting(tmp):
     check(tot is not None, "the source logs its totals when it stops")
     if not tot:
         return
-    rec = int(tot["EventReceivedCount"])
-    ovfl = int(tot.get("drop_socket_overflow", "0"))
-    stopped = int(tot.get("drop_source_stopped", "0"))
-    check(rec == int(tot["EventAcceptedCount"]), f"all received put: {tot}")
+    rec = tot["EventReceivedCount"]
+    ovfl = tot.get("drop_socket_overflow", 0)
+    stopped = tot.get("drop_source_stopped", 0)
+    check(rec == tot["EventAcceptedCount"], f"all received put: {tot}")
     check(rec + ovfl + stopped == n, f"received {rec} + kernel drops {ovfl} "
           f"+ counted at stop {stopped} == sent {n}")
     print(f"udp stop_accounting: {rec} put, {ovfl} kernel drops, {stopped} "
