@@ -3,10 +3,10 @@
  * The durable log's production I/O backend on io_uring. A large write goes
  * out as several SQEs in one submit and is reaped whole (short completions
  * re-issued) before the caller may issue the fdatasync: io_uring does not
- * order an fsync after writes still in flight. Page-cache writes (pwritev)
- * run in the calling thread and the background fdatasync on a thread of
- * the backend's own (see each). Used by one thread at a time: the control
- * thread during recovery, then the channel's writer.
+ * order an fsync after writes still in flight. pwritev runs in the calling
+ * thread and the background fdatasync on a thread of the backend's own
+ * (see each). Used by one thread at a time: the control thread during
+ * recovery, then the channel's writer.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -240,11 +240,12 @@ uring_pwrite_fixed(struct dlog_io *io, int fd, const void *buf, size_t len,
 
 /*
  * Write @nb pieces back to back from @off, in this thread: pwritev(2),
- * short writes re-issued from where they stopped. This is the page-cache
- * path: a buffered write is a copy into the page cache, which io_uring
- * cannot do without blocking on ext4 and hands to an io-wq worker while
- * the writer waits for it: two context switches per group for nothing.
- * The fdatasync that follows, and every O_DIRECT write, stay on the ring.
+ * short writes re-issued from where they stopped. The writer's groups
+ * through the page cache come here: a buffered write is a copy into the
+ * page cache, which io_uring cannot do without blocking on ext4 and hands
+ * to an io-wq worker while the writer waits for it, two context switches
+ * per group for nothing. (So do the zeros written ahead, O_DIRECT or not.)
+ * The O_DIRECT groups go out on the ring (pwrite, pwrite_fixed).
  */
 static int
 uring_pwritev(struct dlog_io *io, int fd, const struct iovec *iov,

@@ -2308,13 +2308,11 @@ fc_zero_ahead(struct file_channel *fc, struct fc_group *g)
 		n = SL_MIN((uint64_t)sizeof(zeros), to - off);
 		if (n == 0)
 			break;
-		if (fc->direct) {
-			rc = fc->io->ops->pwrite(fc->io, g->fd, zeros, n, off);
-		} else {
-			struct iovec z = { (void *)zeros, n };
-
-			rc = fc->io->ops->pwritev(fc->io, g->fd, &z, 1, off);
-		}
+		/* In this thread (the backend's pwritev), O_DIRECT or not:
+		 * the writer waits for it either way. */
+		rc = fc->io->ops->pwritev(fc->io, g->fd,
+					  &(struct iovec){ (void *)zeros, n },
+					  1, off);
 		if (rc == -ENOSPC || rc == -EDQUOT)
 			return 0;	/* only an optimisation */
 		if (rc < 0)
