@@ -38,6 +38,7 @@
 #define FC_MAX_PRODUCERS	128
 #define FC_MAX_CONSUMERS	16
 #define FC_MAX_DIRS		16
+#define FC_FIXED_BUF_MAX	((size_t)1 << 30)	/* io_uring's limit */
 #define FC_PREFIX		8u	/* ring record: u64 ticket | TXN_END */
 #define FC_TXN_END_BIT		(1ull << 63)
 #define FC_LAT_SAMPLES		1024u
@@ -205,6 +206,13 @@ struct fc_group {
 	uint8_t *buf;			/* DLOG_BLOCK-aligned */
 	size_t cap;
 	int buf_idx;			/* registered with the backend; -1 */
+	/* buf is either the group's own buffer or, with directIO's cache,
+	 * a piece of the cache's arena (fc_arena_take) */
+	uint8_t *own_buf;
+	size_t own_cap;
+	int own_idx;
+	bool in_arena;			/* buf is the arena's, from arena_off */
+	size_t arena_off;
 	size_t len;
 	uint64_t base;			/* file offset of buf[0] */
 	uint64_t end_off;		/* >0: an END record closes the segment */
@@ -227,15 +235,15 @@ struct fc_group {
 };
 
 /*
- * directIO's read cache: a synced group's buffer, which holds bytes
- * [base, base + len) of segment @seg, kept for the sinks instead of being
- * filled again at once (fc_cache_add); an O_DIRECT write leaves nothing
- * in the page cache, so reading it from the segment is a disk read.
+ * directIO's read cache: a synced group, bytes [base, base + len) of
+ * segment @seg, left where the writer copied them, at @off in the
+ * cache's arena, for the sinks (fc_cache_add); an O_DIRECT write leaves
+ * nothing in the page cache, so reading it from the segment is a disk
+ * read.
  */
 struct fc_cbuf {
-	uint8_t *buf;			/* DLOG_BLOCK-aligned */
-	size_t cap;
-	int buf_idx;			/* as fc_group's, travels with buf */
+	uint8_t *buf;			/* the arena's, at off */
+	size_t off;
 	uint64_t seg;			/* table position */
 	uint64_t base, len;
 	uint64_t first_seq, end_seq;	/* the events it holds */
@@ -336,14 +344,22 @@ struct file_channel {
 	struct fc_range *ranges;	/* ranges_off entries into its buffer */
 	size_t nb_ranges, cap_ranges, ranges_off;
 	uint64_t next_range_id;
-	/* directIO's cache, also under lock: cached groups in log order (a
-	 * FIFO of cache_cap from cache_first) and the spare buffers. The
-	 * writer swaps a spare for each synced group's buffer; buffers are
-	 * only ever swapped, so cache_n + nb_spare_bufs stays cache_cap. */
+	/*
+	 * directIO's cache, also under lock: cached groups in log order (a
+	 * FIFO of cache_cap from cache_first), each where it lies in the
+	 * arena, a ring of directCacheBytes the writer copies groups into
+	 * one after the other (fc_arena_take). The arena's live bytes run
+	 * from the oldest cached group's to arena_head (writer only),
+	 * wrapping at arena_size; cache_cap is more entries than the arena
+	 * can hold groups (each is at least a block), so the FIFO never
+	 * fills.
+	 */
 	struct fc_cbuf *cache;
 	unsigned cache_cap, cache_first, cache_n;
-	struct fc_cbuf *spare_bufs;
-	unsigned nb_spare_bufs;
+	uint8_t *arena;
+	size_t arena_size, arena_head;
+	int arena_idx;			/* registered buffer index, or -1 */
+	size_t grp_cap;			/* a group's own buffer's size */
 
 	pthread_mutex_t open_lock;	/* control plane only */
 	struct fc_producer *prods[FC_MAX_PRODUCERS];
@@ -583,72 +599,59 @@ out:
 /* ---- create and destroy ------------------------------------------------- */
 
 /*
- * directIO's cache: directCacheBytes of group-sized buffers, faulted in
- * now (the agent's RSS from the start, as the rings'). None without
+ * directIO's cache: an arena of directCacheBytes (whole blocks), faulted
+ * in now (the agent's RSS from the start, as the rings'). None without
  * directIO, or when that is less than one group.
  */
 static int
 fc_cache_init(struct file_channel *fc, const struct fc_settings *set)
 {
-	size_t cap = fc->grp[0].cap;
-	uint64_t n = set->direct_io ? set->direct_cache_bytes / cap : 0;
+	size_t size = set->direct_io ? (size_t)SL_ALIGN_UP(
+		set->direct_cache_bytes, (uint64_t)DLOG_BLOCK) : 0;
 
-	if (n == 0)
+	if (size < fc->grp_cap)
 		return 0;
-	n = SL_MIN(n, (uint64_t)UINT32_MAX);
-	fc->cache = calloc(n, sizeof(*fc->cache));
-	fc->spare_bufs = calloc(n, sizeof(*fc->spare_bufs));
-	if (!fc->cache || !fc->spare_bufs)
+	fc->cache_cap = (unsigned)SL_MIN(size / DLOG_BLOCK + 2,
+					 (size_t)UINT32_MAX);
+	fc->cache = calloc(fc->cache_cap, sizeof(*fc->cache));
+	if (!fc->cache || posix_memalign((void **)&fc->arena, DLOG_BLOCK,
+					 size) != 0) {
+		fc->arena = NULL;
 		return -ENOMEM;
-	fc->cache_cap = (unsigned)n;
-	while (fc->nb_spare_bufs < fc->cache_cap) {
-		struct fc_cbuf *b = &fc->spare_bufs[fc->nb_spare_bufs];
-
-		if (posix_memalign((void **)&b->buf, DLOG_BLOCK, cap))
-			return -ENOMEM;
-		memset(b->buf, 0, cap);
-		b->cap = cap;
-		b->buf_idx = -1;
-		fc->nb_spare_bufs++;
 	}
+	memset(fc->arena, 0, size);
+	fc->arena_size = size;
 	return 0;
 }
 
 /*
- * directIO: register the groups' and the cache's buffers with the backend
- * once, so an O_DIRECT write does not pin their pages again each time
- * (10 % of the writer thread). They only ever swap places (fc_cache_add),
- * each keeping its index. Where the backend cannot (no such op, or the
- * locked-memory limit of a user without CAP_IPC_LOCK), writes pin as
- * before.
+ * directIO: register the groups' own buffers and the cache's arena with
+ * the backend once, so an O_DIRECT write does not pin their pages again
+ * each time (10 % of the writer thread). io_uring takes buffers of up to
+ * 1 GiB: a larger arena is written unregistered. Where the backend
+ * cannot (no such op, or the locked-memory limit of a user without
+ * CAP_IPC_LOCK), writes pin as before.
  */
 static void
 fc_register_bufs(struct file_channel *fc, const char *who)
 {
-	unsigned i, n = 2 + fc->nb_spare_bufs;
-	struct iovec *iov;
+	bool arena = fc->arena && fc->arena_size <= FC_FIXED_BUF_MAX;
+	unsigned i, n = 2 + arena;
+	struct iovec iov[3];
 	int rc;
 
 	if (!fc->direct || !fc->io->ops->register_bufs ||
 	    !fc->io->ops->pwrite_fixed)
 		return;
-	iov = calloc(n, sizeof(*iov));
-	fc->fixed_bufs = calloc(n, sizeof(*fc->fixed_bufs));
-	if (!iov || !fc->fixed_bufs) {
-		free(iov);
-		free(fc->fixed_bufs);
-		fc->fixed_bufs = NULL;
+	fc->fixed_bufs = calloc(2, sizeof(*fc->fixed_bufs));
+	if (!fc->fixed_bufs)
 		return;
-	}
 	for (i = 0; i < 2; i++)
-		iov[i] = (struct iovec){ fc->grp[i].buf, fc->grp[i].cap };
-	for (i = 0; i < fc->nb_spare_bufs; i++)
-		iov[2 + i] = (struct iovec){ fc->spare_bufs[i].buf,
-					     fc->spare_bufs[i].cap };
+		iov[i] = (struct iovec){ fc->grp[i].own_buf,
+					 fc->grp[i].own_cap };
+	if (arena)
+		iov[2] = (struct iovec){ fc->arena, fc->arena_size };
 	rc = fc->io->ops->register_bufs(fc->io, iov, n);
-	for (i = 0; rc == 0 && i < n; i++)
-		fc->fixed_bufs[i] = iov[i].iov_base;
-	free(iov);
 	if (rc < 0) {
 		sl_log(SL_INFO, "%s: directIO buffers not registered with "
 		       "io_uring (%s): each write pins its pages", who,
@@ -657,10 +660,13 @@ fc_register_bufs(struct file_channel *fc, const char *who)
 		fc->fixed_bufs = NULL;
 		return;
 	}
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 2; i++) {
+		fc->fixed_bufs[i] = fc->grp[i].own_buf;
+		fc->grp[i].own_idx = (int)i;
 		fc->grp[i].buf_idx = (int)i;
-	for (i = 0; i < fc->nb_spare_bufs; i++)
-		fc->spare_bufs[i].buf_idx = (int)(2 + i);
+	}
+	if (arena)
+		fc->arena_idx = 2;
 	fc->nb_fixed_bufs = n;
 }
 
@@ -713,18 +719,24 @@ sl_file_channel_create_opts(const char *name, const void *settings,
 	}
 	fc->direct = set->direct_io;
 	fc->wfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	fc->arena_idx = -1;
+	fc->grp_cap = SL_ALIGN_UP(set->group_bytes, (uint64_t)DLOG_BLOCK) +
+		      4 * DLOG_BLOCK;
 	for (i = 0; i < 2; i++) {
 		struct fc_group *g = &fc->grp[i];
 
-		g->cap = SL_ALIGN_UP(set->group_bytes, (uint64_t)DLOG_BLOCK) +
-			 4 * DLOG_BLOCK;
-		g->buf_idx = -1;
-		if (posix_memalign((void **)&g->buf, DLOG_BLOCK, g->cap)) {
-			g->buf = NULL;
+		g->own_idx = -1;
+		if (posix_memalign((void **)&g->own_buf, DLOG_BLOCK,
+				   fc->grp_cap)) {
+			g->own_buf = NULL;
 			break;
 		}
+		g->own_cap = fc->grp_cap;
+		g->buf = g->own_buf;
+		g->cap = g->own_cap;
+		g->buf_idx = -1;
 	}
-	if (fc->wfd < 0 || !fc->grp[0].buf || !fc->grp[1].buf ||
+	if (fc->wfd < 0 || !fc->grp[0].own_buf || !fc->grp[1].own_buf ||
 	    fc_cache_init(fc, set) < 0) {
 		sl_err_set(err, ENOMEM, "%s: out of memory", who);
 		goto err_destroy;
@@ -819,25 +831,16 @@ fc_destroy(struct sl_channel *ch)
 		free(fc->dirs[i]);
 	if (fc->wfd >= 0)
 		close(fc->wfd);
-	/* Registered buffers are fixed_bufs'; the others their holder's. */
-	for (i = 0; i < fc->cache_n; i++) {
-		struct fc_cbuf *b = &fc->cache[(fc->cache_first + i) %
-					       fc->cache_cap];
-
-		if (b->buf_idx < 0)
-			free(b->buf);
-	}
-	for (i = 0; i < fc->nb_spare_bufs; i++)
-		if (fc->spare_bufs[i].buf_idx < 0)
-			free(fc->spare_bufs[i].buf);
+	/* The groups' first buffers are fixed_bufs' once registered (a
+	 * group that outgrew one keeps it there), the others their group's. */
 	for (i = 0; i < 2; i++)
-		if (fc->grp[i].buf_idx < 0)
-			free(fc->grp[i].buf);
-	for (i = 0; i < fc->nb_fixed_bufs; i++)
+		if (fc->grp[i].own_idx < 0)
+			free(fc->grp[i].own_buf);
+	for (i = 0; fc->fixed_bufs && i < 2; i++)
 		free(fc->fixed_bufs[i]);
 	free(fc->fixed_bufs);
 	free(fc->cache);
-	free(fc->spare_bufs);
+	free(fc->arena);
 	free(fc->grp[0].iov);
 	free(fc->grp[1].iov);
 	free(fc->ckpt_dir);
@@ -1894,8 +1897,32 @@ fc_roll(struct file_channel *fc)
 	return 0;
 }
 
+/*
+ * Can directIO's oldest cached group go? Sinks point into what lies
+ * between the first range (the lowest event taken or returned and not
+ * committed) and the read cursor; committed events before it and events
+ * not taken yet after it are read again from the segment if need be.
+ * Lock held.
+ */
+static bool
+fc_cache_evictable(const struct file_channel *fc, const struct fc_cbuf *b)
+{
+	uint64_t lo = fc->nb_ranges ? fc->ranges[0].start.seq :
+		      fc->cursor.seq;
+
+	return !dlog_seq_lt(lo, b->end_seq) ||
+	       !dlog_seq_lt(b->first_seq, fc->cursor.seq);
+}
+
+/*
+ * Grow a directIO group to @need bytes (a transaction larger than
+ * groupCommitBytes): into a larger buffer of its own, which it keeps. A
+ * piece of the arena goes back (it is the newest); a registered buffer
+ * stays allocated (fc->fixed_bufs owns it; the backend holds its pages)
+ * and its successor is written plain.
+ */
 static int
-fc_group_reserve(struct fc_group *g, size_t need)
+fc_group_reserve(struct file_channel *fc, struct fc_group *g, size_t need)
 {
 	size_t cap = g->cap;
 	uint8_t *nb;
@@ -1907,14 +1934,110 @@ fc_group_reserve(struct fc_group *g, size_t need)
 	if (posix_memalign((void **)&nb, DLOG_BLOCK, cap) != 0)
 		return -ENOMEM;
 	memcpy(nb, g->buf, g->len);
-	/* A registered buffer stays allocated (fc->fixed_bufs owns it; the
-	 * backend holds its pages); its successor is written plain. */
-	if (g->buf_idx < 0)
-		free(g->buf);
+	if (g->in_arena) {
+		fc->arena_head = g->arena_off;
+		g->in_arena = false;
+	}
+	if (g->own_idx < 0)
+		free(g->own_buf);
+	g->own_buf = nb;
+	g->own_cap = cap;
+	g->own_idx = -1;
 	g->buf = nb;
 	g->cap = cap;
 	g->buf_idx = -1;
 	return 0;
+}
+
+/*
+ * The offset of the arena's oldest live byte: the oldest cached group's,
+ * else the syncing group's when it lies there. False when nothing in the
+ * arena is live. Writer thread.
+ */
+static bool
+fc_arena_tail(const struct file_channel *fc, size_t *tail)
+{
+	const struct fc_group *other = &fc->grp[fc->cur ^ 1];
+
+	if (fc->cache_n)
+		*tail = fc->cache[fc->cache_first].off;
+	else if (other->in_arena)
+		*tail = other->arena_off;
+	else
+		return false;
+	return true;
+}
+
+/* Where @need contiguous free bytes start in the arena, or false. */
+static bool
+fc_arena_fits(const struct file_channel *fc, size_t need, size_t *at)
+{
+	size_t head = fc->arena_head, tail;
+
+	if (!fc_arena_tail(fc, &tail)) {
+		*at = 0;
+		return need <= fc->arena_size;
+	}
+	if (tail < head) {		/* live: [tail, head) */
+		*at = head + need <= fc->arena_size ? head : 0;
+		return *at == head || need <= tail;
+	}
+	*at = head;			/* live: [tail, end) and [0, head) */
+	return need <= tail - head;
+}
+
+/*
+ * A new directIO group's buffer: the next grp_cap bytes of the arena,
+ * after the groups copied there before it, making room by dropping the
+ * oldest cached groups no take holds; or, when they are held, the
+ * group's own buffer (the group is then read from the segment, counted
+ * in direct_cache_skips). fc_arena_trim() gives back what it did not
+ * fill. Writer thread.
+ */
+static void
+fc_arena_take(struct file_channel *fc, struct fc_group *g)
+{
+	size_t at = 0;
+	bool ok = false;
+
+	SL_VERIFY(!g->in_arena);
+	if (fc->arena) {
+		pthread_mutex_lock(&fc->lock);
+		while (!(ok = fc_arena_fits(fc, fc->grp_cap, &at)) &&
+		       fc->cache_n &&
+		       fc_cache_evictable(fc, &fc->cache[fc->cache_first])) {
+			fc->cache_first = (fc->cache_first + 1) %
+					  fc->cache_cap;
+			fc->cache_n--;
+		}
+		pthread_mutex_unlock(&fc->lock);
+	}
+	if (ok) {
+		g->buf = fc->arena + at;
+		g->cap = fc->grp_cap;
+		g->buf_idx = fc->arena_idx;
+		g->in_arena = true;
+		g->arena_off = at;
+		fc->arena_head = at + fc->grp_cap;
+	} else {
+		g->buf = g->own_buf;
+		g->cap = g->own_cap;
+		g->buf_idx = g->own_idx;
+	}
+}
+
+/*
+ * The group @g is complete (padded to whole blocks) or empty: the arena
+ * keeps only its bytes. It is the newest piece. Writer thread.
+ */
+static void
+fc_arena_trim(struct file_channel *fc, struct fc_group *g)
+{
+	if (!g->in_arena)
+		return;
+	fc->arena_head = g->arena_off + g->len;
+	if (g->len == 0)
+		g->in_arena = false;
 }
 
 /* Walk the transaction at @pos of @r: its log bytes and events. */
@@ -2019,6 +2142,8 @@ fc_fill(struct file_channel *fc, struct fc_group *g)
 		g->end_off = 0;
 		g->nb_iov = 0;
 		g->side = 0;
+		if (fc->direct)
+			fc_arena_take(fc, g);
 		memset(g->pend, 0, nb_prods * sizeof(g->pend[0]));
 		memset(g->rel, 0, nb_prods * sizeof(g->rel[0]));
 		/*
@@ -2061,7 +2186,8 @@ fc_fill(struct file_channel *fc, struct fc_group *g)
 		if (g->len > DLOG_BLOCK && g->len + log_bytes > fc->set.group_bytes)
 			break;
 		if (fc->direct &&
-		    fc_group_reserve(g, g->len + log_bytes + 2 * DLOG_BLOCK))
+		    fc_group_reserve(fc, g, g->len + log_bytes +
+				     2 * DLOG_BLOCK))
 			break;
 		idle = 0;
 		for (i = 0; i < nb; i++) {
@@ -2150,62 +2276,30 @@ fc_group_reset(struct fc_group *g)
 	g->end_off = 0;
 	g->ready = false;
 	g->written = false;
+	g->in_arena = false;	/* a gap in the arena, if it was there */
 }
 
 /*
- * Can directIO's oldest cached group go? Sinks point into what lies
- * between the first range (the lowest event taken or returned and not
- * committed) and the read cursor; committed events before it and events
- * not taken yet after it are read again from the segment if need be.
- * Lock held.
- */
-static bool
-fc_cache_evictable(const struct file_channel *fc, const struct fc_cbuf *b)
-{
-	uint64_t lo = fc->nb_ranges ? fc->ranges[0].start.seq :
-		      fc->cursor.seq;
-
-	return !dlog_seq_lt(lo, b->end_seq) ||
-	       !dlog_seq_lt(b->first_seq, fc->cursor.seq);
-}
-
-/*
- * The synced group's buffer joins the cache, in log order, and the group
- * goes on with a spare one, or with the oldest cached group's when no take
- * holds it. When neither is free (sinks hold every cached group) the group
- * keeps its buffer and is read from the segment: the writer never waits
- * for a sink. Writer thread, before the group becomes visible.
+ * The synced group joins the cache, in log order, where it lies in the
+ * arena; a group in its own buffer is read from the segment. Writer
+ * thread, before the group becomes visible.
  */
 static void
 fc_cache_add(struct file_channel *fc, struct fc_group *g)
 {
-	struct fc_cbuf spare = { 0 }, *b;
-
-	pthread_mutex_lock(&fc->lock);
-	if (fc->nb_spare_bufs) {
-		spare = fc->spare_bufs[--fc->nb_spare_bufs];
-	} else if (fc->cache_n &&
-		   fc_cache_evictable(fc, &fc->cache[fc->cache_first])) {
-		spare = fc->cache[fc->cache_first];
-		fc->cache_first = (fc->cache_first + 1) % fc->cache_cap;
-		fc->cache_n--;
-	}
-	if (spare.buf) {
-		b = &fc->cache[(fc->cache_first + fc->cache_n) % fc->cache_cap];
-		*b = (struct fc_cbuf){ .buf = g->buf, .cap = g->cap,
-				       .buf_idx = g->buf_idx,
-				       .seg = g->seg, .base = g->base,
-				       .len = g->len,
-				       .first_seq = g->first_seq,
-				       .end_seq = g->txn_end_seq };
-		fc->cache_n++;
-		g->buf = spare.buf;
-		g->cap = spare.cap;
-		g->buf_idx = spare.buf_idx;
-	}
-	pthread_mutex_unlock(&fc->lock);
-	if (!spare.buf)
+	if (!g->in_arena) {
 		sl_stat_add(&fc->st.cache_skips, 1);
+		return;
+	}
+	pthread_mutex_lock(&fc->lock);
+	SL_VERIFY(fc->cache_n < fc->cache_cap);
+	fc->cache[(fc->cache_first + fc->cache_n) % fc->cache_cap] =
+		(struct fc_cbuf){ .buf = g->buf, .off = g->arena_off,
+				  .seg = g->seg, .base = g->base,
+				  .len = g->len, .first_seq = g->first_seq,
+				  .end_seq = g->txn_end_seq };
+	fc->cache_n++;
+	pthread_mutex_unlock(&fc->lock);
 }
 
 /* Make the synced group visible and acknowledge its producers. */
@@ -2228,6 +2322,7 @@ fc_publish(struct file_channel *fc, struct fc_group *g)
 	}
 	if (g->direct && fc->cache_cap && g->events)
 		fc_cache_add(fc, g);
+	g->in_arena = false;	/* the cache's now, or a gap it skips */
 	/* Pairs with the acquire in fc_take(). */
 	__atomic_store_n(&fc->durable_seq, g->txn_end_seq, __ATOMIC_RELEASE);
 	fc->wake_due = true;
@@ -2712,6 +2807,7 @@ fc_writer_main(void *arg)
 			} else {
 				g->len = 0;	/* header only: nothing yet */
 			}
+			fc_arena_trim(fc, g);
 		}
 		/* A group kept after a failed write is retried as is. */
 		if (g->ready && !g->written)
