@@ -143,12 +143,14 @@ struct dlog_io_ops {
 	/*
 	 * Optional pair: start an fdatasync of @fd and return at once (0 or
 	 * -errno), then collect its result with fdatasync_wait() (0 or
-	 * -errno). At most one in flight; other ops may run in between. The
-	 * writer uses it to write the next group while the last one syncs;
-	 * without it, it syncs in line.
+	 * -errno) and, in *@ns when not NULL, how long the fdatasync itself
+	 * took (not how long it waited to be collected). At most one in
+	 * flight; other ops may run in between. The writer uses it to write
+	 * the next group while the last one syncs; without it, it syncs in
+	 * line.
 	 */
 	int (*fdatasync_start)(struct dlog_io *io, int fd);
-	int (*fdatasync_wait)(struct dlog_io *io);
+	int (*fdatasync_wait)(struct dlog_io *io, uint64_t *ns);
 	/*
 	 * Optional pair: register @nb buffers once (0 or -errno: the caller
 	 * goes on with pwrite), then pwrite from within buffer @idx without

@@ -19,6 +19,7 @@
 
 #include "dlog_int.h"
 #include "sl_log.h"
+#include "sl_time.h"
 
 #define URING_QD	64u
 #define URING_CHUNK	(1u << 20)	/* bytes per write SQE */
@@ -50,6 +51,7 @@ struct uring_io {
 	enum { SYNC_IDLE, SYNC_REQ, SYNC_DONE, SYNC_EXIT } sync_state;
 	int sync_fd;
 	int sync_res;
+	uint64_t sync_ns;		/* how long sync_res's fdatasync took */
 };
 
 static int
@@ -335,6 +337,7 @@ static void *
 uring_sync_main(void *arg)
 {
 	struct uring_io *u = arg;
+	uint64_t t0, ns;
 	int fd, rc;
 
 	pthread_mutex_lock(&u->sync_mu);
@@ -345,9 +348,12 @@ uring_sync_main(void *arg)
 			break;
 		fd = u->sync_fd;
 		pthread_mutex_unlock(&u->sync_mu);
+		t0 = sl_time_mono_ns();
 		rc = fdatasync(fd) < 0 ? -errno : 0;
+		ns = sl_time_mono_ns() - t0;
 		pthread_mutex_lock(&u->sync_mu);
 		u->sync_res = rc;
+		u->sync_ns = ns;
 		u->sync_state = SYNC_DONE;
 		pthread_cond_signal(&u->sync_done_cv);
 	}
@@ -372,7 +378,7 @@ uring_fdatasync_start(struct dlog_io *io, int fd)
 }
 
 static int
-uring_fdatasync_wait(struct dlog_io *io)
+uring_fdatasync_wait(struct dlog_io *io, uint64_t *ns)
 {
 	struct uring_io *u = (struct uring_io *)io;
 	int res;
@@ -383,6 +389,8 @@ uring_fdatasync_wait(struct dlog_io *io)
 	while (u->sync_state != SYNC_DONE)
 		pthread_cond_wait(&u->sync_done_cv, &u->sync_mu);
 	res = u->sync_res;
+	if (ns)
+		*ns = u->sync_ns;
 	u->sync_state = SYNC_IDLE;
 	pthread_mutex_unlock(&u->sync_mu);
 	u->sync_inflight = false;
@@ -458,7 +466,7 @@ uring_destroy(struct dlog_io *io)
 	struct uring_io *u = (struct uring_io *)io;
 
 	if (u->sync_inflight)
-		uring_fdatasync_wait(io);
+		uring_fdatasync_wait(io, NULL);
 	pthread_mutex_lock(&u->sync_mu);
 	u->sync_state = SYNC_EXIT;
 	pthread_cond_signal(&u->sync_req_cv);

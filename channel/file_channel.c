@@ -224,7 +224,6 @@ struct fc_group {
 	bool direct;			/* filled as a copy in buf */
 	bool ready;			/* padded, due to be written */
 	bool written;			/* written whole, sync not yet done */
-	uint64_t sync_t0;
 	/* Buffered mode: the group is pieces: its records in the producers'
 	 * rings, released once written, plus side records in buf. */
 	struct iovec *iov;
@@ -2500,13 +2499,15 @@ static void
 fc_sync_reap(struct file_channel *fc)
 {
 	struct fc_group *g = &fc->grp[fc->cur ^ 1];
+	uint64_t ns;
 	int rc;
 
 	if (!fc->syncing)
 		return;
-	rc = fc->io->ops->fdatasync_wait(fc->io);
+	rc = fc->io->ops->fdatasync_wait(fc->io, &ns);
 	fc->syncing = false;
-	fc_lat_add(fc, sl_time_mono_ns() - g->sync_t0);
+	/* The sync's own time: the writer may collect it much later. */
+	fc_lat_add(fc, ns);
 	sl_stat_add(&fc->st.fdatasyncs, 1);
 	if (rc < 0) {
 		fc_sync_failed(fc, rc);
@@ -2532,9 +2533,9 @@ static void
 fc_sync_start(struct file_channel *fc)
 {
 	struct fc_group *g = &fc->grp[fc->cur];
+	uint64_t t0 = sl_time_mono_ns();
 	int rc;
 
-	g->sync_t0 = sl_time_mono_ns();
 	if (fc->io->ops->fdatasync_start) {
 		rc = fc->io->ops->fdatasync_start(fc->io, g->fd);
 		if (rc == 0) {
@@ -2546,7 +2547,7 @@ fc_sync_start(struct file_channel *fc)
 	} else {
 		rc = fc->io->ops->fdatasync(fc->io, g->fd);
 	}
-	fc_lat_add(fc, sl_time_mono_ns() - g->sync_t0);
+	fc_lat_add(fc, sl_time_mono_ns() - t0);
 	sl_stat_add(&fc->st.fdatasyncs, 1);
 	if (rc < 0) {
 		fc_sync_failed(fc, rc);

@@ -15,6 +15,7 @@ struct wrap_io {
 	struct dlog_io base;
 	struct dlog_io *in;	/* the io_uring backend underneath */
 	int sync_res;		/* what wrap_fdatasync_start() got */
+	uint64_t sync_ns;	/* ... and how long it took */
 };
 
 static inline struct dlog_io *
@@ -78,13 +79,19 @@ wrap_fdatasync(struct dlog_io *io, int fd)
 static inline int
 wrap_fdatasync_start(struct dlog_io *io, int fd)
 {
-	((struct wrap_io *)io)->sync_res = io->ops->fdatasync(io, fd);
+	struct wrap_io *w = (struct wrap_io *)io;
+	uint64_t t0 = sl_time_mono_ns();
+
+	w->sync_res = io->ops->fdatasync(io, fd);
+	w->sync_ns = sl_time_mono_ns() - t0;
 	return 0;
 }
 
 static inline int
-wrap_fdatasync_wait(struct dlog_io *io)
+wrap_fdatasync_wait(struct dlog_io *io, uint64_t *ns)
 {
+	if (ns)
+		*ns = ((struct wrap_io *)io)->sync_ns;
 	return ((struct wrap_io *)io)->sync_res;
 }
 
