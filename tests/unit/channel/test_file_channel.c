@@ -528,11 +528,30 @@ direct_io_ok(const char *d)
 	return true;
 }
 
+/*
+ * A directIO channel over @d with @kv, a consumer k1 and a producer r1,
+ * started; false (said why) when @d has no O_DIRECT.
+ */
+static bool
+direct_start(const char *d, const char *const *kv, struct fc_handle *h,
+	     struct sl_chan_consumer **c, struct sl_chan_producer **p)
+{
+	struct sl_err err = { 0 };
+
+	if (!direct_io_ok(d))
+		return false;
+	fcu_open(h, d, kv, NULL);
+	*c = sl_channel_consumer_open(h->ch, "k1", 64, 4, &err);
+	*p = sl_channel_producer_open(h->ch, "r1", &err);
+	cr_assert(*c && *p, "%s", err.msg);
+	cr_assert_eq(h->ch->ops->start(h->ch), 0);
+	return true;
+}
+
 Test(file_channel, direct_io_cache_keeps_what_a_take_holds)
 {
 	char *d = fcu_tmpdir("/var/tmp");
 	struct fc_handle h;
-	struct sl_err err = { 0 };
 	struct sl_chan_producer *p;
 	struct sl_chan_consumer *c;
 	struct sl_take *held;
@@ -542,16 +561,11 @@ Test(file_channel, direct_io_cache_keeps_what_a_take_holds)
 			     "directCacheBytes=147456", "maxFileSize=1048576",
 			     NULL };
 
-	if (!direct_io_ok(d)) {
+	if (!direct_start(d, kv, &h, &c, &p)) {
 		fcu_rmrf(d);
 		free(d);
 		return;
 	}
-	fcu_open(&h, d, kv, NULL);
-	c = sl_channel_consumer_open(h.ch, "k1", 64, 4, &err);
-	p = sl_channel_producer_open(h.ch, "r1", &err);
-	cr_assert(c && p);
-	cr_assert_eq(h.ch->ops->start(h.ch), 0);
 
 	/* A sink that keeps up: all from the cache. */
 	for (i = 0; i < 20; i++) {
@@ -646,16 +660,11 @@ Test(file_channel, direct_io_transaction_larger_than_a_group)
 			     "checkpointOnClose=false",
 			     "checkpointInterval=86400000", NULL };
 
-	if (!direct_io_ok(d)) {
+	if (!direct_start(d, kv, &h, &c, &p)) {
 		fcu_rmrf(d);
 		free(d);
 		return;
 	}
-	fcu_open(&h, d, kv, NULL);
-	c = sl_channel_consumer_open(h.ch, "k1", 64, 4, &err);
-	p = sl_channel_producer_open(h.ch, "r1", &err);
-	cr_assert(c && p);
-	cr_assert_eq(h.ch->ops->start(h.ch), 0);
 	for (round = 0; round < 3; round++) {
 		uint64_t base = round * 100;
 
