@@ -8,8 +8,10 @@ directories. kcat reads the topic the whole time (the mock keeps only
 duplicates must stay within what was in flight: per crash, what the next
 start replayed plus the sink's rolled-back retries (read just before the
 kill) plus its in-flight window (for a retry between that read and the
-kill). Prints a REPORT line. Rounds: SL_KILL9_ROUNDS (20 in `make test`,
-more in `make soak`); seed: SL_KILL9_SEED."""
+kill). Every other agent (the last one among them) writes with directIO,
+as bench/README's throughput runs do. Prints a REPORT line. Rounds:
+SL_KILL9_ROUNDS (20 in `make test`, more in `make soak`); seed:
+SL_KILL9_SEED."""
 import os
 import random
 import signal
@@ -98,8 +100,8 @@ class Verifier(threading.Thread):
         self.poll()
 
 
-def conf(tmp, port, bootstrap):
-    return (k9.source_channel_conf(tmp, port) +
+def conf(tmp, port, bootstrap, direct=False):
+    return (k9.source_channel_conf(tmp, port, direct) +
             f"a1.sinks.k1.type = org.apache.flume.sink.kafka.KafkaSink\n"
             f"a1.sinks.k1.channel = c1\n"
             f"a1.sinks.k1.kafka.bootstrap.servers = {bootstrap}\n"
@@ -128,7 +130,9 @@ def main():
         raise SystemExit(77)
     rnd = random.Random(SEED)
     print(f"seed {SEED} rounds {ROUNDS}", flush=True)
-    with tempfile.TemporaryDirectory(prefix="sl-kk9-") as tmp:
+    # On a disk: tmpfs has no O_DIRECT (the channel would fall back).
+    with tempfile.TemporaryDirectory(prefix="sl-kk9-",
+                                     dir="/var/tmp") as tmp:
         mock = KafkaMock(tmp, [f"{TOPIC}:{PARTITIONS}"])
         ver = Verifier(mock.bootstrap)
         ver.start()
@@ -140,7 +144,9 @@ def main():
             for rnd_i in range(ROUNDS + 1):
                 last = rnd_i == ROUNDS
                 port = free_port()
-                ag = Agent(tmp, conf(tmp, port, mock.bootstrap),
+                # every other agent (the last one too) with directIO
+                ag = Agent(tmp, conf(tmp, port, mock.bootstrap,
+                                     (ROUNDS - rnd_i) % 2 == 0),
                            tag=f"r{rnd_i}")
                 agents.append(ag)
                 if not check(ag.wait_tcp(port), f"round {rnd_i}: agent up "

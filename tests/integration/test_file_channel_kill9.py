@@ -6,8 +6,11 @@ connections and is SIGKILLed at random points, then restarted on the same
 directories; after every restart, and at the end, every line that got an
 `OK` must reach the sink (duplicates are allowed: at-least-once, bounded by
 what was in flight). Bodies carry a sequence number so loss, corruption and
-duplicates are counted exactly. Rounds: SL_KILL9_ROUNDS (20 in `make test`,
-more in `make soak`); seed: SL_KILL9_SEED."""
+duplicates are counted exactly. Every other agent (the last one among
+them) writes with directIO, through small groups and a small read cache,
+on the same log the others write through the page cache. Rounds:
+SL_KILL9_ROUNDS (20 in `make test`, more in `make soak`); seed:
+SL_KILL9_SEED."""
 import os
 import random
 import re
@@ -29,9 +32,11 @@ LINE_RE = re.compile(r"sink logger k1: Event: \{ headers:\{\} body: .*? "
                      r"(c\d-\d{8}) \}$")
 
 
-def source_channel_conf(tmp, port):
-    """netcat r1 -> file channel c1 (small segments, two dataDirs): the
-    part of the config the kill -9 tests share (also the Kafka one)."""
+def source_channel_conf(tmp, port, direct=False):
+    """netcat r1 -> file channel c1 (small segments, two dataDirs; with
+    @direct, O_DIRECT writes in groups of at most 64 KiB and a 256 KiB
+    read cache): the part of the config the kill -9 tests share (also the
+    Kafka one)."""
     return (f"a1.sources = r1\na1.channels = c1\na1.sinks = k1\n"
             f"a1.sources.r1.type = netcat\n"
             f"a1.sources.r1.bind = 127.0.0.1\n"
@@ -44,11 +49,14 @@ def source_channel_conf(tmp, port):
             f"a1.channels.c1.minimumRequiredSpace = 0\n"
             f"a1.channels.c1.checkpointInterval = 300\n"
             f"a1.channels.c1.capacity = 100000\n"
-            f"a1.channels.c1.transactionCapacity = 1000\n")
+            f"a1.channels.c1.transactionCapacity = 1000\n" +
+            ("a1.channels.c1.directIO = true\n"
+             "a1.channels.c1.groupCommitBytes = 65536\n"
+             "a1.channels.c1.directCacheBytes = 262144\n" if direct else ""))
 
 
-def conf(tmp, port):
-    return (source_channel_conf(tmp, port) +
+def conf(tmp, port, direct=False):
+    return (source_channel_conf(tmp, port, direct) +
             f"a1.sinks.k1.type = logger\n"
             f"a1.sinks.k1.maxBytesToLog = 64\n"
             f"a1.sinks.k1.channel = c1\n")
@@ -111,13 +119,16 @@ def delivered(log_text):
 def main():
     rnd = random.Random(SEED)
     print(f"seed {SEED} rounds {ROUNDS}", flush=True)
-    with tempfile.TemporaryDirectory(prefix="sl-kill9-") as tmp:
+    # On a disk: tmpfs has no O_DIRECT (the channel would fall back).
+    with tempfile.TemporaryDirectory(prefix="sl-kill9-",
+                                     dir="/var/tmp") as tmp:
         acked, seen, logs = set(), [], []
         next_seq = [0] * CLIENTS
         kills = 0
         for rnd_i in range(ROUNDS + 1):
             port = free_port()
-            ag = Agent(tmp, conf(tmp, port), tag=f"r{rnd_i}")
+            direct = (ROUNDS - rnd_i) % 2 == 0     # the last one too
+            ag = Agent(tmp, conf(tmp, port, direct), tag=f"r{rnd_i}")
             logs.append(ag)
             if not check(ag.wait_tcp(port), f"round {rnd_i}: agent up "
                          f"(log: {ag.log()[-2000:]})"):
@@ -145,6 +156,16 @@ def main():
         wait_for(lambda: ag.counter("CHANNEL.c1", "ChannelSize") == 0)
         st = ag.stats()["CHANNEL.c1"]
         check(st["Unhealthy"] == "0", f"channel healthy: {st}")
+        sl = st.get("sluice", {})
+        if "direct_registered_buffers" in sl:       # shown with O_DIRECT on
+            print(f"last agent (directIO): {sl['direct_cache_hits']} events "
+                  f"from its cache, {sl['direct_cache_misses']} from the "
+                  f"disk, {sl['direct_cache_skips']} groups not cached",
+                  flush=True)
+        else:
+            check("does not support O_DIRECT" in ag.log(),
+                  f"the last agent runs with directIO, or says why not: "
+                  f"{sl}")
         rc = ag.stop()
         check(rc == 0, f"graceful stop after the loop (rc {rc})")
         for a in logs:
