@@ -355,6 +355,7 @@ struct file_channel {
 	 */
 	struct fc_cbuf *cache;
 	unsigned cache_cap, cache_first, cache_n;
+	uint64_t cache_bytes;		/* the cached groups' */
 	uint8_t *arena;
 	size_t arena_size, arena_head;
 	int arena_idx;			/* registered buffer index, or -1 */
@@ -2005,6 +2006,7 @@ fc_arena_take(struct file_channel *fc, struct fc_group *g)
 		while (!(ok = fc_arena_fits(fc, fc->grp_cap, &at)) &&
 		       fc->cache_n &&
 		       fc_cache_evictable(fc, &fc->cache[fc->cache_first])) {
+			fc->cache_bytes -= fc->cache[fc->cache_first].len;
 			fc->cache_first = (fc->cache_first + 1) %
 					  fc->cache_cap;
 			fc->cache_n--;
@@ -2298,6 +2300,7 @@ fc_cache_add(struct file_channel *fc, struct fc_group *g)
 				  .len = g->len, .first_seq = g->first_seq,
 				  .end_seq = g->txn_end_seq };
 	fc->cache_n++;
+	fc->cache_bytes += g->len;
 	pthread_mutex_unlock(&fc->lock);
 }
 
@@ -2899,6 +2902,22 @@ fc_stop(struct sl_channel *ch)
 
 /* ---- stats ------------------------------------------------------------------ */
 
+/*
+ * directIO's cache now: the groups it holds and their bytes (of the
+ * arena's directCacheBytes). Any thread.
+ */
+static void
+fc_cache_usage(const struct file_channel *cfc, uint64_t *groups,
+	       uint64_t *bytes)
+{
+	struct file_channel *fc = (struct file_channel *)cfc;
+
+	pthread_mutex_lock(&fc->lock);
+	*groups = fc->cache_n;
+	*bytes = fc->cache_bytes;
+	pthread_mutex_unlock(&fc->lock);
+}
+
 static int
 u32_cmp(const void *a, const void *b)
 {
@@ -2913,7 +2932,7 @@ fc_stats(const struct sl_channel *ch, struct sl_stats_sink *out)
 	const struct file_channel *fc = (const struct file_channel *)ch;
 	const struct fc_stats *st = &fc->st;
 	uint32_t lat[FC_LAT_SAMPLES];
-	uint64_t n = sl_stat_read(&st->lat_n), syncs;
+	uint64_t n = sl_stat_read(&st->lat_n), syncs, cached, cached_bytes;
 	unsigned i, m = (unsigned)SL_MIN(n, (uint64_t)FC_LAT_SAMPLES);
 
 	out->put_u64(out, "Unhealthy", (uint64_t)__atomic_load_n(
@@ -2973,6 +2992,11 @@ fc_stats(const struct sl_channel *ch, struct sl_stats_sink *out)
 		out->put_u64(out, "direct_cache_skips",
 			     sl_stat_read(&st->cache_skips), SL_STAT_COUNTER,
 			     SL_STAT_SLUICE);
+		fc_cache_usage(fc, &cached, &cached_bytes);
+		out->put_u64(out, "direct_cache_groups", cached,
+			     SL_STAT_GAUGE, SL_STAT_SLUICE);
+		out->put_u64(out, "direct_cache_bytes", cached_bytes,
+			     SL_STAT_GAUGE, SL_STAT_SLUICE);
 	}
 	if (fc->direct) {
 		/* 0 registered: each O_DIRECT write pins its buffer's pages */

@@ -577,6 +577,10 @@ Test(file_channel, direct_io_cache_keeps_what_a_take_holds)
 	cr_assert_eq(stat_of(h.ch, "direct_cache_hits"), 200);
 	cr_assert_eq(stat_of(h.ch, "direct_cache_misses"), 0);
 	cr_assert_eq(stat_of(h.ch, "direct_cache_skips"), 0);
+	/* Consumed groups stay until their room is needed: the last 8 of
+	 * 8 KiB (36 blocks less the 12 the next group is filled in). */
+	cr_assert_eq(stat_of(h.ch, "direct_cache_groups"), 8);
+	cr_assert_eq(stat_of(h.ch, "direct_cache_bytes"), 8 * 8192);
 
 	/* A take held across thirty more groups. */
 	put_acked(p, 200, 1);
@@ -612,6 +616,8 @@ Test(file_channel, direct_io_cache_keeps_what_a_take_holds)
 	}
 	cr_assert_eq(stat_of(h.ch, "direct_cache_hits"), hits + 50);
 	cr_assert_eq(stat_of(h.ch, "direct_cache_misses"), 230);
+	cr_assert_eq(stat_of(h.ch, "direct_cache_groups"), 8);
+	cr_assert_eq(stat_of(h.ch, "direct_cache_bytes"), 8 * 8192);
 	/*
 	 * The two groups' buffers and the cache's arena are registered
 	 * with io_uring (as root; a user may lack the locked memory), and
