@@ -241,8 +241,7 @@ struct fc_group {
  * read.
  */
 struct fc_cbuf {
-	uint8_t *buf;			/* the arena's, at off */
-	size_t off;
+	size_t off;			/* in the arena */
 	uint64_t seg;			/* table position */
 	uint64_t base, len;
 	uint64_t first_seq, end_seq;	/* the events it holds */
@@ -1343,7 +1342,8 @@ fc_read(struct file_channel *fc, struct dlog_loc *loc, uint64_t end_seq,
 			b = fc_cache_find(fc, loc);
 		lim = b ? b->base + b->len : s->size;
 		r = loc->off + DLOG_REC_HDR > lim ? NULL : b ?
-		    (const struct dlog_rec *)(b->buf + (loc->off - b->base)) :
+		    (const struct dlog_rec *)(fc->arena + b->off +
+					      (loc->off - b->base)) :
 		    (const struct dlog_rec *)(s->map + loc->off);
 		if (r && r->type == DLOG_REC_PAD) {
 			loc->off += dlog_rec_span(r->len);
@@ -2277,7 +2277,8 @@ fc_group_reset(struct fc_group *g)
 	g->end_off = 0;
 	g->ready = false;
 	g->written = false;
-	g->in_arena = false;	/* a gap in the arena, if it was there */
+	/* Its piece of the arena is the cache's now, or a gap. */
+	g->in_arena = false;
 }
 
 /*
@@ -2295,7 +2296,7 @@ fc_cache_add(struct file_channel *fc, struct fc_group *g)
 	pthread_mutex_lock(&fc->lock);
 	SL_VERIFY(fc->cache_n < fc->cache_cap);
 	fc->cache[(fc->cache_first + fc->cache_n) % fc->cache_cap] =
-		(struct fc_cbuf){ .buf = g->buf, .off = g->arena_off,
+		(struct fc_cbuf){ .off = g->arena_off,
 				  .seg = g->seg, .base = g->base,
 				  .len = g->len, .first_seq = g->first_seq,
 				  .end_seq = g->txn_end_seq };
@@ -2324,7 +2325,6 @@ fc_publish(struct file_channel *fc, struct fc_group *g)
 	}
 	if (g->direct && fc->cache_cap && g->events)
 		fc_cache_add(fc, g);
-	g->in_arena = false;	/* the cache's now, or a gap it skips */
 	/* Pairs with the acquire in fc_take(). */
 	__atomic_store_n(&fc->durable_seq, g->txn_end_seq, __ATOMIC_RELEASE);
 	fc->wake_due = true;
