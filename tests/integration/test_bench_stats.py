@@ -11,6 +11,9 @@ import itertools
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from netcat_util import Checks  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 loader = importlib.machinery.SourceFileLoader(
@@ -18,14 +21,7 @@ loader = importlib.machinery.SourceFileLoader(
 spec = importlib.util.spec_from_loader("bench_run", loader)
 bench = importlib.util.module_from_spec(spec)
 loader.exec_module(bench)
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
-    return cond
+check = Checks("bench statistics")
 
 
 def coverage(n, k):
@@ -76,7 +72,4 @@ check(bench.pairs_lo({"ratio_pairs_base_lo": 0.78}, "ratio_pairs_base")
 check(bench.pairs_lo({"ratio_pairs_base_lo": ""}, "ratio_pairs_base")
       is None, "pairs_lo: a CSV's empty field")
 
-if failures:
-    print(f"{len(failures)} check(s) failed")
-    sys.exit(1)
-print("bench statistics: all checks passed")
+check.finish()
