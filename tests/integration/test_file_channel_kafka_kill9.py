@@ -144,9 +144,8 @@ def main():
             for rnd_i in range(ROUNDS + 1):
                 last = rnd_i == ROUNDS
                 port = free_port()
-                # every other agent (the last one too) with directIO
                 ag = Agent(tmp, conf(tmp, port, mock.bootstrap,
-                                     (ROUNDS - rnd_i) % 2 == 0),
+                                     k9.direct_round(rnd_i)),
                            tag=f"r{rnd_i}")
                 agents.append(ag)
                 if not check(ag.wait_tcp(port), f"round {rnd_i}: agent up "

@@ -55,6 +55,12 @@ def source_channel_conf(tmp, port, direct=False):
              "a1.channels.c1.directCacheBytes = 262144\n" if direct else ""))
 
 
+def direct_round(rnd_i):
+    """Whether agent @rnd_i writes with directIO: every other one, the
+    last (number ROUNDS) among them."""
+    return (ROUNDS - rnd_i) % 2 == 0
+
+
 def conf(tmp, port, direct=False):
     return (source_channel_conf(tmp, port, direct) +
             f"a1.sinks.k1.type = logger\n"
@@ -127,8 +133,8 @@ def main():
         kills = 0
         for rnd_i in range(ROUNDS + 1):
             port = free_port()
-            direct = (ROUNDS - rnd_i) % 2 == 0     # the last one too
-            ag = Agent(tmp, conf(tmp, port, direct), tag=f"r{rnd_i}")
+            ag = Agent(tmp, conf(tmp, port, direct_round(rnd_i)),
+                       tag=f"r{rnd_i}")
             logs.append(ag)
             if not check(ag.wait_tcp(port), f"round {rnd_i}: agent up "
                          f"(log: {ag.log()[-2000:]})"):
