@@ -34,9 +34,9 @@ _loader.exec_module(br)
 QUICK = br.QUICK
 REPEAT = 1 if QUICK else int(os.environ.get("REPEAT", "3"))
 DATA_DIR = os.environ.get("DATA_DIR", "/var/tmp")
-# A ring deep enough to ride out a slow fdatasync at full load (a full ring
-# is backpressure: netcat stops reading until the writer drains it).
-RING = int(os.environ.get("RING_BYTES", str(256 << 20)))
+# RING_BYTES: the channel's ringBytes; unset, bench/run's choice (the
+# default with directIO, 256 MiB through the page cache).
+RING = int(os.environ["RING_BYTES"]) if os.environ.get("RING_BYTES") else None
 # More file channel keys for an experiment, e.g. FILE_KEYS="sqPoll=true"
 # (directIO is on already: bench/run file_channel_lines).
 FILE_KEYS = os.environ.get("FILE_KEYS", "").split()

@@ -40,6 +40,10 @@
 #define FC_MAX_DIRS		16
 #define FC_FIXED_BUF_MAX	((size_t)1 << 30)	/* io_uring's limit */
 #define FC_PREFIX		8u	/* ring record: u64 ticket | TXN_END */
+#define FC_RING_MIN		(1u << 16)
+#define FC_RING_BUFFERED	(64u << 20)	/* ringBytes 0: records wait
+						 * there until written */
+#define FC_RING_DIRECT		(4u << 20)	/* ... until copied at commit */
 #define FC_TXN_END_BIT		(1ull << 63)
 #define FC_LAT_SAMPLES		1024u
 #define FC_SPARES		2u
@@ -134,10 +138,11 @@ static const struct sl_key fc_keys[] = {
 	  "group is dropped once no take holds it; 0: none" },
 	{ "sqPoll", SL_KEY_BOOL, "false", FC_OFF(sqpoll),
 	  .help = "sluice: io_uring with a kernel submission thread" },
-	{ "ringBytes", SL_KEY_BYTES, "67108864", FC_OFF(ring_bytes),
-	  1 << 16, 1 << 30, .help = "sluice: bytes of ring per producer "
+	{ "ringBytes", SL_KEY_BYTES, "0", FC_OFF(ring_bytes),
+	  0, 1 << 30, .help = "sluice: bytes of ring per producer "
 	  "between it and the writer; a full ring refuses puts (-EAGAIN) "
-	  "while a slow fdatasync runs" },
+	  "while a slow fdatasync runs (0: 64 MiB, 4 MiB with directIO; "
+	  "else at least 64 KiB)" },
 	SL_KEY_END,
 };
 
@@ -167,6 +172,15 @@ fc_validate(const void *settings, const struct sl_props *props,
 			    set->checkpoint_dir);
 		nb++;
 	}
+	if (set->ring_bytes != 0 && set->ring_bytes < FC_RING_MIN) {
+		p = sl_props_get(props, "ringBytes");
+		sl_diag_add(diag, SL_DIAG_ERROR, p ? p->file : props->file,
+			    p ? p->line : props->line, "%s.ringBytes: %llu is "
+			    "below the least a ring holds, %u (0: chosen by "
+			    "directIO)", props->comp,
+			    (unsigned long long)set->ring_bytes, FC_RING_MIN);
+		nb++;
+	}
 	return nb;
 }
 
@@ -191,7 +205,8 @@ struct fc_producer {
 	uint64_t txn_log_bytes;
 	/* Written by the writer with release; read with acquire. */
 	uint64_t acked SL_CACHE_ALIGNED;
-	/* The writer's own. */
+	/* The consumer's place in the ring: the writer's, or with directIO
+	 * the producer's while it copies its commit (fill_lock held). */
 	uint64_t w_pos SL_CACHE_ALIGNED;
 	uint64_t w_acked;
 	bool ack_wake;		/* writer: acked moved, eventfd not yet */
@@ -217,6 +232,8 @@ struct fc_group {
 	uint64_t base;			/* file offset of buf[0] */
 	uint64_t end_off;		/* >0: an END record closes the segment */
 	uint64_t seg;			/* table position of its segment */
+	uint32_t seg_id;
+	uint64_t limit;			/* where its segment's END goes */
 	int fd;
 	uint64_t first_seq;		/* next_seq when it was begun */
 	uint64_t txn_end_seq;		/* durable_seq once it is synced */
@@ -298,6 +315,8 @@ struct fc_stats {
 	uint64_t space_refusals;
 	uint64_t ring_full;	/* puts told -EAGAIN: the writer lags */
 	uint64_t cache_hits;	/* events taken from directIO's cache */
+	uint64_t commit_copied;	/* events producers copied at commit */
+	uint64_t writer_copied;	/* events the writer copied from rings */
 	uint64_t cache_misses;	/* ... from the segment (the disk) */
 	uint64_t cache_skips;	/* groups synced and not cached */
 	uint64_t fixed_writes;	/* groups written from registered buffers */
@@ -375,6 +394,16 @@ struct file_channel {
 	int ckpt_rc;
 	struct fc_group grp[2];		/* filling/writing, and syncing */
 	unsigned cur;			/* grp[cur] is being filled */
+	/*
+	 * directIO: the group open for filling, which producers copy their
+	 * commits into themselves while their records are still in their
+	 * caches (fc_commit_copy); NULL when none is. It and what a fill
+	 * changes (the open group, next_seq, each producer's w_pos and ring
+	 * head) are under fill_lock; the writer holds it to fill and to
+	 * close the group, producers only try it.
+	 */
+	pthread_mutex_t fill_lock;
+	struct fc_group *filling;
 	bool syncing;			/* grp[cur ^ 1]'s fdatasync in flight */
 	bool wake_due;			/* published: wakeups owed (writer) */
 	uint64_t next_seq;
@@ -699,6 +728,7 @@ sl_file_channel_create_opts(const char *name, const void *settings,
 	fc->active = UINT64_MAX;
 	pthread_mutex_init(&fc->lock, NULL);
 	pthread_mutex_init(&fc->open_lock, NULL);
+	pthread_mutex_init(&fc->fill_lock, NULL);
 	fc->seg_size = set->max_file_size & ~(uint64_t)(DLOG_BLOCK - 1);
 	if (!fc->base.name) {
 		sl_err_set(err, ENOMEM, "channel file %s: out of memory",
@@ -846,6 +876,7 @@ fc_destroy(struct sl_channel *ch)
 	free(fc->backup_dir);
 	pthread_mutex_destroy(&fc->lock);
 	pthread_mutex_destroy(&fc->open_lock);
+	pthread_mutex_destroy(&fc->fill_lock);
 	free(fc->base.name);
 	free(fc);
 }
@@ -874,7 +905,14 @@ fc_producer_open(struct sl_channel *ch, const char *who, struct sl_err *err)
 	p->id = fc->nb_prods;
 	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	p->room_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	p->ring = sl_ring_create(fc->set.ring_bytes);
+	/*
+	 * With directIO a producer copies each commit out of its ring at
+	 * once (fc_commit_copy()): a small ring stays in its caches. Else
+	 * records wait in the ring until written.
+	 */
+	p->ring = sl_ring_create(fc->set.ring_bytes ? fc->set.ring_bytes :
+				 __atomic_load_n(&fc->direct, __ATOMIC_RELAXED) ?
+				 FC_RING_DIRECT : FC_RING_BUFFERED);
 	if (p->efd < 0 || p->room_fd < 0 || !p->ring)
 		goto err_nomem;
 	sl_ring_prefault(p->ring, ch->name);
@@ -1049,6 +1087,8 @@ fc_producer_failed(struct sl_chan_producer *pp)
 	return __atomic_load_n(&p->fc->unhealthy, __ATOMIC_ACQUIRE) ? -EIO : 0;
 }
 
+static void fc_commit_copy(struct file_channel *fc, struct fc_producer *p);
+
 static int64_t
 fc_put_commit(struct sl_chan_producer *pp)
 {
@@ -1082,6 +1122,8 @@ fc_put_commit(struct sl_chan_producer *pp)
 	prefix |= FC_TXN_END_BIT;
 	memcpy(p->last_prefix, &prefix, FC_PREFIX);
 	sl_ring_publish(p->ring);
+	if (__atomic_load_n(&fc->direct, __ATOMIC_RELAXED))
+		fc_commit_copy(fc, p);
 	sl_stat_add_mt(&st->event_put_success_count, p->txn_events);
 	sl_stat_add_mt(&st->put_bytes, p->txn_bytes);
 	p->txn_events = 0;
@@ -1660,6 +1702,9 @@ fc_capacity(const struct sl_channel *ch)
 static void
 fc_set_unhealthy(struct file_channel *fc, const char *what, int rc)
 {
+	pthread_mutex_lock(&fc->fill_lock);
+	fc->filling = NULL;	/* its events are never written */
+	pthread_mutex_unlock(&fc->fill_lock);
 	if (__atomic_exchange_n(&fc->unhealthy, 1, __ATOMIC_ACQ_REL))
 		return;
 	sl_log(SL_ERROR, "channel file %s: %s failed: %s; the channel is "
@@ -1772,7 +1817,7 @@ fc_seg_create(struct file_channel *fc, struct dlog_seg *out)
 		sl_log(SL_WARN, "channel file %s: %s does not support "
 		       "O_DIRECT; writing through the page cache",
 		       fc->base.name, fc->dirs[d]);
-		fc->direct = false;
+		__atomic_store_n(&fc->direct, false, __ATOMIC_RELAXED);
 		fd = io->ops->open(io, path, flags & ~O_DIRECT, 0644);
 	}
 	if (fd < 0)
@@ -1951,21 +1996,26 @@ fc_group_reserve(struct file_channel *fc, struct fc_group *g, size_t need)
 
 /*
  * The offset of the arena's oldest live byte: the oldest cached group's,
- * else the syncing group's when it lies there. False when nothing in the
- * arena is live. Writer thread.
+ * else the other group's (syncing, or written and due to sync) when it
+ * lies there; the group taking its piece is not there yet. False when
+ * nothing in the arena is live. Writer thread.
  */
 static bool
 fc_arena_tail(const struct file_channel *fc, size_t *tail)
 {
-	const struct fc_group *other = &fc->grp[fc->cur ^ 1];
+	unsigned i;
 
-	if (fc->cache_n)
+	if (fc->cache_n) {
 		*tail = fc->cache[fc->cache_first].off;
-	else if (other->in_arena)
-		*tail = other->arena_off;
-	else
-		return false;
-	return true;
+		return true;
+	}
+	for (i = 0; i < 2; i++) {
+		if (fc->grp[i].in_arena) {
+			*tail = fc->grp[i].arena_off;
+			return true;
+		}
+	}
+	return false;
 }
 
 /* Where @need contiguous free bytes start in the arena, or false. */
@@ -2095,7 +2145,7 @@ fc_group_side(struct file_channel *fc, struct fc_group *g, size_t n)
 {
 	uint8_t *p;
 
-	if (fc->direct) {
+	if (g->direct) {
 		p = g->buf + g->len;
 	} else {
 		if (g->side + n > g->cap || fc_group_iov(g, g->buf + g->side,
@@ -2123,114 +2173,163 @@ fc_put_rec(struct file_channel *fc, struct fc_group *g, uint32_t seg_id,
 }
 
 /*
+ * Begin group @g at file offset @base of the active segment: with
+ * directIO its buffer (fc_arena_take), and the segment's header when it
+ * is the first. With directIO the group is then open: producers copy
+ * their commits into it until the writer closes it. fill_lock held.
+ */
+static bool
+fc_group_open(struct file_channel *fc, struct fc_group *g, uint64_t base)
+{
+	unsigned nb_prods = __atomic_load_n(&fc->nb_prods, __ATOMIC_ACQUIRE);
+	struct dlog_seg *s = dlog_segtab_at(&fc->tab, fc->active);
+
+	g->base = base;
+	g->seg = fc->active;
+	g->seg_id = s->id;
+	g->limit = s->size - DLOG_REC_HDR - DLOG_BLOCK;
+	g->fd = s->fd;
+	g->len = 0;
+	g->events = 0;
+	g->end_off = 0;
+	g->nb_iov = 0;
+	g->side = 0;
+	if (fc->direct)
+		fc_arena_take(fc, g);
+	memset(g->pend, 0, nb_prods * sizeof(g->pend[0]));
+	memset(g->rel, 0, nb_prods * sizeof(g->rel[0]));
+	/*
+	 * What this group makes durable when it holds no event (a segment's
+	 * END alone): everything before it, never an older group's figure,
+	 * which would take visibility back.
+	 */
+	g->txn_end_seq = fc->next_seq;
+	g->first_seq = fc->next_seq;
+	g->direct = fc->direct;
+	if (base == 0) {
+		struct dlog_seg_hdr h;
+		uint8_t *blk = fc_group_side(fc, g, DLOG_BLOCK);
+
+		if (!blk)
+			return false;
+		sl_dlog_seg_hdr_init(&h, s->id, fc->next_seq,
+				     sl_time_wall_ms());
+		memset(blk, 0, DLOG_BLOCK);
+		memcpy(blk, &h, sizeof(h));
+	}
+	if (fc->direct)
+		fc->filling = g;
+	return true;
+}
+
+/* What fc_fill_txn() did with a producer's next transaction. */
+enum fc_fill_rc {
+	FC_FILL_NONE,		/* the producer has no whole one */
+	FC_FILL_ADDED,		/* it is in the group */
+	FC_FILL_FULL,		/* it does not fit: the group is done */
+};
+
+/*
+ * Copy (directIO) or point to (buffered) @p's next committed transaction
+ * in @g, giving its records their segment, sequence numbers and CRC. The
+ * writer may close the segment for it (an END record) and grow the group;
+ * a producer copying its own commit (@by_writer false) does neither, and
+ * leaves the transaction to the writer. fill_lock held with directIO.
+ */
+static enum fc_fill_rc
+fc_fill_txn(struct file_channel *fc, struct fc_group *g,
+	    struct fc_producer *p, bool by_writer)
+{
+	uint64_t log_bytes, pos = p->w_pos, prefix = 0;
+	unsigned nb, i;
+
+	if (!fc_txn_peek(p->ring, pos, &log_bytes, &nb))
+		return FC_FILL_NONE;
+	if (g->base + g->len + log_bytes > g->limit) {
+		if (!by_writer)
+			return FC_FILL_FULL;
+		/* Close this segment; the transaction opens the next. */
+		g->end_off = g->base + g->len;
+		fc_put_rec(fc, g, g->seg_id, DLOG_REC_END, fc->next_seq, 0);
+		return FC_FILL_FULL;
+	}
+	if (g->len > DLOG_BLOCK && g->len + log_bytes > fc->set.group_bytes)
+		return FC_FILL_FULL;
+	if (g->direct && (by_writer ?
+			   fc_group_reserve(fc, g, g->len + log_bytes +
+					    2 * DLOG_BLOCK) != 0 :
+			   g->len + log_bytes + 2 * DLOG_BLOCK > g->cap))
+		return FC_FILL_FULL;
+	for (i = 0; i < nb; i++) {
+		const uint8_t *r;
+		struct dlog_rec *rec;
+		uint32_t len;
+
+		r = sl_ring_peek(p->ring, &pos, &len);
+		memcpy(&prefix, r, FC_PREFIX);
+		len -= FC_PREFIX;
+		/*
+		 * The consumer owns a published record until it releases
+		 * it: it is completed in place, then (directIO) copied.
+		 * Sealed before the copy: the CRC reads the ring, where a
+		 * producer copying its commit just wrote the record, not
+		 * the copy, whose stores it would wait for.
+		 */
+		rec = (struct dlog_rec *)(uintptr_t)(r + FC_PREFIX);
+		rec->flags = (prefix & FC_TXN_END_BIT) ? DLOG_F_TXN_END : 0;
+		rec->seg_id = g->seg_id;
+		rec->seq = fc->next_seq++;
+		sl_dlog_rec_seal(rec);
+		if (g->direct)
+			memcpy(g->buf + g->len, rec, len);
+		else if (fc_group_iov(g, rec, len) < 0)
+			SL_VERIFY(0);	/* cannot grow: no memory */
+		g->len += len;
+	}
+	/* Copied: free now; in place: once the write completed. */
+	if (g->direct)
+		sl_ring_release(p->ring, pos);
+	else
+		g->rel[p->id] = pos;
+	__atomic_store_n(&p->w_pos, pos, __ATOMIC_RELAXED);
+	g->pend[p->id] = prefix & ~FC_TXN_END_BIT;
+	g->txn_end_seq = fc->next_seq;
+	g->events += nb;
+	return FC_FILL_ADDED;
+}
+
+/*
  * Fill the group from the producers' rings: whole transactions,
  * round-robin, up to groupCommitBytes, and no further than the segment
  * holds (then an END record closes it). Returns the events added.
+ * fill_lock held with directIO.
  */
 static uint64_t
 fc_fill(struct file_channel *fc, struct fc_group *g)
 {
 	unsigned nb_prods = __atomic_load_n(&fc->nb_prods, __ATOMIC_ACQUIRE);
-	struct dlog_seg *s = dlog_segtab_at(&fc->tab, fc->active);
-	uint64_t limit = s->size - DLOG_REC_HDR - DLOG_BLOCK, added = 0;
+	uint64_t added = 0, before = g->events;
 	unsigned k, idle = 0;
 
-	if (g->len == 0) {
-		g->base = fc->wpos;
-		g->seg = fc->active;
-		g->fd = s->fd;
-		g->events = 0;
-		g->end_off = 0;
-		g->nb_iov = 0;
-		g->side = 0;
-		if (fc->direct)
-			fc_arena_take(fc, g);
-		memset(g->pend, 0, nb_prods * sizeof(g->pend[0]));
-		memset(g->rel, 0, nb_prods * sizeof(g->rel[0]));
-		/*
-		 * What this group makes durable when it holds no event (a
-		 * segment's END alone): everything before it, never an older
-		 * group's figure, which would take visibility back.
-		 */
-		g->txn_end_seq = fc->next_seq;
-		g->first_seq = fc->next_seq;
-		g->direct = fc->direct;
-		if (fc->wpos == 0) {
-			struct dlog_seg_hdr h;
-			uint8_t *blk = fc_group_side(fc, g, DLOG_BLOCK);
-
-			if (!blk)
-				return 0;
-			sl_dlog_seg_hdr_init(&h, s->id, fc->next_seq,
-					     sl_time_wall_ms());
-			memset(blk, 0, DLOG_BLOCK);
-			memcpy(blk, &h, sizeof(h));
-		}
-	}
+	if (fc->filling != g && g->len == 0 && !fc_group_open(fc, g, fc->wpos))
+		return 0;
 	/* Round-robin from where the last group stopped: no producer waits
 	 * behind a busy one for more than one transaction per turn. */
 	for (k = fc->rr; nb_prods && idle < nb_prods && !g->end_off; k++) {
-		struct fc_producer *p = fc->prods[k % nb_prods];
-		uint64_t log_bytes, pos = p->w_pos, prefix = 0;
-		unsigned nb, i;
+		enum fc_fill_rc rc = fc_fill_txn(fc, g, fc->prods[k % nb_prods],
+						 true);
 
-		if (!fc_txn_peek(p->ring, pos, &log_bytes, &nb)) {
+		if (rc == FC_FILL_FULL)
+			break;
+		if (rc == FC_FILL_NONE)
 			idle++;
-			continue;
-		}
-		if (g->base + g->len + log_bytes > limit) {
-			/* Close this segment; the transaction opens the next. */
-			g->end_off = g->base + g->len;
-			fc_put_rec(fc, g, s->id, DLOG_REC_END, fc->next_seq, 0);
-			break;
-		}
-		if (g->len > DLOG_BLOCK && g->len + log_bytes > fc->set.group_bytes)
-			break;
-		if (fc->direct &&
-		    fc_group_reserve(fc, g, g->len + log_bytes +
-				     2 * DLOG_BLOCK))
-			break;
-		idle = 0;
-		for (i = 0; i < nb; i++) {
-			const uint8_t *r;
-			struct dlog_rec *rec;
-			uint32_t len;
-
-			r = sl_ring_peek(p->ring, &pos, &len);
-			memcpy(&prefix, r, FC_PREFIX);
-			len -= FC_PREFIX;
-			/*
-			 * The consumer owns a published record until it
-			 * releases it: the writer completes it in place.
-			 */
-			rec = (struct dlog_rec *)(uintptr_t)(r + FC_PREFIX);
-			if (fc->direct) {
-				memcpy(g->buf + g->len, rec, len);
-				rec = (struct dlog_rec *)(g->buf + g->len);
-			} else if (fc_group_iov(g, rec, len) < 0) {
-				SL_VERIFY(0);	/* cannot grow: no memory */
-			}
-			g->len += len;
-			rec->flags = (prefix & FC_TXN_END_BIT) ?
-				     DLOG_F_TXN_END : 0;
-			rec->seg_id = s->id;
-			rec->seq = fc->next_seq++;
-			sl_dlog_rec_seal(rec);
-		}
-		/* Copied: free now; in place: once the write completed. */
-		if (fc->direct)
-			sl_ring_release(p->ring, pos);
 		else
-			g->rel[p->id] = pos;
-		p->w_pos = pos;
-		g->pend[p->id] = prefix & ~FC_TXN_END_BIT;
-		g->txn_end_seq = fc->next_seq;
-		g->events += nb;
-		added += nb;
+			idle = 0;
 	}
 	fc->rr = nb_prods ? k % nb_prods : 0;
-	if (fc->direct && added)
-		fc_wake_room(fc);	/* copied out: ring space is free */
+	added = g->events - before;
+	if (g->direct)
+		sl_stat_add(&fc->st.writer_copied, added);
 	return added;
 }
 
@@ -2239,9 +2338,8 @@ static void
 fc_pad(struct file_channel *fc, struct fc_group *g)
 {
 	size_t rem = (size_t)((g->base + g->len) % DLOG_BLOCK);
-	struct dlog_seg *s;
 
-	if (!fc->direct || rem == 0)
+	if (!g->direct || rem == 0)
 		return;
 	rem = DLOG_BLOCK - rem;
 	if (g->end_off) {
@@ -2251,9 +2349,66 @@ fc_pad(struct file_channel *fc, struct fc_group *g)
 	}
 	if (rem < DLOG_REC_HDR)
 		rem += DLOG_BLOCK;
-	s = dlog_segtab_at(&fc->tab, g->seg);
-	fc_put_rec(fc, g, s->id, DLOG_REC_PAD, fc->next_seq,
+	fc_put_rec(fc, g, g->seg_id, DLOG_REC_PAD, fc->next_seq,
 		   (uint32_t)(rem - DLOG_REC_HDR));
+}
+
+/*
+ * The group is complete: padded, due to be written, and with directIO no
+ * longer open. With directIO the next group opens right behind it when
+ * the other buffer is free (no sync in flight) and the segment goes on,
+ * so producers copy their commits into it while this one is written and
+ * synced. fill_lock held.
+ */
+static void
+fc_group_close(struct file_channel *fc, struct fc_group *g)
+{
+	fc->filling = NULL;
+	fc_pad(fc, g);
+	g->ready = true;
+	fc_arena_trim(fc, g);
+	if (fc->direct && !g->end_off && !fc->syncing &&
+	    g == &fc->grp[fc->cur])
+		fc_group_open(fc, &fc->grp[fc->cur ^ 1], g->base + g->len);
+}
+
+/* Has a producer copied events into the open group? */
+static bool
+fc_open_pending(struct file_channel *fc)
+{
+	bool pending;
+
+	pthread_mutex_lock(&fc->fill_lock);
+	pending = fc->filling && fc->filling->events;
+	pthread_mutex_unlock(&fc->fill_lock);
+	return pending;
+}
+
+/*
+ * directIO: the transaction @p just committed goes into the open group
+ * now, copied and sealed by this thread while its records are still in
+ * its caches; the writer, a group later, would read them from memory.
+ * Its older transactions still in the ring go first (a commit that found
+ * the lock taken or no group open left them there). Never waiting: while
+ * the writer holds the lock, or when the group has no room, the writer
+ * copies them later.
+ */
+static void
+fc_commit_copy(struct file_channel *fc, struct fc_producer *p)
+{
+	struct fc_group *g;
+	uint64_t before;
+
+	if (pthread_mutex_trylock(&fc->fill_lock) != 0)
+		return;
+	g = fc->filling;
+	if (g) {
+		before = g->events;
+		while (fc_fill_txn(fc, g, p, false) == FC_FILL_ADDED)
+			;
+		sl_stat_add(&fc->st.commit_copied, g->events - before);
+	}
+	pthread_mutex_unlock(&fc->fill_lock);
 }
 
 static void
@@ -2395,12 +2550,12 @@ fc_zero_ahead(struct file_channel *fc, struct fc_group *g)
 	    s->zeroed_to - end >= FC_ZONE / 2)
 		return 0;
 	to = SL_MIN(s->size, end + FC_ZONE);
-	if (fc->direct)
+	if (g->direct)
 		to = SL_ALIGN_UP(to, (uint64_t)DLOG_BLOCK);
 	while (s->zeroed_to < to) {
 		uint64_t off = s->zeroed_to, n;
 
-		if (fc->direct)
+		if (g->direct)
 			off = SL_ALIGN_UP(off, (uint64_t)DLOG_BLOCK);
 		n = SL_MIN((uint64_t)sizeof(zeros), to - off);
 		if (n == 0)
@@ -2430,11 +2585,11 @@ fc_group_write(struct file_channel *fc, struct fc_group *g)
 	unsigned i, nb = __atomic_load_n(&fc->nb_prods, __ATOMIC_ACQUIRE);
 	int rc;
 
-	if (fc->direct && g->buf_idx >= 0) {
+	if (g->direct && g->buf_idx >= 0) {
 		rc = fc->io->ops->pwrite_fixed(fc->io, g->fd, g->buf, g->len,
 					       g->base, (unsigned)g->buf_idx);
 		sl_stat_add(&fc->st.fixed_writes, 1);
-	} else if (fc->direct) {
+	} else if (g->direct) {
 		rc = fc->io->ops->pwrite(fc->io, g->fd, g->buf, g->len,
 					 g->base);
 	} else {
@@ -2456,10 +2611,10 @@ fc_group_write(struct file_channel *fc, struct fc_group *g)
 		return -EIO;
 	}
 	/* Written from the rings: their space is free now. */
-	for (i = 0; i < nb && !fc->direct; i++)
+	for (i = 0; i < nb && !g->direct; i++)
 		if (g->rel[i])
 			sl_ring_release(fc->prods[i]->ring, g->rel[i]);
-	if (!fc->direct)
+	if (!g->direct)
 		fc_wake_room(fc);
 	rc = fc_zero_ahead(fc, g);
 	if (rc < 0) {
@@ -2529,6 +2684,18 @@ fc_sync_finish(struct file_channel *fc)
 }
 
 /*
+ * The current group is synced or syncing: fill the other one, which may
+ * be open already (fc_group_close()).
+ */
+static void
+fc_group_next(struct file_channel *fc)
+{
+	fc->cur ^= 1;
+	if (fc->filling != &fc->grp[fc->cur])
+		fc_group_reset(&fc->grp[fc->cur]);
+}
+
+/*
  * Sync the written current group: in the background when the backend
  * can (the next group is written meanwhile), else in line.
  */
@@ -2543,8 +2710,7 @@ fc_sync_start(struct file_channel *fc)
 		rc = fc->io->ops->fdatasync_start(fc->io, g->fd);
 		if (rc == 0) {
 			fc->syncing = true;
-			fc->cur ^= 1;
-			fc_group_reset(&fc->grp[fc->cur]);
+			fc_group_next(fc);
 			return;
 		}
 	} else {
@@ -2557,6 +2723,7 @@ fc_sync_start(struct file_channel *fc)
 		return;
 	}
 	fc_publish(fc, g);
+	fc_group_next(fc);
 }
 
 /* Recycle (or delete) segments wholly before @upto; writer thread. */
@@ -2698,7 +2865,8 @@ fc_rings_pending(struct file_channel *fc)
 
 	for (i = 0; i < nb; i++)
 		if (__atomic_load_n(&fc->prods[i]->ring->tail,
-				    __ATOMIC_ACQUIRE) != fc->prods[i]->w_pos)
+				    __ATOMIC_ACQUIRE) !=
+		    __atomic_load_n(&fc->prods[i]->w_pos, __ATOMIC_RELAXED))
 			return true;
 	return false;
 }
@@ -2711,7 +2879,7 @@ fc_idle_wait(struct file_channel *fc, int timeout_ms)
 
 	__atomic_store_n(&fc->writer_sleeping, 1, __ATOMIC_SEQ_CST);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (!fc_rings_pending(fc) &&
+	if (!fc_rings_pending(fc) && !fc_open_pending(fc) &&
 	    !__atomic_load_n(&fc->stop, __ATOMIC_ACQUIRE) &&
 	    !__atomic_load_n(&fc->ckpt_req, __ATOMIC_ACQUIRE))
 		poll(&pfd, 1, timeout_ms);
@@ -2744,7 +2912,7 @@ fc_writer_main(void *arg)
 	for (;;) {
 		int stop = __atomic_load_n(&fc->stop, __ATOMIC_ACQUIRE);
 		struct fc_group *g;
-		uint64_t added = 0;
+		uint64_t added = 0, closed = 0;
 		bool blocked;
 
 		now = sl_time_mono_ns();
@@ -2797,21 +2965,38 @@ fc_writer_main(void *arg)
 				continue;
 			}
 		}
+		/*
+		 * directIO: collect the sync in flight before closing the
+		 * group, which producers copy their commits into meanwhile;
+		 * the other buffer is free then for the next group to open.
+		 */
+		if (fc->direct) {
+			fc_sync_reap(fc);
+			if (__atomic_load_n(&fc->unhealthy, __ATOMIC_ACQUIRE))
+				continue;
+		}
 		if (!g->ready && fc->active != UINT64_MAX) {
+			pthread_mutex_lock(&fc->fill_lock);
 			added = fc_fill(fc, g);
+			pthread_mutex_unlock(&fc->fill_lock);
 			if (fc->set.group_delay_us > 0 && added &&
 			    !g->end_off && g->len < fc->set.group_bytes) {
 				sl_time_sleep_ns((uint64_t)fc->set.group_delay_us *
 						 1000);
+				pthread_mutex_lock(&fc->fill_lock);
 				added += fc_fill(fc, g);
+				pthread_mutex_unlock(&fc->fill_lock);
 			}
+			if (fc->direct && added)
+				fc_wake_room(fc);	/* ring space is free */
+			pthread_mutex_lock(&fc->fill_lock);
 			if (g->events || g->end_off) {
-				fc_pad(fc, g);
-				g->ready = true;
-			} else {
+				closed = g->events;
+				fc_group_close(fc, g);
+			} else if (!fc->direct) {
 				g->len = 0;	/* header only: nothing yet */
 			}
-			fc_arena_trim(fc, g);
+			pthread_mutex_unlock(&fc->fill_lock);
 		}
 		/* A group kept after a failed write is retried as is. */
 		if (g->ready && !g->written)
@@ -2834,7 +3019,7 @@ fc_writer_main(void *arg)
 			    (blocked || fc_reclaimable(fc)))) {
 			fc_checkpoint(fc, now);
 		}
-		if (added)
+		if (added || closed)
 			continue;
 		if (blocked) {
 			fc_sync_finish(fc);
@@ -2846,7 +3031,8 @@ fc_writer_main(void *arg)
 		}
 		if (fc->syncing)
 			continue;	/* collect it before sleeping */
-		if (stop && !fc_rings_pending(fc) && !fc->grp[fc->cur].ready)
+		if (stop && !fc_rings_pending(fc) && !fc_open_pending(fc) &&
+		    !fc->grp[fc->cur].ready)
 			break;
 		fc_idle_wait(fc, FC_IDLE_MS);
 	}
@@ -2982,6 +3168,14 @@ fc_stats(const struct sl_channel *ch, struct sl_stats_sink *out)
 		     SL_STAT_COUNTER, SL_STAT_SLUICE);
 	out->put_u64(out, "ring_full", sl_stat_read(&st->ring_full),
 		     SL_STAT_COUNTER, SL_STAT_SLUICE);
+	if (fc->direct) {
+		out->put_u64(out, "direct_commit_copies",
+			     sl_stat_read(&st->commit_copied), SL_STAT_COUNTER,
+			     SL_STAT_SLUICE);
+		out->put_u64(out, "direct_writer_copies",
+			     sl_stat_read(&st->writer_copied), SL_STAT_COUNTER,
+			     SL_STAT_SLUICE);
+	}
 	if (fc->cache_cap) {
 		out->put_u64(out, "direct_cache_hits",
 			     sl_stat_read(&st->cache_hits), SL_STAT_COUNTER,
