@@ -214,8 +214,10 @@ struct fc_producer {
 
 /*
  * A group commit: records bound for one segment, written with one or more
- * SQEs and then made durable by one fdatasync. Two alternate, so the next
- * group is written while the last one syncs.
+ * SQEs and then made durable by one fdatasync. Two alternate: one is
+ * filled (with directIO, open to producers' commits) while the other is
+ * written; once written its fdatasync runs in the background, the group
+ * kept as syncg, and its buffer is the next group's.
  */
 struct fc_group {
 	uint8_t *buf;			/* DLOG_BLOCK-aligned */
@@ -392,8 +394,11 @@ struct file_channel {
 	int ckpt_req;
 	uint64_t ckpt_gen;		/* bumped after each checkpoint */
 	int ckpt_rc;
-	struct fc_group grp[2];		/* filling/writing, and syncing */
+	struct fc_group grp[2];		/* filling/writing, and the next */
 	unsigned cur;			/* grp[cur] is being filled */
+	/* The group whose fdatasync is in flight (syncing), as it was when
+	 * written: what publishing it needs. Its buffer is free again. */
+	struct fc_group syncg;
 	/*
 	 * directIO: the group open for filling, which producers copy their
 	 * commits into themselves while their records are still in their
@@ -404,7 +409,7 @@ struct file_channel {
 	 */
 	pthread_mutex_t fill_lock;
 	struct fc_group *filling;
-	bool syncing;			/* grp[cur ^ 1]'s fdatasync in flight */
+	bool syncing;			/* syncg's fdatasync in flight */
 	bool wake_due;			/* published: wakeups owed (writer) */
 	uint64_t next_seq;
 	uint32_t next_seg_id;
@@ -1996,9 +2001,9 @@ fc_group_reserve(struct file_channel *fc, struct fc_group *g, size_t need)
 
 /*
  * The offset of the arena's oldest live byte: the oldest cached group's,
- * else the other group's (syncing, or written and due to sync) when it
- * lies there; the group taking its piece is not there yet. False when
- * nothing in the arena is live. Writer thread.
+ * else the syncing group's, else the written group's when they lie there
+ * (the group taking its piece is not there yet). False when nothing in
+ * the arena is live. Writer thread.
  */
 static bool
 fc_arena_tail(const struct file_channel *fc, size_t *tail)
@@ -2007,6 +2012,10 @@ fc_arena_tail(const struct file_channel *fc, size_t *tail)
 
 	if (fc->cache_n) {
 		*tail = fc->cache[fc->cache_first].off;
+		return true;
+	}
+	if (fc->syncing && fc->syncg.in_arena) {
+		*tail = fc->syncg.arena_off;
 		return true;
 	}
 	for (i = 0; i < 2; i++) {
@@ -2355,10 +2364,11 @@ fc_pad(struct file_channel *fc, struct fc_group *g)
 
 /*
  * The group is complete: padded, due to be written, and with directIO no
- * longer open. With directIO the next group opens right behind it when
- * the other buffer is free (no sync in flight) and the segment goes on,
- * so producers copy their commits into it while this one is written and
- * synced. fill_lock held.
+ * longer open. With directIO the next group opens right behind it in the
+ * other buffer (free: the group that used it last is synced or syncing
+ * from syncg) unless the segment ends, so producers copy their commits
+ * into it while this one is written and the last one synced. fill_lock
+ * held.
  */
 static void
 fc_group_close(struct file_channel *fc, struct fc_group *g)
@@ -2367,8 +2377,7 @@ fc_group_close(struct file_channel *fc, struct fc_group *g)
 	fc_pad(fc, g);
 	g->ready = true;
 	fc_arena_trim(fc, g);
-	if (fc->direct && !g->end_off && !fc->syncing &&
-	    g == &fc->grp[fc->cur])
+	if (fc->direct && !g->end_off && g == &fc->grp[fc->cur])
 		fc_group_open(fc, &fc->grp[fc->cur ^ 1], g->base + g->len);
 }
 
@@ -2647,6 +2656,7 @@ fc_sync_failed(struct file_channel *fc, int rc)
 	fc_wake_producers(fc);
 	fc_group_reset(&fc->grp[0]);
 	fc_group_reset(&fc->grp[1]);
+	fc_group_reset(&fc->syncg);
 }
 
 /*
@@ -2656,7 +2666,7 @@ fc_sync_failed(struct file_channel *fc, int rc)
 static void
 fc_sync_reap(struct file_channel *fc)
 {
-	struct fc_group *g = &fc->grp[fc->cur ^ 1];
+	struct fc_group *g = &fc->syncg;
 	uint64_t ns;
 	int rc;
 
@@ -2709,7 +2719,10 @@ fc_sync_start(struct file_channel *fc)
 	if (fc->io->ops->fdatasync_start) {
 		rc = fc->io->ops->fdatasync_start(fc->io, g->fd);
 		if (rc == 0) {
+			/* Its buffer is written: free for the group after. */
+			fc->syncg = *g;
 			fc->syncing = true;
+			fc_group_reset(g);
 			fc_group_next(fc);
 			return;
 		}
@@ -2964,16 +2977,6 @@ fc_writer_main(void *arg)
 				fc_wake_producers(fc);
 				continue;
 			}
-		}
-		/*
-		 * directIO: collect the sync in flight before closing the
-		 * group, which producers copy their commits into meanwhile;
-		 * the other buffer is free then for the next group to open.
-		 */
-		if (fc->direct) {
-			fc_sync_reap(fc);
-			if (__atomic_load_n(&fc->unhealthy, __ATOMIC_ACQUIRE))
-				continue;
 		}
 		if (!g->ready && fc->active != UINT64_MAX) {
 			pthread_mutex_lock(&fc->fill_lock);
