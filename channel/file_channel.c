@@ -888,6 +888,21 @@ fc_destroy(struct sl_channel *ch)
 
 /* ---- producers and consumers -------------------------------------------- */
 
+/*
+ * A producer's ring: ringBytes, or by default small with directIO, where
+ * each commit is copied out of it at once (fc_commit_copy()) and a small
+ * ring stays in the producer's caches; else records wait there until
+ * written.
+ */
+static uint64_t
+fc_ring_bytes(const struct file_channel *fc)
+{
+	if (fc->set.ring_bytes)
+		return fc->set.ring_bytes;
+	return __atomic_load_n(&fc->direct, __ATOMIC_RELAXED) ?
+	       FC_RING_DIRECT : FC_RING_BUFFERED;
+}
+
 static struct sl_chan_producer *
 fc_producer_open(struct sl_channel *ch, const char *who, struct sl_err *err)
 {
@@ -910,14 +925,7 @@ fc_producer_open(struct sl_channel *ch, const char *who, struct sl_err *err)
 	p->id = fc->nb_prods;
 	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	p->room_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	/*
-	 * With directIO a producer copies each commit out of its ring at
-	 * once (fc_commit_copy()): a small ring stays in its caches. Else
-	 * records wait in the ring until written.
-	 */
-	p->ring = sl_ring_create(fc->set.ring_bytes ? fc->set.ring_bytes :
-				 __atomic_load_n(&fc->direct, __ATOMIC_RELAXED) ?
-				 FC_RING_DIRECT : FC_RING_BUFFERED);
+	p->ring = sl_ring_create(fc_ring_bytes(fc));
 	if (p->efd < 0 || p->room_fd < 0 || !p->ring)
 		goto err_nomem;
 	sl_ring_prefault(p->ring, ch->name);
@@ -3171,6 +3179,8 @@ fc_stats(const struct sl_channel *ch, struct sl_stats_sink *out)
 		     SL_STAT_COUNTER, SL_STAT_SLUICE);
 	out->put_u64(out, "ring_full", sl_stat_read(&st->ring_full),
 		     SL_STAT_COUNTER, SL_STAT_SLUICE);
+	out->put_u64(out, "ring_bytes", fc_ring_bytes(fc), SL_STAT_GAUGE,
+		     SL_STAT_SLUICE);
 	if (fc->direct) {
 		out->put_u64(out, "direct_commit_copies",
 			     sl_stat_read(&st->commit_copied), SL_STAT_COUNTER,

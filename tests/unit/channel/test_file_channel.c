@@ -802,6 +802,31 @@ Test(file_channel, sqpoll_and_group_delay_round_trip)
 	fcu_close(&h);
 }
 
+/*
+ * Apply and validate the @n properties @pv of a1.channels.c1 (in @file):
+ * @want errors, the first one naming @where and saying @what.
+ */
+static void
+check_props(struct sl_prop *pv, unsigned n, const char *file, int want,
+	    const char *where, const char *what)
+{
+	struct sl_props props = { .comp = "a1.channels.c1", .v = pv, .n = n,
+				  .file = file, .line = 5 };
+	struct sl_diag diag = { 0 };
+	void *set = calloc(1, sl_file_channel_ops.settings_size);
+
+	cr_assert_eq(sl_keys_apply(sl_file_channel_ops.keys, set, &props,
+				   &diag), 0);
+	cr_assert_eq(sl_file_channel_ops.validate(set, &props, &diag), want);
+	cr_assert_eq(diag.n, (unsigned)want);
+	if (want)
+		cr_assert(strstr(diag.v[0].text, where) &&
+			  strstr(diag.v[0].text, what), "%s", diag.v[0].text);
+	sl_diag_free(&diag);
+	sl_keys_free(sl_file_channel_ops.keys, set);
+	free(set);
+}
+
 Test(file_channel, config_errors_name_file_and_line)
 {
 	struct sl_prop pv[3] = {
@@ -812,20 +837,8 @@ Test(file_channel, config_errors_name_file_and_line)
 		{ .key = "backupCheckpointDir", .val = "/x/ck", .file = "a.conf",
 		  .line = 9 },
 	};
-	struct sl_props props = { .comp = "a1.channels.c1", .v = pv, .n = 3,
-				  .file = "a.conf", .line = 5 };
-	struct sl_diag diag = { 0 };
-	void *set = calloc(1, sl_file_channel_ops.settings_size);
 
-	cr_assert_eq(sl_keys_apply(sl_file_channel_ops.keys, set, &props,
-				   &diag), 0);
-	cr_assert_eq(sl_file_channel_ops.validate(set, &props, &diag), 1);
-	cr_assert_eq(diag.n, 1);
-	cr_assert(strstr(diag.v[0].text, "a.conf:9:") &&
-		  strstr(diag.v[0].text, "must differ"), "%s", diag.v[0].text);
-	sl_diag_free(&diag);
-	sl_keys_free(sl_file_channel_ops.keys, set);
-	free(set);
+	check_props(pv, 3, "a.conf", 1, "a.conf:9:", "must differ");
 }
 
 /* ringBytes: 0 lets directIO choose; any other value holds a ring. */
@@ -835,26 +848,13 @@ Test(file_channel, ring_bytes_below_a_ring_is_an_error_at_its_line)
 		{ .key = "ringBytes", .val = "4096", .file = "b.conf",
 		  .line = 12 },
 	};
-	struct sl_props props = { .comp = "a1.channels.c1", .v = pv, .n = 1,
-				  .file = "b.conf", .line = 5 };
-	struct sl_diag diag = { 0 };
-	void *set = calloc(1, sl_file_channel_ops.settings_size);
 
-	cr_assert_eq(sl_keys_apply(sl_file_channel_ops.keys, set, &props,
-				   &diag), 0);
-	cr_assert_eq(sl_file_channel_ops.validate(set, &props, &diag), 1);
-	cr_assert_eq(diag.n, 1);
-	cr_assert(strstr(diag.v[0].text, "b.conf:12:") &&
-		  strstr(diag.v[0].text, "ringBytes: 4096 is below"), "%s",
-		  diag.v[0].text);
-	sl_diag_free(&diag);
+	check_props(pv, 1, "b.conf", 1, "b.conf:12:",
+		    "ringBytes: 4096 is below");
 	pv[0].val = "0";
-	cr_assert_eq(sl_keys_apply(sl_file_channel_ops.keys, set, &props,
-				   &diag), 0);
-	cr_assert_eq(sl_file_channel_ops.validate(set, &props, &diag), 0);
-	sl_diag_free(&diag);
-	sl_keys_free(sl_file_channel_ops.keys, set);
-	free(set);
+	check_props(pv, 1, "b.conf", 0, NULL, NULL);
+	pv[0].val = "65536";
+	check_props(pv, 1, "b.conf", 0, NULL, NULL);
 }
 
 struct prod_arg {
@@ -978,6 +978,8 @@ Test(file_channel, concurrent_producers_keep_their_order_and_lose_nothing)
 	for (i = 0; i < CONC_PRODS; i++)
 		cr_assert_eq(next[i], pa[i].sent);
 	cr_assert_eq(sl_channel_size(h.ch), 0);
+	/* Records wait in the rings until written: 64 MiB each. */
+	cr_assert_eq(stat_of(h.ch, "ring_bytes"), 64 << 20);
 	fcu_close(&h);
 }
 
@@ -1025,6 +1027,8 @@ Test(file_channel, direct_io_commit_copies_are_on_disk_in_order)
 		    (unsigned long long)by_writer);
 	cr_assert_eq(by_commit + by_writer, CONC_EVENTS);
 	cr_assert_gt(by_commit, 0);
+	/* A ring only stages a commit: 4 MiB each. */
+	cr_assert_eq(stat_of(h.ch, "ring_bytes"), 4 << 20);
 	/* The first commit finds no segment open yet, nor a group. */
 	cr_assert_gt(by_writer, 0);
 	/* ... and commits met segment ends, which only the writer closes. */
@@ -1103,6 +1107,7 @@ Test(file_channel, a_momentarily_full_ring_is_eagain_not_enospc)
 	cr_assert_lt(i, 64);
 	cr_assert_eq(stat_of(h.ch, "put_full_count"), 0);
 	cr_assert_eq(stat_of(h.ch, "ring_full"), 1);
+	cr_assert_eq(stat_of(h.ch, "ring_bytes"), 65536);
 	cr_assert_eq(h.ch->ops->start(h.ch), 0);
 	/* The writer drains the ring: the same event goes in now. */
 	do {
