@@ -74,6 +74,7 @@ struct fc_settings {
 	uint64_t group_bytes;
 	int64_t group_delay_us;
 	bool direct_io;
+	bool copy_on_commit;
 	uint64_t direct_cache_bytes;
 	bool sqpoll;
 	uint64_t ring_bytes;
@@ -131,6 +132,10 @@ static const struct sl_key fc_keys[] = {
 	{ "directIO", SL_KEY_BOOL, "false", FC_OFF(direct_io),
 	  .help = "sluice: write segments with O_DIRECT (groups padded to "
 	  "4 KiB)" },
+	{ "copyOnCommit", SL_KEY_BOOL, "true", FC_OFF(copy_on_commit),
+	  .help = "sluice, with directIO: a producer copies its commit into "
+	  "the open group itself (false: the writer copies it from the "
+	  "ring, for producers whose CPU is scarcer than the writer's)" },
 	{ "directCacheBytes", SL_KEY_BYTES, "134217728",
 	  FC_OFF(direct_cache_bytes), 0, (int64_t)1 << 40, .help = "sluice: "
 	  "with directIO, the synced groups kept in memory (up to this "
@@ -889,18 +894,18 @@ fc_destroy(struct sl_channel *ch)
 /* ---- producers and consumers -------------------------------------------- */
 
 /*
- * A producer's ring: ringBytes, or by default small with directIO, where
- * each commit is copied out of it at once (fc_commit_copy()) and a small
- * ring stays in the producer's caches; else records wait there until
- * written.
+ * A producer's ring: ringBytes, or by default small with directIO (and
+ * copyOnCommit), where each commit is copied out of it at once
+ * (fc_commit_copy()) and a small ring stays in the producer's caches;
+ * else records wait there until the writer copies or writes them.
  */
 static uint64_t
 fc_ring_bytes(const struct file_channel *fc)
 {
 	if (fc->set.ring_bytes)
 		return fc->set.ring_bytes;
-	return __atomic_load_n(&fc->direct, __ATOMIC_RELAXED) ?
-	       FC_RING_DIRECT : FC_RING_BUFFERED;
+	return __atomic_load_n(&fc->direct, __ATOMIC_RELAXED) &&
+	       fc->set.copy_on_commit ? FC_RING_DIRECT : FC_RING_BUFFERED;
 }
 
 static struct sl_chan_producer *
@@ -1135,7 +1140,8 @@ fc_put_commit(struct sl_chan_producer *pp)
 	prefix |= FC_TXN_END_BIT;
 	memcpy(p->last_prefix, &prefix, FC_PREFIX);
 	sl_ring_publish(p->ring);
-	if (__atomic_load_n(&fc->direct, __ATOMIC_RELAXED))
+	if (fc->set.copy_on_commit &&
+	    __atomic_load_n(&fc->direct, __ATOMIC_RELAXED))
 		fc_commit_copy(fc, p);
 	sl_stat_add_mt(&st->event_put_success_count, p->txn_events);
 	sl_stat_add_mt(&st->put_bytes, p->txn_bytes);

@@ -987,11 +987,13 @@ Test(file_channel, concurrent_producers_keep_their_order_and_lose_nothing)
  * directIO: producers copy their commits into the open group themselves,
  * and leave them to the writer when the lock is taken, the group is full
  * (16 KiB groups) or the segment (256 KiB) ends: each event counted once
- * by one of the two. After a crash every acknowledged event is read back
- * from the segments (the cache is gone), each producer's in its order:
- * no commit went into a group after it was written.
+ * by one of the two (with copyOnCommit=false, all by the writer). After a
+ * crash every acknowledged event is read back from the segments (the
+ * cache is gone), each producer's in its order: no commit went into a
+ * group after it was written.
  */
-Test(file_channel, direct_io_commit_copies_are_on_disk_in_order)
+static void
+direct_commits_run(bool copy)
 {
 	char *d = fcu_tmpdir("/var/tmp");
 	struct fc_handle h;
@@ -1005,7 +1007,9 @@ Test(file_channel, direct_io_commit_copies_are_on_disk_in_order)
 	const char *kv[] = { "maxFileSize=262144", "capacity=20000",
 			     "checkpointInterval=200", "directIO=true",
 			     "groupCommitBytes=16384",
-			     "directCacheBytes=1048576", NULL };
+			     "directCacheBytes=1048576",
+			     copy ? "copyOnCommit=true" : "copyOnCommit=false",
+			     copy ? NULL : "ringBytes=1048576", NULL };
 
 	if (!direct_io_ok(d)) {
 		fcu_rmrf(d);
@@ -1026,11 +1030,16 @@ Test(file_channel, direct_io_commit_copies_are_on_disk_in_order)
 		    CONC_EVENTS, (unsigned long long)by_commit,
 		    (unsigned long long)by_writer);
 	cr_assert_eq(by_commit + by_writer, CONC_EVENTS);
-	cr_assert_gt(by_commit, 0);
-	/* A ring only stages a commit: 4 MiB each. */
-	cr_assert_eq(stat_of(h.ch, "ring_bytes"), 4 << 20);
-	/* The first commit finds no segment open yet, nor a group. */
-	cr_assert_gt(by_writer, 0);
+	if (copy) {
+		cr_assert_gt(by_commit, 0);
+		/* The first commit finds no segment open yet, nor a group. */
+		cr_assert_gt(by_writer, 0);
+		/* A ring only stages a commit: 4 MiB each. */
+		cr_assert_eq(stat_of(h.ch, "ring_bytes"), 4 << 20);
+	} else {
+		cr_assert_eq(by_commit, 0);
+		cr_assert_eq(stat_of(h.ch, "ring_bytes"), 1 << 20);
+	}
 	/* ... and commits met segment ends, which only the writer closes. */
 	cr_assert_gt(stat_of(h.ch, "segments_created"), 4);
 	fcu_crash(&h);
@@ -1049,6 +1058,23 @@ Test(file_channel, direct_io_commit_copies_are_on_disk_in_order)
 	fcu_close(&h);
 	fcu_rmrf(d);
 	free(d);
+}
+
+Test(file_channel, direct_io_commit_copies_are_on_disk_in_order)
+{
+	direct_commits_run(true);
+}
+
+Test(file_channel, direct_io_without_commit_copies_the_writer_copies_all)
+{
+	struct fc_handle h;
+	const char *kv[] = { "directIO=true", "copyOnCommit=false", NULL };
+
+	direct_commits_run(false);
+	/* The rings are the default for records that wait: 64 MiB. */
+	fcu_open(&h, dir, kv, NULL);
+	cr_assert_eq(stat_of(h.ch, "ring_bytes"), 64 << 20);
+	fcu_close(&h);
 }
 
 Test(file_channel, checkpoint_and_data_may_share_one_directory)
