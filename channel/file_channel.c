@@ -2028,7 +2028,7 @@ fc_arena_tail(const struct file_channel *fc, size_t *tail)
 		*tail = fc->cache[fc->cache_first].off;
 		return true;
 	}
-	if (fc->syncing && fc->syncg.in_arena) {
+	if (fc->syncg.in_arena) {	/* reset once published */
 		*tail = fc->syncg.arena_off;
 		return true;
 	}
@@ -2101,17 +2101,14 @@ fc_arena_take(struct file_channel *fc, struct fc_group *g)
 }
 
 /*
- * The group @g is complete (padded to whole blocks) or empty: the arena
- * keeps only its bytes. It is the newest piece. Writer thread.
+ * The group @g is complete (padded to whole blocks): the arena keeps only
+ * its bytes. It is the newest piece. Writer thread.
  */
 static void
 fc_arena_trim(struct file_channel *fc, struct fc_group *g)
 {
-	if (!g->in_arena)
-		return;
-	fc->arena_head = g->arena_off + g->len;
-	if (g->len == 0)
-		g->in_arena = false;
+	if (g->in_arena)
+		fc->arena_head = g->arena_off + g->len;
 }
 
 /* Walk the transaction at @pos of @r: its log bytes and events. */
@@ -2331,7 +2328,7 @@ static uint64_t
 fc_fill(struct file_channel *fc, struct fc_group *g)
 {
 	unsigned nb_prods = __atomic_load_n(&fc->nb_prods, __ATOMIC_ACQUIRE);
-	uint64_t added = 0, before = g->events;
+	uint64_t before = g->events, added;
 	unsigned k, idle = 0;
 
 	if (fc->filling != g && g->len == 0 && !fc_group_open(fc, g, fc->wpos))
@@ -2391,21 +2388,10 @@ fc_group_close(struct file_channel *fc, struct fc_group *g)
 	fc_pad(fc, g);
 	g->ready = true;
 	fc_arena_trim(fc, g);
-	if (fc->direct && !g->end_off && g == &fc->grp[fc->cur])
+	if (fc->direct && !g->end_off)
 		fc_group_open(fc, &fc->grp[fc->cur ^ 1], g->base + g->len);
 }
 
-/* Has a producer copied events into the open group? */
-static bool
-fc_open_pending(struct file_channel *fc)
-{
-	bool pending;
-
-	pthread_mutex_lock(&fc->fill_lock);
-	pending = fc->filling && fc->filling->events;
-	pthread_mutex_unlock(&fc->fill_lock);
-	return pending;
-}
 
 /*
  * directIO: the transaction @p just committed goes into the open group
@@ -2898,6 +2884,23 @@ fc_rings_pending(struct file_channel *fc)
 	return false;
 }
 
+/*
+ * Events for the writer: committed in a ring, or copied by a producer into
+ * the open group.
+ */
+static bool
+fc_input_pending(struct file_channel *fc)
+{
+	bool open;
+
+	if (fc_rings_pending(fc))
+		return true;
+	pthread_mutex_lock(&fc->fill_lock);
+	open = fc->filling && fc->filling->events;
+	pthread_mutex_unlock(&fc->fill_lock);
+	return open;
+}
+
 static void
 fc_idle_wait(struct file_channel *fc, int timeout_ms)
 {
@@ -2906,7 +2909,7 @@ fc_idle_wait(struct file_channel *fc, int timeout_ms)
 
 	__atomic_store_n(&fc->writer_sleeping, 1, __ATOMIC_SEQ_CST);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (!fc_rings_pending(fc) && !fc_open_pending(fc) &&
+	if (!fc_input_pending(fc) &&
 	    !__atomic_load_n(&fc->stop, __ATOMIC_ACQUIRE) &&
 	    !__atomic_load_n(&fc->ckpt_req, __ATOMIC_ACQUIRE))
 		poll(&pfd, 1, timeout_ms);
@@ -2924,6 +2927,39 @@ fc_do_checkpoint_request(struct file_channel *fc, uint64_t now)
 	__atomic_store_n(&fc->ckpt_rc, rc, __ATOMIC_RELAXED);
 	__atomic_store_n(&fc->ckpt_req, 0, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&fc->ckpt_gen, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * Fill the current group from the rings (waiting groupCommitDelayUs for
+ * more, if set) and close it if it holds anything: its events then (the
+ * writer's and those producers copied), else 0; @added: the writer's.
+ */
+static uint64_t
+fc_group_fill(struct file_channel *fc, struct fc_group *g, uint64_t *added)
+{
+	uint64_t closed = 0;
+
+	pthread_mutex_lock(&fc->fill_lock);
+	*added = fc_fill(fc, g);
+	pthread_mutex_unlock(&fc->fill_lock);
+	if (fc->set.group_delay_us > 0 && *added && !g->end_off &&
+	    g->len < fc->set.group_bytes) {
+		sl_time_sleep_ns((uint64_t)fc->set.group_delay_us * 1000);
+		pthread_mutex_lock(&fc->fill_lock);
+		*added += fc_fill(fc, g);
+		pthread_mutex_unlock(&fc->fill_lock);
+	}
+	if (g->direct && *added)
+		fc_wake_room(fc);	/* copied out: ring space is free */
+	pthread_mutex_lock(&fc->fill_lock);
+	if (g->events || g->end_off) {
+		closed = g->events;
+		fc_group_close(fc, g);
+	} else if (!fc->direct) {
+		g->len = 0;		/* header only: nothing yet */
+	}
+	pthread_mutex_unlock(&fc->fill_lock);
+	return closed;
 }
 
 static void *
@@ -2992,29 +3028,8 @@ fc_writer_main(void *arg)
 				continue;
 			}
 		}
-		if (!g->ready && fc->active != UINT64_MAX) {
-			pthread_mutex_lock(&fc->fill_lock);
-			added = fc_fill(fc, g);
-			pthread_mutex_unlock(&fc->fill_lock);
-			if (fc->set.group_delay_us > 0 && added &&
-			    !g->end_off && g->len < fc->set.group_bytes) {
-				sl_time_sleep_ns((uint64_t)fc->set.group_delay_us *
-						 1000);
-				pthread_mutex_lock(&fc->fill_lock);
-				added += fc_fill(fc, g);
-				pthread_mutex_unlock(&fc->fill_lock);
-			}
-			if (fc->direct && added)
-				fc_wake_room(fc);	/* ring space is free */
-			pthread_mutex_lock(&fc->fill_lock);
-			if (g->events || g->end_off) {
-				closed = g->events;
-				fc_group_close(fc, g);
-			} else if (!fc->direct) {
-				g->len = 0;	/* header only: nothing yet */
-			}
-			pthread_mutex_unlock(&fc->fill_lock);
-		}
+		if (!g->ready && fc->active != UINT64_MAX)
+			closed = fc_group_fill(fc, g, &added);
 		/* A group kept after a failed write is retried as is. */
 		if (g->ready && !g->written)
 			fc_group_write(fc, g);
@@ -3048,8 +3063,7 @@ fc_writer_main(void *arg)
 		}
 		if (fc->syncing)
 			continue;	/* collect it before sleeping */
-		if (stop && !fc_rings_pending(fc) && !fc_open_pending(fc) &&
-		    !fc->grp[fc->cur].ready)
+		if (stop && !fc_input_pending(fc) && !fc->grp[fc->cur].ready)
 			break;
 		fc_idle_wait(fc, FC_IDLE_MS);
 	}
@@ -3187,14 +3201,6 @@ fc_stats(const struct sl_channel *ch, struct sl_stats_sink *out)
 		     SL_STAT_COUNTER, SL_STAT_SLUICE);
 	out->put_u64(out, "ring_bytes", fc_ring_bytes(fc), SL_STAT_GAUGE,
 		     SL_STAT_SLUICE);
-	if (fc->direct) {
-		out->put_u64(out, "direct_commit_copies",
-			     sl_stat_read(&st->commit_copied), SL_STAT_COUNTER,
-			     SL_STAT_SLUICE);
-		out->put_u64(out, "direct_writer_copies",
-			     sl_stat_read(&st->writer_copied), SL_STAT_COUNTER,
-			     SL_STAT_SLUICE);
-	}
 	if (fc->cache_cap) {
 		out->put_u64(out, "direct_cache_hits",
 			     sl_stat_read(&st->cache_hits), SL_STAT_COUNTER,
@@ -3211,7 +3217,13 @@ fc_stats(const struct sl_channel *ch, struct sl_stats_sink *out)
 		out->put_u64(out, "direct_cache_bytes", cached_bytes,
 			     SL_STAT_GAUGE, SL_STAT_SLUICE);
 	}
-	if (fc->direct) {
+	if (__atomic_load_n(&fc->direct, __ATOMIC_RELAXED)) {
+		out->put_u64(out, "direct_commit_copies",
+			     sl_stat_read(&st->commit_copied), SL_STAT_COUNTER,
+			     SL_STAT_SLUICE);
+		out->put_u64(out, "direct_writer_copies",
+			     sl_stat_read(&st->writer_copied), SL_STAT_COUNTER,
+			     SL_STAT_SLUICE);
 		/* 0 registered: each O_DIRECT write pins its buffer's pages */
 		out->put_u64(out, "direct_registered_buffers",
 			     fc->nb_fixed_bufs, SL_STAT_GAUGE, SL_STAT_SLUICE);
