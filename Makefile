@@ -122,7 +122,7 @@ $(TSANBUILD)/build.ninja:
 
 tsan: build $(TSANBUILD)/build.ninja
 	ninja -C $(TSANBUILD) control/sluice
-	SLUICE_TSAN=$(TSANBUILD)/control/sluice SLUICE_BUILD=$(BUILD) \
+	SLUICE=$(TSANBUILD)/control/sluice SLUICE_BUILD=$(BUILD) \
 		python3 tests/tsan/file_channel_load.py
 
 clean:
